@@ -1,0 +1,130 @@
+"""One inbox row: property, counter-party, subject, preview, time, unread, status and tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import reflex as rx
+
+from arbibase_chat.components.navbar import unread_badge
+from arbibase_chat.models import ThreadPublic
+
+ONE_LINE = {"overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "nowrap"}
+STATUS_COLORS = {"active": "green", "archived": "gray", "closed": "orange"}
+
+
+@dataclass
+class ThreadRow:
+    id: str = ""
+    property_title: str = ""
+    counterparty_name: str = ""
+    my_role: str = ""
+    subject: str = ""
+    preview: str = ""
+    last_message_at: str = ""
+    unread_count: int = 0
+    status: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_thread(cls, thread: ThreadPublic) -> ThreadRow:
+        preview = "No messages yet"
+        if thread.last_message is not None:
+            if thread.last_message.body:
+                preview = thread.last_message.body.replace("\n", " ")
+            elif thread.last_message.has_attachment:
+                preview = "Attachment"
+        return cls(
+            id=str(thread.id),
+            property_title=thread.property_title,
+            counterparty_name=thread.counterparty_name,
+            my_role=thread.my_role,
+            subject=thread.subject or thread.property_title,
+            preview=preview,
+            last_message_at=thread.last_message_at.isoformat(),
+            unread_count=thread.unread_count,
+            status=thread.status,
+            tags=thread.tags,
+        )
+
+
+def _status_chip(status: rx.Var[str]) -> rx.Component:
+    return rx.match(
+        status,
+        *[(name, rx.badge(name, color_scheme=color, variant="soft")) for name, color in STATUS_COLORS.items()],
+        rx.badge(status, variant="soft"),
+    )
+
+
+def thread_row(row: ThreadRow) -> rx.Component:
+    unread = row.unread_count > 0
+    return rx.box(
+        rx.hstack(
+            rx.avatar(fallback=row.counterparty_name[:1], size="3", radius="full"),
+            rx.vstack(
+                rx.hstack(
+                    rx.text(
+                        row.counterparty_name,
+                        weight=rx.cond(unread, "bold", "medium"),
+                        size="3",
+                        style=ONE_LINE,
+                        flex_shrink="0",
+                        max_width="50%",
+                    ),
+                    rx.text("·", color=rx.color("gray", 9)),
+                    rx.text(
+                        row.property_title,
+                        size="2",
+                        color=rx.color("gray", 11),
+                        style=ONE_LINE,
+                        flex="1",
+                        min_width="0",
+                    ),
+                    rx.moment(
+                        row.last_message_at,
+                        from_now=True,
+                        font_size="12px",
+                        color=rx.color("gray", 10),
+                        white_space="nowrap",
+                        flex_shrink="0",
+                    ),
+                    width="100%",
+                    align="center",
+                    spacing="2",
+                ),
+                rx.text(row.subject, size="2", weight="medium", class_name="thread-subject"),
+                rx.hstack(
+                    rx.text(
+                        row.preview,
+                        size="2",
+                        color=rx.color("gray", 11),
+                        weight=rx.cond(unread, "medium", "regular"),
+                        style=ONE_LINE,
+                        flex="1",
+                        min_width="0",
+                    ),
+                    unread_badge(row.unread_count, class_name="thread-unread"),
+                    width="100%",
+                    align="center",
+                ),
+                rx.hstack(
+                    _status_chip(row.status),
+                    rx.foreach(row.tags, lambda tag: rx.badge(tag, variant="outline")),
+                    spacing="1",
+                    wrap="wrap",
+                ),
+                spacing="1",
+                width="100%",
+                min_width="0",
+            ),
+            spacing="3",
+            align="start",
+            width="100%",
+        ),
+        padding="12px 16px",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+        background=rx.cond(unread, rx.color("accent", 2), "transparent"),
+        width="100%",
+        class_name="thread-row",
+        custom_attrs={"data-thread-id": row.id},
+    )

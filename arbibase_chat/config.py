@@ -1,0 +1,76 @@
+"""Settings from the environment and `.env` (pydantic-settings + python-dotenv).
+
+Every key is documented in `.env.example`. Nothing secret has a hard-coded default: the JWT
+signing secret is generated once and kept in `var/jwt_secret` when JWT_SECRET is not set.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from dotenv import load_dotenv
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(default=f"sqlite:///{VAR_DIR / 'arbibase_chat.db'}")
+    redis_url: str | None = None
+    jwt_secret: str | None = None
+    jwt_secret_file: Path = VAR_DIR / "jwt_secret"
+    access_token_ttl_seconds: int = 60 * 60 * 24 * 7
+    attachments_dir: Path = VAR_DIR / "attachments"
+    max_attachment_bytes: int = 25 * 1024 * 1024
+
+    # Later issues: Supabase mode and the e-mail bridge.
+    supabase_url: str | None = None
+    supabase_anon_key: str | None = None
+    supabase_service_role_key: str | None = None
+    supabase_jwt_secret: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+
+    def signing_secret(self) -> str:
+        """The JWT secret: from the environment, else from the local file (created once)."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        return _load_or_create_secret(self.jwt_secret_file)
+
+
+def _load_or_create_secret(path: Path) -> str:
+    try:
+        existing = path.read_text().strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(secrets.token_urlsafe(48))
+    tmp.chmod(0o600)
+    try:
+        # link() is atomic and refuses to overwrite: when several workers start at once exactly
+        # one secret wins and every worker reads that one.
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    return Settings()

@@ -1,0 +1,289 @@
+"""Tables and their public shapes (full-stack-fastapi-template style: XBase / X / XCreate / XPublic).
+
+The schema itself is owned by Alembic (`alembic/versions`); these classes must match it, and
+`tests/test_migrations.py` checks that they do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from arbibase_chat.db import UTCDateTime, utcnow
+
+Role = Literal["operator", "owner"]
+Tier = Literal["beta", "pro", "premium"]
+ThreadStatus = Literal["active", "archived", "closed"]
+MessageKind = Literal["text", "offer", "system"]
+
+ROLES: tuple[str, ...] = ("operator", "owner")
+TIERS: tuple[str, ...] = ("beta", "pro", "premium")
+THREAD_STATUSES: tuple[str, ...] = ("active", "archived", "closed")
+MESSAGE_KINDS: tuple[str, ...] = ("text", "offer", "system")
+
+# JSONB on Postgres (indexable, compact), JSON text elsewhere.
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _ts(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, **kwargs)
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+class UserBase(SQLModel):
+    email: str = Field(max_length=254)
+    display_name: str = Field(max_length=80)
+    role: str = Field(max_length=16)
+    tier: str = Field(default="beta", max_length=16)
+    verified: bool = False
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('operator', 'owner')", name="ck_users_role"),
+        CheckConstraint("tier IN ('beta', 'pro', 'premium')", name="ck_users_tier"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = _ts()
+
+
+class UserCreate(SQLModel):
+    email: str
+    password: str
+    display_name: str
+    role: Role = "operator"
+
+
+class UserPublic(SQLModel):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    role: Role
+    tier: Tier
+    verified: bool
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+class PropertyBase(SQLModel):
+    title: str = Field(max_length=200)
+    address: str = Field(max_length=300)
+    city: str = Field(max_length=120)
+    state: str | None = Field(default=None, max_length=60)
+    monthly_rent_cents: int | None = Field(default=None, ge=0)
+    bedrooms: int | None = Field(default=None, ge=0)
+    bathrooms: float | None = Field(default=None, ge=0)
+    square_feet: int | None = Field(default=None, ge=0)
+
+
+class Property(PropertyBase, table=True):
+    __tablename__ = "properties"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    created_at: datetime = _ts()
+
+
+class PropertyCreate(PropertyBase):
+    pass
+
+
+class PropertyPublic(PropertyBase):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    created_at: datetime
+
+
+# --- threads -------------------------------------------------------------------------------
+
+
+class MessagingThread(SQLModel, table=True):
+    __tablename__ = "messaging_threads"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('active', 'archived', 'closed')", name="ck_messaging_threads_status"
+        ),
+        CheckConstraint("operator_id <> owner_id", name="ck_messaging_threads_two_parties"),
+        # At most one *active* thread per property and operator-owner pair.
+        Index(
+            "uq_messaging_threads_one_active",
+            "property_id",
+            "operator_id",
+            "owner_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    property_id: uuid.UUID = Field(foreign_key="properties.id", ondelete="CASCADE", index=True)
+    operator_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    owner_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    subject: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="active", max_length=16)
+    # Sequence number of the newest message; messages are numbered 1, 2, 3... per thread.
+    last_seq: int = 0
+    last_message_at: datetime = _ts()
+    created_at: datetime = _ts()
+
+
+class Participant(SQLModel, table=True):
+    """Membership plus read cursor: one row per (thread, participant).
+
+    `last_read_seq` is the cursor (unread = thread.last_seq - last_read_seq, O(1)).
+    `last_message_at` mirrors the thread's so the inbox is one index range scan per user.
+    """
+
+    __tablename__ = "messaging_participants"
+    __table_args__ = (
+        CheckConstraint("role IN ('operator', 'owner')", name="ck_messaging_participants_role"),
+        CheckConstraint("last_read_seq >= 0", name="ck_messaging_participants_cursor"),
+        Index("ix_participants_inbox", "user_id", "last_message_at", "thread_id"),
+        Index("ix_participants_inbox_role", "user_id", "role", "last_message_at", "thread_id"),
+    )
+
+    thread_id: uuid.UUID = Field(
+        foreign_key="messaging_threads.id", ondelete="CASCADE", primary_key=True
+    )
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", primary_key=True)
+    role: str = Field(max_length=16)
+    last_read_seq: int = 0
+    last_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_message_at: datetime = _ts()
+
+
+class ThreadTag(SQLModel, table=True):
+    __tablename__ = "messaging_thread_tags"
+
+    thread_id: uuid.UUID = Field(
+        foreign_key="messaging_threads.id", ondelete="CASCADE", primary_key=True
+    )
+    tag: str = Field(max_length=40, primary_key=True)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = _ts()
+
+
+class MessagePreview(SQLModel):
+    id: uuid.UUID
+    sender_id: uuid.UUID
+    body: str | None
+    kind: MessageKind
+    has_attachment: bool
+    created_at: datetime
+
+
+class ThreadPublic(SQLModel):
+    # The seed's columns, unchanged...
+    id: uuid.UUID
+    property_id: uuid.UUID
+    operator_id: uuid.UUID
+    owner_id: uuid.UUID
+    subject: str | None
+    status: ThreadStatus
+    last_message_at: datetime
+    created_at: datetime
+    # ...and what an inbox row needs.
+    message_count: int
+    unread_count: int
+    last_read_seq: int
+    # For "Seen": my messages up to this sequence number have been read by the other side.
+    counterparty_last_read_seq: int
+    tags: list[str]
+    my_role: Role
+    property_title: str
+    counterparty_id: uuid.UUID
+    counterparty_name: str
+    last_message: MessagePreview | None
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+class MessagingMessage(SQLModel, table=True):
+    __tablename__ = "messaging_messages"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('text', 'offer', 'system')", name="ck_messaging_messages_kind"
+        ),
+        CheckConstraint("seq > 0", name="ck_messaging_messages_seq"),
+        Index("uq_messaging_messages_thread_seq", "thread_id", "seq", unique=True),
+        # Idempotent sends: a retry with the same client_msg_id finds the first message.
+        Index(
+            "uq_messaging_messages_client_msg",
+            "thread_id",
+            "sender_id",
+            "client_msg_id",
+            unique=True,
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    thread_id: uuid.UUID = Field(foreign_key="messaging_threads.id", ondelete="CASCADE")
+    seq: int
+    sender_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    body: str | None = Field(default=None, sa_type=Text)
+    attachment_url: str | None = Field(default=None, max_length=2048)
+    seen_by: list[str] = Field(default_factory=list, sa_column=Column(JsonType, nullable=False))
+    kind: str = Field(default="text", max_length=16)
+    client_msg_id: str | None = Field(default=None, max_length=64)
+    meta: dict[str, Any] | None = Field(default=None, sa_column=Column("metadata", JsonType))
+    edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _ts()
+
+
+class MessagePublic(BaseModel):
+    id: uuid.UUID
+    thread_id: uuid.UUID
+    sender_id: uuid.UUID
+    body: str | None
+    attachment_url: str | None
+    seen_by: list[uuid.UUID]
+    created_at: datetime
+    seq: int
+    kind: MessageKind
+    client_msg_id: str | None
+    metadata: dict[str, Any] | None
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
+class ReadState(SQLModel):
+    thread_id: uuid.UUID
+    user_id: uuid.UUID
+    last_read_seq: int
+    unread_count: int
+
+
+class PropertyUnread(SQLModel):
+    property_id: uuid.UUID
+    property_title: str
+    thread_count: int
+    message_count: int
+    unread_count: int
+    last_message_at: datetime | None
+
+
+class ThreadOpened(BaseModel):
+    id: uuid.UUID
+    created: bool
+
+
+class ThreadPage(BaseModel):
+    items: list[ThreadPublic]
+    # Opaque keyset cursor for the next (older) page; None on the last page.
+    next_cursor: str | None

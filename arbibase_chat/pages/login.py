@@ -1,0 +1,145 @@
+"""Log in and sign up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from arbibase_chat import aio, routes
+from arbibase_chat.services import accounts
+from arbibase_chat.services.errors import AuthenticationFailed, DomainError
+from arbibase_chat.session import SessionState
+
+
+class LoginState(rx.State):
+    error: str = ""
+    busy: bool = False
+
+    @rx.event
+    async def log_in(self, form_data: dict[str, Any]):
+        self.error = ""
+        try:
+            user = await aio.call(
+                accounts.authenticate,
+                email=form_data.get("email", ""),
+                password=form_data.get("password", ""),
+            )
+        except AuthenticationFailed as exc:
+            self.error = exc.message
+            return None
+        session = await self.get_state(SessionState)
+        session.sign_in(user)
+        return rx.redirect(routes.INBOX)
+
+    @rx.event
+    async def sign_up(self, form_data: dict[str, Any]):
+        self.error = ""
+        try:
+            user = await aio.call(
+                accounts.sign_up,
+                email=form_data.get("email", ""),
+                password=form_data.get("password", ""),
+                display_name=form_data.get("display_name", ""),
+                role=form_data.get("role", "operator"),
+            )
+        except DomainError as exc:
+            self.error = exc.message
+            return None
+        session = await self.get_state(SessionState)
+        session.sign_in(user)
+        return rx.redirect(routes.INBOX)
+
+    @rx.event
+    def clear_error(self):
+        self.error = ""
+
+
+def _error_callout() -> rx.Component:
+    return rx.cond(
+        LoginState.error != "",
+        rx.callout(LoginState.error, icon="triangle_alert", color_scheme="red", id="auth-error"),
+    )
+
+
+def _field(label: str, name: str, kind: str = "text", **props: Any) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=name, style={"fontSize": "14px", "fontWeight": 500}),
+        rx.input(name=name, id=name, type=kind, required=True, width="100%", size="3", **props),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _card(title: str, body: rx.Component, footer: rx.Component) -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.icon("messages-square", size=28, color=rx.color("accent", 9)),
+                    rx.heading("ArbiBase Chat", size="6"),
+                    align="center",
+                ),
+                rx.heading(title, size="4", weight="medium"),
+                _error_callout(),
+                body,
+                footer,
+                spacing="4",
+                width="100%",
+            ),
+            width="100%",
+            max_width="420px",
+            size="4",
+        ),
+        min_height="100vh",
+        padding="16px",
+        background=rx.color("gray", 2),
+    )
+
+
+def login_page() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            _field("Email", "email", "email", auto_complete="email", placeholder="you@example.com"),
+            _field("Password", "password", "password", auto_complete="current-password"),
+            rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LoginState.log_in,
+        width="100%",
+    )
+    footer = rx.text(
+        "New to ArbiBase? ", rx.link("Create an account", href=routes.SIGNUP), size="2"
+    )
+    return _card("Log in", form, footer)
+
+
+def signup_page() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            _field("Your name", "display_name", auto_complete="name", max_length=80),
+            _field("Email", "email", "email", auto_complete="email"),
+            _field(
+                "Password (at least 10 characters)",
+                "password",
+                "password",
+                auto_complete="new-password",
+                min_length=accounts.MIN_PASSWORD_CHARS,
+            ),
+            rx.vstack(
+                rx.text("I am", size="2", weight="medium"),
+                rx.radio_group(
+                    ["operator", "owner"], name="role", default_value="operator", direction="row"
+                ),
+                spacing="1",
+            ),
+            rx.button("Create account", type="submit", size="3", width="100%", id="signup-submit"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LoginState.sign_up,
+        width="100%",
+    )
+    footer = rx.text("Already have an account? ", rx.link("Log in", href=routes.LOGIN), size="2")
+    return _card("Create your account", form, footer)

@@ -1,0 +1,121 @@
+"""Local accounts: sign up, authenticate, look up. Passwords hashed with argon2id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from arbibase_chat.models import ROLES, User, UserPublic
+from arbibase_chat.services import validation
+from arbibase_chat.services._tx import reading, transaction
+from arbibase_chat.services.errors import AuthenticationFailed, Conflict, Invalid, NotFound
+
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 256
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("arbibase-chat-timing-equaliser")
+
+
+def _check_password(password: Any) -> str:
+    if not isinstance(password, str):
+        raise Invalid("password must be text", field="password")
+    if "\x00" in password:
+        raise Invalid("password must not contain NUL characters", field="password")
+    if len(password) < MIN_PASSWORD_CHARS or not password.strip():
+        raise Invalid(
+            f"password must have at least {MIN_PASSWORD_CHARS} characters", field="password"
+        )
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise Invalid(
+            f"password must have at most {MAX_PASSWORD_CHARS} characters", field="password"
+        )
+    return password
+
+
+def public(user: User) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+def sign_up(
+    *,
+    email: Any,
+    password: Any,
+    display_name: Any,
+    role: Any = "operator",
+    tier: str = "beta",
+    verified: bool = False,
+    db: Engine | None = None,
+) -> UserPublic:
+    normalized = validation.normalize_email(email)
+    name = validation.clean_text(
+        display_name, field="display_name", max_chars=80, single_line=True
+    )
+    role = validation.choice(role, field="role", allowed=ROLES)
+    password_hash = _hasher.hash(_check_password(password))
+    user = User(
+        email=normalized,
+        display_name=name,
+        role=role,
+        tier=tier,
+        # Operators need no ownership proof; owners start unverified.
+        verified=verified or role == "operator",
+        password_hash=password_hash,
+    )
+    try:
+        with transaction(db) as (session, _events):
+            if session.scalar(select(User.id).where(User.email == normalized)) is not None:
+                raise Conflict("an account with this email already exists", field="email")
+            session.add(user)
+            session.flush()
+            result = public(user)
+    except IntegrityError:
+        raise Conflict("an account with this email already exists", field="email") from None
+    return result
+
+
+def authenticate(*, email: Any, password: Any, db: Engine | None = None) -> UserPublic:
+    failure = AuthenticationFailed("wrong email or password")
+    try:
+        normalized = validation.normalize_email(email)
+    except Invalid:
+        raise failure from None
+    if not isinstance(password, str) or not password:
+        raise failure
+    with reading(db) as session:
+        user = session.scalar(select(User).where(User.email == normalized))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise failure from None
+    if user is None:
+        raise failure
+    return public(user)
+
+
+def get_user(*, user_id: Any, db: Engine | None = None) -> UserPublic:
+    uid = validation.as_uuid(user_id, field="user_id")
+    with reading(db) as session:
+        user = session.get(User, uid)
+        if user is None:
+            raise NotFound("user not found")
+        return public(user)
+
+
+def set_verified(*, user_id: uuid.UUID, verified: bool, db: Engine | None = None) -> UserPublic:
+    """Ownership verification is done by ArbiBase staff; this records the outcome."""
+    with transaction(db) as (session, _events):
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("user not found")
+        user.verified = verified
+        session.add(user)
+        session.flush()
+        return public(user)

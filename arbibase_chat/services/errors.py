@@ -1,0 +1,36 @@
+"""Domain errors. The UI maps them to toasts and the REST layer to status codes.
+
+A stranger asking for another pair's thread gets NotFound, exactly as for an id that does not
+exist, so ids leak nothing. Forbidden is only for a participant who may not do a thing yet.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class Invalid(DomainError):
+    code = "invalid"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class AuthenticationFailed(DomainError):
+    code = "unauthenticated"

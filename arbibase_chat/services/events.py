@@ -1,0 +1,72 @@
+"""Domain events, published only after the transaction that caused them has committed.
+
+One small interface: `subscribe(handler)` and the services' `publish(events)`. The realtime
+hub subscribes once per worker and forwards to connected sessions. Handlers run in the thread
+that committed, so they must be quick and thread-safe (e.g. `loop.call_soon_threadsafe`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCreated:
+    thread_id: uuid.UUID
+    message_id: uuid.UUID
+    seq: int
+    sender_id: uuid.UUID
+    participant_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadUpdated:
+    thread_id: uuid.UUID
+    participant_ids: tuple[uuid.UUID, ...]
+    changed: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ReadUpdated:
+    thread_id: uuid.UUID
+    user_id: uuid.UUID
+    last_read_seq: int
+    participant_ids: tuple[uuid.UUID, ...]
+
+
+DomainEvent = MessageCreated | ThreadUpdated | ReadUpdated
+Handler = Callable[[DomainEvent], None]
+
+_handlers: list[Handler] = []
+_lock = threading.Lock()
+
+
+def subscribe(handler: Handler) -> Callable[[], None]:
+    """Register a handler; returns a function that unregisters it."""
+    with _lock:
+        _handlers.append(handler)
+
+    def unsubscribe() -> None:
+        with _lock:
+            if handler in _handlers:
+                _handlers.remove(handler)
+
+    return unsubscribe
+
+
+def publish(events: Iterable[DomainEvent]) -> None:
+    """Deliver committed events. A failing handler is logged: the write already happened."""
+    with _lock:
+        handlers = list(_handlers)
+    for event in events:
+        for handler in handlers:
+            try:
+                handler(event)
+            except Exception:
+                log.exception("event handler %r failed on %r", handler, event)

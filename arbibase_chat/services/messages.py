@@ -1,0 +1,218 @@
+"""Messages: send (idempotent on client_msg_id) and keyset-paginated history."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from arbibase_chat.db import utcnow
+from arbibase_chat.models import MessagePublic, MessagingMessage, MessagingThread, Participant, User
+from arbibase_chat.services import validation
+from arbibase_chat.services._access import participant_thread, participants_of
+from arbibase_chat.services._tx import reading, transaction
+from arbibase_chat.services.errors import Conflict, Forbidden, Invalid, NotFound
+from arbibase_chat.services.events import MessageCreated
+from arbibase_chat.services.threads import ACTIVE_CONFLICT
+from arbibase_chat.services.reads import advance_cursor
+
+T, P, M = MessagingThread, Participant, MessagingMessage
+SENDABLE_KINDS = ("text", "offer")
+MAX_METADATA_BYTES = 16_384
+VERIFY_FIRST = "Verify ownership of this property before replying to operators."
+
+
+def to_public(message: MessagingMessage) -> MessagePublic:
+    return MessagePublic(
+        id=message.id,
+        thread_id=message.thread_id,
+        sender_id=message.sender_id,
+        body=message.body,
+        attachment_url=message.attachment_url,
+        seen_by=[uuid.UUID(u) for u in message.seen_by or []],
+        created_at=message.created_at,
+        seq=message.seq,
+        kind=message.kind,  # type: ignore[arg-type]
+        client_msg_id=message.client_msg_id,
+        metadata=message.meta,
+        edited_at=message.edited_at,
+        deleted_at=message.deleted_at,
+    )
+
+
+def _clean_attachment_url(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    url = validation.clean_text(value, field="attachment_url", max_chars=2048)
+    if not (url.startswith(("https://", "http://")) or (url[0] == "/" and url[:2] != "//")):
+        raise Invalid("attachment_url must be an http(s) URL or a site path", field="attachment_url")
+    if any(ch.isspace() for ch in url):
+        raise Invalid("attachment_url must not contain spaces", field="attachment_url")
+    return url
+
+
+def _clean_metadata(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Invalid("metadata must be an object", field="metadata")
+    try:
+        size = len(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError):
+        raise Invalid("metadata must be plain JSON", field="metadata") from None
+    if size > MAX_METADATA_BYTES:
+        raise Invalid(f"metadata is larger than {MAX_METADATA_BYTES} bytes", field="metadata")
+    return value
+
+
+def _find_retry(
+    session: Session, *, thread_id: uuid.UUID, sender_id: uuid.UUID, client_msg_id: str
+) -> MessagingMessage | None:
+    return session.scalar(
+        select(M).where(
+            M.thread_id == thread_id, M.sender_id == sender_id, M.client_msg_id == client_msg_id
+        )
+    )
+
+
+def send_message(
+    *,
+    user_id: uuid.UUID,
+    thread_id: Any,
+    body: Any,
+    attachment_url: Any = None,
+    client_msg_id: Any = None,
+    kind: Any = "text",
+    metadata: Any = None,
+    db: Engine | None = None,
+) -> MessagePublic:
+    """Append a message. A retry with the same client_msg_id returns the first message."""
+    url = _clean_attachment_url(attachment_url)
+    text = validation.clean_text(
+        body, field="body", max_chars=validation.MAX_MESSAGE_CHARS, required=url is None
+    )
+    retry_key = validation.client_msg_id(client_msg_id)
+    kind = validation.choice(kind, field="kind", allowed=SENDABLE_KINDS)
+    meta = _clean_metadata(metadata)
+    try:
+        with transaction(db) as (session, outbox):
+            thread, _ = participant_thread(
+                session, user_id=user_id, thread_id=thread_id, for_update=True
+            )
+            if retry_key is not None:
+                first = _find_retry(
+                    session, thread_id=thread.id, sender_id=user_id, client_msg_id=retry_key
+                )
+                if first is not None:
+                    return to_public(first)
+            if thread.status == "closed":
+                raise Invalid("this thread is closed; reopen it to send messages", field="status")
+            if user_id == thread.owner_id:
+                owner = session.get(User, user_id)
+                if owner is None or not owner.verified:
+                    raise Forbidden(VERIFY_FIRST)
+            now = utcnow()
+            # One statement takes the next number and moves the thread to the top; on
+            # Postgres its row lock queues concurrent senders of this thread.
+            values: dict[str, Any] = {"last_seq": T.last_seq + 1, "last_message_at": now}
+            if thread.status == "archived":
+                values["status"] = "active"  # a new message brings an archived thread back
+            seq = session.execute(
+                update(T).where(T.id == thread.id).values(**values).returning(T.last_seq)
+            ).scalar_one()
+            session.execute(
+                update(P).where(P.thread_id == thread.id).values(last_message_at=now)
+            )
+            message = M(
+                thread_id=thread.id,
+                seq=seq,
+                sender_id=user_id,
+                body=text or None,
+                attachment_url=url,
+                kind=kind,
+                client_msg_id=retry_key,
+                meta=meta,
+                seen_by=[],
+                created_at=now,
+            )
+            session.add(message)
+            session.flush()
+            session.refresh(thread)
+            # Replying means I have read everything before my own message.
+            advance_cursor(session, outbox, thread=thread, user_id=user_id, to_seq=seq)
+            outbox.insert(
+                0,
+                MessageCreated(
+                    thread_id=thread.id,
+                    message_id=message.id,
+                    seq=seq,
+                    sender_id=user_id,
+                    participant_ids=participants_of(thread),
+                ),
+            )
+            result = to_public(message)
+        return result
+    except IntegrityError:
+        # Two deliveries of the same client_msg_id raced: the loser returns the winner's row.
+        first = _first_delivery(thread_id, user_id, retry_key, db) if retry_key else None
+        if first is None:
+            # The other unique rule: reviving an archived thread while another is active.
+            raise Conflict(ACTIVE_CONFLICT, field="status") from None
+        return first
+
+
+def _first_delivery(
+    thread_id: Any, user_id: uuid.UUID, retry_key: str, db: Engine | None
+) -> MessagePublic | None:
+    with reading(db) as session:
+        thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        first = _find_retry(
+            session, thread_id=thread.id, sender_id=user_id, client_msg_id=retry_key
+        )
+        return to_public(first) if first else None
+
+
+def list_messages(
+    *,
+    user_id: uuid.UUID,
+    thread_id: Any,
+    before: Any = None,
+    after: Any = None,
+    limit: int | None = None,
+    db: Engine | None = None,
+) -> list[MessagePublic]:
+    """A page of history, oldest first.
+
+    No anchor: the newest page. `before=<message id>`: the page just older than it (scrolling
+    up). `after=<message id>`: the messages newer than it (reconnect catch-up).
+    """
+    size = validation.page_limit(limit)
+    if before is not None and after is not None:
+        raise Invalid("give before or after, not both", field="before")
+    with reading(db) as session:
+        thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        query = select(M).where(M.thread_id == thread.id)
+        newest_first = True
+        if before is not None:
+            query = query.where(M.seq < _seq_of(session, thread.id, before, field="before"))
+        elif after is not None:
+            query = query.where(M.seq > _seq_of(session, thread.id, after, field="after"))
+            newest_first = False
+        order = M.seq.desc() if newest_first else M.seq.asc()  # type: ignore[attr-defined]
+        rows = list(session.scalars(query.order_by(order).limit(size)))
+    if newest_first:
+        rows.reverse()
+    return [to_public(m) for m in rows]
+
+
+def _seq_of(session: Session, thread_id: uuid.UUID, message_id: Any, *, field: str) -> int:
+    mid = validation.as_uuid(message_id, field=field)
+    seq = session.scalar(select(M.seq).where(M.id == mid, M.thread_id == thread_id))
+    if seq is None:
+        raise NotFound("message not found in this thread")
+    return seq

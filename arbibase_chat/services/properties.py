@@ -1,0 +1,77 @@
+"""Properties: owners list them; everyone signed in can browse them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from arbibase_chat.models import Property, PropertyCreate, PropertyPublic, User
+from arbibase_chat.services import validation
+from arbibase_chat.services._tx import reading, transaction
+from arbibase_chat.services.errors import Forbidden, Invalid, NotFound
+
+
+def _public(prop: Property) -> PropertyPublic:
+    return PropertyPublic.model_validate(prop, from_attributes=True)
+
+
+def create_property(
+    *, user_id: uuid.UUID, data: PropertyCreate | dict[str, Any], db: Engine | None = None
+) -> PropertyPublic:
+    try:
+        fields = PropertyCreate.model_validate(data)
+    except ValueError as exc:
+        raise Invalid(f"invalid property: {exc}") from None
+    values = fields.model_dump()
+    for name, limit in (("title", 200), ("address", 300), ("city", 120)):
+        values[name] = validation.clean_text(
+            values[name], field=name, max_chars=limit, single_line=True
+        )
+    if values.get("state") is not None:
+        values["state"] = validation.clean_text(
+            values["state"], field="state", max_chars=60, single_line=True, required=False
+        ) or None
+    with transaction(db) as (session, _events):
+        owner = session.get(User, user_id)
+        if owner is None:
+            raise NotFound("user not found")
+        if owner.role != "owner":
+            raise Forbidden("only owner accounts can list a property")
+        prop = Property(owner_id=owner.id, **values)
+        session.add(prop)
+        session.flush()
+        return _public(prop)
+
+
+def get_property(*, property_id: Any, db: Engine | None = None) -> PropertyPublic:
+    pid = validation.as_uuid(property_id, field="property_id")
+    with reading(db) as session:
+        prop = session.get(Property, pid)
+        if prop is None:
+            raise NotFound("property not found")
+        return _public(prop)
+
+
+def list_properties(
+    *,
+    city: str | None = None,
+    owner_id: uuid.UUID | None = None,
+    after: uuid.UUID | None = None,
+    limit: int | None = None,
+    db: Engine | None = None,
+) -> list[PropertyPublic]:
+    """Browse listings, oldest listed first, keyset-paginated by id order of listing."""
+    size = validation.page_limit(limit)
+    query = select(Property)
+    if city:
+        query = query.where(Property.city == city)
+    if owner_id is not None:
+        query = query.where(Property.owner_id == owner_id)
+    if after is not None:
+        query = query.where(Property.id > after)
+    query = query.order_by(Property.id).limit(size)
+    with reading(db) as session:
+        return [_public(p) for p in session.scalars(query)]

@@ -1,0 +1,157 @@
+"""Read cursors: mark read (forward only), unread totals, the Portfolio's per-property summary."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from arbibase_chat.db import utcnow
+from arbibase_chat.models import (
+    MessagingMessage,
+    MessagingThread,
+    Participant,
+    Property,
+    PropertyUnread,
+    ReadState,
+)
+from arbibase_chat.services import validation
+from arbibase_chat.services._access import participant_thread, participants_of
+from arbibase_chat.services._tx import Outbox, reading, transaction
+from arbibase_chat.services.errors import NotFound
+from arbibase_chat.services.events import ReadUpdated
+
+T, P, M = MessagingThread, Participant, MessagingMessage
+
+
+def _append_seen_by(session: Session, user_id: uuid.UUID) -> Any:
+    uid = str(user_id)
+    if session.get_bind().dialect.name == "postgresql":
+        return M.seen_by.op("||", return_type=JSONB)(func.jsonb_build_array(uid))  # type: ignore[attr-defined]
+    return func.json_insert(M.seen_by, "$[#]", uid)
+
+
+def advance_cursor(
+    session: Session,
+    outbox: Outbox,
+    *,
+    thread: MessagingThread,
+    user_id: uuid.UUID,
+    to_seq: int,
+) -> int:
+    """Move `user_id`'s cursor forward to `to_seq` (never back); returns the cursor.
+
+    The messages passed over get the reader in `seen_by` (the seed's column), each once:
+    the row lock on the cursor makes the ranges of concurrent mark-reads disjoint.
+    """
+    cursor = session.scalar(
+        select(P)
+        .where(P.thread_id == thread.id, P.user_id == user_id)
+        .with_for_update()
+        # The row may already sit in the session from the participant check: reload it, or
+        # a concurrent mark-read that committed while we waited for the lock goes unseen.
+        .execution_options(populate_existing=True)
+    )
+    if cursor is None:
+        raise NotFound("thread not found")
+    old = cursor.last_read_seq
+    if to_seq <= old:
+        return old
+    session.execute(
+        update(M)
+        .where(
+            M.thread_id == thread.id,
+            M.seq > old,
+            M.seq <= to_seq,
+            M.sender_id != user_id,
+        )
+        .values(seen_by=_append_seen_by(session, user_id))
+        .execution_options(synchronize_session=False)
+    )
+    cursor.last_read_seq = to_seq
+    cursor.last_read_at = utcnow()
+    session.add(cursor)
+    outbox.append(
+        ReadUpdated(
+            thread_id=thread.id,
+            user_id=user_id,
+            last_read_seq=to_seq,
+            participant_ids=participants_of(thread),
+        )
+    )
+    return to_seq
+
+
+def mark_read(
+    *,
+    user_id: uuid.UUID,
+    thread_id: Any,
+    up_to_message_id: Any = None,
+    db: Engine | None = None,
+) -> ReadState:
+    """Move my read cursor forward to a message (default: the newest). Never moves back."""
+    with transaction(db) as (session, outbox):
+        thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        target = thread.last_seq
+        if up_to_message_id is not None:
+            mid = validation.as_uuid(up_to_message_id, field="up_to_message_id")
+            seq = session.scalar(select(M.seq).where(M.id == mid, M.thread_id == thread.id))
+            if seq is None:
+                raise NotFound("message not found in this thread")
+            target = seq
+        cursor = advance_cursor(session, outbox, thread=thread, user_id=user_id, to_seq=target)
+        return ReadState(
+            thread_id=thread.id,
+            user_id=user_id,
+            last_read_seq=cursor,
+            unread_count=max(thread.last_seq - cursor, 0),
+        )
+
+
+def unread_total(*, user_id: uuid.UUID, db: Engine | None = None) -> int:
+    query = (
+        select(func.coalesce(func.sum(T.last_seq - P.last_read_seq), 0))
+        .select_from(P)
+        .join(T, T.id == P.thread_id)
+        .where(P.user_id == user_id)
+    )
+    with reading(db) as session:
+        return int(session.scalar(query) or 0)
+
+
+def unread_by_property(*, user_id: uuid.UUID, db: Engine | None = None) -> list[PropertyUnread]:
+    """Per property the user negotiates on: threads, messages, unread, latest activity."""
+    query = (
+        select(
+            T.property_id,
+            Property.title,
+            func.count(T.id),
+            func.coalesce(func.sum(T.last_seq), 0),
+            func.coalesce(func.sum(T.last_seq - P.last_read_seq), 0),
+            func.max(T.last_message_at),
+        )
+        .select_from(P)
+        .join(T, T.id == P.thread_id)
+        .join(Property, Property.id == T.property_id)
+        .where(P.user_id == user_id)
+        .group_by(T.property_id, Property.title)
+        .order_by(func.max(T.last_message_at).desc())
+    )
+    with reading(db) as session:
+        rows = session.execute(query).all()
+    return [
+        PropertyUnread(
+            property_id=pid,
+            property_title=title,
+            thread_count=threads,
+            message_count=messages,
+            unread_count=unread,
+            last_message_at=last,
+        )
+        for pid, title, threads, messages, unread, last in rows
+    ]
+

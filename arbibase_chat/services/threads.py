@@ -1,0 +1,401 @@
+"""Threads: get-or-create, the inbox listing, status changes, subject and tags."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from arbibase_chat.db import utcnow
+from arbibase_chat.models import (
+    ROLES,
+    THREAD_STATUSES,
+    MessagePreview,
+    MessagingMessage,
+    MessagingThread,
+    Participant,
+    Property,
+    ThreadOpened,
+    ThreadPage,
+    ThreadPublic,
+    ThreadTag,
+    User,
+)
+from arbibase_chat.services import validation
+from arbibase_chat.services._access import participant_thread, participants_of
+from arbibase_chat.services._tx import reading, transaction
+from arbibase_chat.services.errors import Conflict, Invalid, NotFound
+from arbibase_chat.services.events import ThreadUpdated
+
+MAX_TAGS_PER_THREAD = 20
+PREVIEW_CHARS = 160
+ACTIVE_CONFLICT = "another active thread already exists for this property and pair"
+
+T, P, M = MessagingThread, Participant, MessagingMessage
+Counterparty = User.__table__.alias("counterparty")  # type: ignore[attr-defined]
+Other = Participant.__table__.alias("other_participant")  # type: ignore[attr-defined]
+
+
+# --- get or create --------------------------------------------------------------------------
+
+
+def get_or_create_thread(
+    *,
+    user_id: uuid.UUID,
+    property_id: Any,
+    owner_id: Any,
+    subject: Any = None,
+    db: Engine | None = None,
+) -> ThreadOpened:
+    """The caller is the operator; returns the pair's active thread or opens one."""
+    pid = validation.as_uuid(property_id, field="property_id")
+    oid = validation.as_uuid(owner_id, field="owner_id")
+    clean_subject = (
+        validation.clean_text(
+            subject, field="subject", max_chars=200, required=False, single_line=True
+        )
+        or None
+    )
+    if oid == user_id:
+        raise Invalid("you cannot open a thread with yourself", field="owner_id")
+    for attempt in (1, 2):
+        try:
+            with transaction(db) as (session, outbox):
+                prop = session.get(Property, pid)
+                if prop is None:
+                    raise NotFound("property not found")
+                if prop.owner_id != oid:
+                    raise Invalid("owner_id is not the owner of this property", field="owner_id")
+                if session.get(User, user_id) is None:
+                    raise NotFound("user not found")
+                existing = session.scalar(
+                    select(T.id).where(
+                        T.property_id == pid,
+                        T.operator_id == user_id,
+                        T.owner_id == oid,
+                        T.status == "active",
+                    )
+                )
+                if existing is not None:
+                    return ThreadOpened(id=existing, created=False)
+                now = utcnow()
+                thread = T(
+                    property_id=pid,
+                    operator_id=user_id,
+                    owner_id=oid,
+                    subject=clean_subject,
+                    last_message_at=now,
+                    created_at=now,
+                )
+                session.add(thread)
+                session.flush()
+                session.add_all(
+                    [
+                        P(thread_id=thread.id, user_id=user_id, role="operator", last_message_at=now),
+                        P(thread_id=thread.id, user_id=oid, role="owner", last_message_at=now),
+                    ]
+                )
+                session.flush()
+                outbox.append(
+                    ThreadUpdated(
+                        thread_id=thread.id,
+                        participant_ids=participants_of(thread),
+                        changed=("created",),
+                    )
+                )
+                opened = ThreadOpened(id=thread.id, created=True)
+            return opened
+        except IntegrityError:
+            # A concurrent creator committed the same active thread first (partial unique
+            # index); the second pass returns theirs.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def encode_cursor(last_message_at: datetime, thread_id: uuid.UUID) -> str:
+    raw = f"{last_message_at.isoformat()}|{thread_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, tid = base64.urlsafe_b64decode(padded).decode().split("|")
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None:
+            raise ValueError("naive cursor time")
+        return when, uuid.UUID(tid)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Invalid("cursor is not valid", field="cursor") from None
+
+
+def _thread_rows(user_id: uuid.UUID) -> Select[Any]:
+    """One row per thread of `user_id`, with everything an inbox row shows (no N+1)."""
+    counterparty_id = case((P.role == "operator", T.owner_id), else_=T.operator_id)
+    return (
+        select(
+            T,
+            P.role,
+            P.last_read_seq,
+            P.last_message_at,
+            Property.title,
+            Counterparty.c.display_name,
+            Other.c.last_read_seq,
+            M.id,
+            M.sender_id,
+            func.substr(M.body, 1, PREVIEW_CHARS),
+            M.kind,
+            M.attachment_url,
+            M.created_at,
+        )
+        .select_from(P)
+        .join(T, T.id == P.thread_id)
+        .join(Property, Property.id == T.property_id)
+        .join(Counterparty, Counterparty.c.id == counterparty_id)
+        .join(Other, and_(Other.c.thread_id == T.id, Other.c.user_id == counterparty_id))
+        .outerjoin(M, and_(M.thread_id == T.id, M.seq == T.last_seq))
+        .where(P.user_id == user_id)
+    )
+
+
+def _tags_for(session: Session, thread_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    ids = list(thread_ids)
+    tags: dict[uuid.UUID, list[str]] = defaultdict(list)
+    if ids:
+        rows = session.execute(
+            select(ThreadTag.thread_id, ThreadTag.tag)
+            .where(ThreadTag.thread_id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(ThreadTag.tag)
+        )
+        for thread_id, tag in rows:
+            tags[thread_id].append(tag)
+    return tags
+
+
+def _to_public(row: Any, tags: list[str]) -> ThreadPublic:
+    (thread, role, last_read, _lma, title, cp_name, cp_read, mid, sender, body, kind, url, at) = row
+    preview = None
+    if mid is not None:
+        preview = MessagePreview(
+            id=mid,
+            sender_id=sender,
+            body=body,
+            kind=kind,
+            has_attachment=url is not None,
+            created_at=at,
+        )
+    return ThreadPublic(
+        id=thread.id,
+        property_id=thread.property_id,
+        operator_id=thread.operator_id,
+        owner_id=thread.owner_id,
+        subject=thread.subject,
+        status=thread.status,
+        last_message_at=thread.last_message_at,
+        created_at=thread.created_at,
+        message_count=thread.last_seq,
+        unread_count=max(thread.last_seq - last_read, 0),
+        last_read_seq=last_read,
+        counterparty_last_read_seq=cp_read,
+        tags=tags,
+        my_role=role,
+        property_title=title,
+        counterparty_id=thread.owner_id if role == "operator" else thread.operator_id,
+        counterparty_name=cp_name,
+        last_message=preview,
+    )
+
+
+def list_threads(
+    *,
+    user_id: uuid.UUID,
+    role: str | None = None,
+    property_id: Any = None,
+    status: str | None = None,
+    tag: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+    db: Engine | None = None,
+) -> ThreadPage:
+    """The user's threads, newest activity first, keyset-paginated."""
+    size = validation.page_limit(limit)
+    query = _thread_rows(user_id)
+    if role is not None:
+        query = query.where(P.role == validation.choice(role, field="role", allowed=ROLES))
+    if property_id is not None:
+        query = query.where(
+            T.property_id == validation.as_uuid(property_id, field="property_id")
+        )
+    if status is not None:
+        query = query.where(
+            T.status == validation.choice(status, field="status", allowed=THREAD_STATUSES)
+        )
+    if tag is not None:
+        clean_tag = _clean_tag(tag)
+        query = query.where(
+            exists().where(ThreadTag.thread_id == T.id, ThreadTag.tag == clean_tag)
+        )
+    if cursor:
+        when, after_id = decode_cursor(cursor)
+        query = query.where(
+            or_(P.last_message_at < when, and_(P.last_message_at == when, P.thread_id < after_id))
+        )
+    query = query.order_by(P.last_message_at.desc(), P.thread_id.desc()).limit(size + 1)  # type: ignore[attr-defined]
+    with reading(db) as session:
+        rows = session.execute(query).all()
+        page, more = rows[:size], len(rows) > size
+        tags = _tags_for(session, (row[0].id for row in page))
+    items = [_to_public(row, tags.get(row[0].id, [])) for row in page]
+    next_cursor = None
+    if more and page:
+        last = page[-1]
+        next_cursor = encode_cursor(last[3], last[0].id)
+    return ThreadPage(items=items, next_cursor=next_cursor)
+
+
+def _read_thread(session: Session, *, user_id: uuid.UUID, thread_id: uuid.UUID) -> ThreadPublic:
+    row = session.execute(_thread_rows(user_id).where(T.id == thread_id)).first()
+    if row is None:
+        raise NotFound("thread not found")
+    return _to_public(row, _tags_for(session, [thread_id]).get(thread_id, []))
+
+
+def get_thread(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) -> ThreadPublic:
+    tid = validation.as_uuid(thread_id, field="thread_id")
+    with reading(db) as session:
+        return _read_thread(session, user_id=user_id, thread_id=tid)
+
+
+# --- changing -------------------------------------------------------------------------------
+
+
+def _clean_tag(tag: Any) -> str:
+    return validation.clean_text(tag, field="tag", max_chars=40, single_line=True)
+
+
+def update_thread(
+    *,
+    user_id: uuid.UUID,
+    thread_id: Any,
+    status: str | None = None,
+    subject: Any = None,
+    add_tags: Iterable[Any] = (),
+    remove_tags: Iterable[Any] = (),
+    db: Engine | None = None,
+) -> ThreadPublic:
+    """Change status / subject / tags in one transaction; either participant may do it."""
+    if status is not None:
+        status = validation.choice(status, field="status", allowed=THREAD_STATUSES)
+    new_subject = None
+    if subject is not None:
+        new_subject = validation.clean_text(
+            subject, field="subject", max_chars=200, required=False, single_line=True
+        )
+    to_add = list(dict.fromkeys(_clean_tag(t) for t in add_tags))
+    to_remove = list(dict.fromkeys(_clean_tag(t) for t in remove_tags))
+    try:
+        with transaction(db) as (session, outbox):
+            thread, _ = participant_thread(
+                session, user_id=user_id, thread_id=thread_id, for_update=True
+            )
+            changed: list[str] = []
+            if status is not None and status != thread.status:
+                if status == "active" and _other_active_exists(session, thread):
+                    raise Conflict(ACTIVE_CONFLICT, field="status")
+                thread.status = status
+                changed.append("status")
+            if new_subject is not None and (new_subject or None) != thread.subject:
+                thread.subject = new_subject or None
+                changed.append("subject")
+            if to_add or to_remove:
+                if _change_tags(session, thread, user_id, to_add, to_remove):
+                    changed.append("tags")
+            session.add(thread)
+            session.flush()
+            if changed:
+                outbox.append(
+                    ThreadUpdated(
+                        thread_id=thread.id,
+                        participant_ids=participants_of(thread),
+                        changed=tuple(changed),
+                    )
+                )
+            result = _read_thread(session, user_id=user_id, thread_id=thread.id)
+    except IntegrityError:
+        raise Conflict(ACTIVE_CONFLICT, field="status") from None
+    return result
+
+
+def _other_active_exists(session: Session, thread: MessagingThread) -> bool:
+    return (
+        session.scalar(
+            select(T.id).where(
+                T.property_id == thread.property_id,
+                T.operator_id == thread.operator_id,
+                T.owner_id == thread.owner_id,
+                T.status == "active",
+                T.id != thread.id,
+            )
+        )
+        is not None
+    )
+
+
+def _change_tags(
+    session: Session,
+    thread: MessagingThread,
+    user_id: uuid.UUID,
+    to_add: list[str],
+    to_remove: list[str],
+) -> bool:
+    current = set(
+        session.scalars(select(ThreadTag.tag).where(ThreadTag.thread_id == thread.id)).all()
+    )
+    removing = [t for t in to_remove if t in current]
+    adding = [t for t in to_add if t not in current and t not in removing]
+    if len(current) - len(removing) + len(adding) > MAX_TAGS_PER_THREAD:
+        raise Invalid(f"a thread can have at most {MAX_TAGS_PER_THREAD} tags", field="tags")
+    for tag in removing:
+        row = session.get(ThreadTag, (thread.id, tag))
+        if row is not None:
+            session.delete(row)
+    for tag in adding:
+        session.add(ThreadTag(thread_id=thread.id, tag=tag, created_by=user_id))
+    return bool(removing or adding)
+
+
+def archive_thread(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) -> ThreadPublic:
+    return update_thread(user_id=user_id, thread_id=thread_id, status="archived", db=db)
+
+
+def close_thread(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) -> ThreadPublic:
+    return update_thread(user_id=user_id, thread_id=thread_id, status="closed", db=db)
+
+
+def reopen_thread(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) -> ThreadPublic:
+    return update_thread(user_id=user_id, thread_id=thread_id, status="active", db=db)
+
+
+def add_tag(
+    *, user_id: uuid.UUID, thread_id: Any, tag: Any, db: Engine | None = None
+) -> ThreadPublic:
+    return update_thread(user_id=user_id, thread_id=thread_id, add_tags=[tag], db=db)
+
+
+def remove_tag(
+    *, user_id: uuid.UUID, thread_id: Any, tag: Any, db: Engine | None = None
+) -> ThreadPublic:
+    return update_thread(user_id=user_id, thread_id=thread_id, remove_tags=[tag], db=db)

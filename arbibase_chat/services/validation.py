@@ -1,0 +1,75 @@
+"""Input rules shared by the services: trimmed text, no NUL, bounded length."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from arbibase_chat.services.errors import Invalid
+
+MAX_MESSAGE_CHARS = 10_000
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CLIENT_MSG_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_WS = re.compile(r"\s+")
+
+
+def clean_text(
+    value: Any, *, field: str, max_chars: int, required: bool = True, single_line: bool = False
+) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be text", field=field)
+    if "\x00" in value:
+        raise Invalid(f"{field} must not contain NUL characters", field=field)
+    value = value.strip()
+    if single_line:
+        value = _WS.sub(" ", value)
+    if required and not value:
+        raise Invalid(f"{field} must not be empty", field=field)
+    if len(value) > max_chars:
+        raise Invalid(f"{field} is longer than {max_chars} characters", field=field)
+    return value
+
+
+def normalize_email(value: Any) -> str:
+    email = clean_text(value, field="email", max_chars=254).lower()
+    if not _EMAIL.match(email):
+        raise Invalid("email is not a valid address", field="email")
+    return email
+
+
+def as_uuid(value: Any, *, field: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise Invalid(f"{field} is not a valid id", field=field) from None
+
+
+def client_msg_id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _CLIENT_MSG_ID.match(value):
+        raise Invalid(
+            "client_msg_id must be 1-64 letters, digits or _ . : -", field="client_msg_id"
+        )
+    return value
+
+
+def choice(value: Any, *, field: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise Invalid(f"{field} must be one of: {', '.join(allowed)}", field=field)
+    return str(value)
+
+
+def page_limit(value: Any, *, default: int = 50, maximum: int = 200) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid("limit must be a whole number", field="limit")
+    if not 1 <= value <= maximum:
+        raise Invalid(f"limit must be between 1 and {maximum}", field="limit")
+    return value

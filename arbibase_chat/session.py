@@ -1,0 +1,84 @@
+"""Who is signed in: identity lives in backend-only vars, never in event arguments.
+
+The browser keeps only its own access token (localStorage, synced across tabs). On the first
+event of a session the token is verified on the server and the user id goes into `_user_id`,
+which is never sent to the browser and never read from an event payload.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import reflex as rx
+
+from arbibase_chat import aio, routes
+from arbibase_chat.models import UserPublic
+from arbibase_chat.services import accounts, tokens
+from arbibase_chat.services.errors import AuthenticationFailed, NotFound
+
+
+class SessionState(rx.State):
+    access_token: str = rx.LocalStorage("", name="arbibase_access_token", sync=True)
+    _user_id: str = ""
+    display_name: str = ""
+    email: str = ""
+    role: str = ""
+    tier: str = ""
+    verified: bool = False
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return bool(self.display_name)
+
+    def sign_in(self, user: UserPublic) -> None:
+        """Called by the login/sign-up handlers after the service authenticated the user."""
+        self.access_token = tokens.issue_access_token(user_id=user.id, email=user.email)
+        self._remember(user)
+
+    def _remember(self, user: UserPublic) -> None:
+        self._user_id = str(user.id)
+        self.display_name = user.display_name
+        self.email = user.email
+        self.role = user.role
+        self.tier = user.tier
+        self.verified = user.verified
+
+    def _forget(self) -> None:
+        self.access_token = ""
+        self._user_id = ""
+        self.display_name = self.email = self.role = self.tier = ""
+        self.verified = False
+
+    async def current_user_id(self) -> uuid.UUID | None:
+        """The signed-in user's id, restoring it from the stored token when needed."""
+        if not self.access_token:
+            # Also covers a log-out in another tab (the token is synced across tabs).
+            if self._user_id:
+                self._forget()
+            return None
+        if self._user_id:
+            return uuid.UUID(self._user_id)
+        try:
+            user_id = tokens.verify_access_token(self.access_token)
+            user = await aio.call(accounts.get_user, user_id=user_id)
+        except (AuthenticationFailed, NotFound):
+            self._forget()
+            return None
+        self._remember(user)
+        return user.id
+
+    @rx.event
+    async def route_home(self):
+        signed_in = await self.current_user_id() is not None
+        return rx.redirect(routes.INBOX if signed_in else routes.LOGIN)
+
+    @rx.event
+    async def redirect_if_signed_in(self):
+        if await self.current_user_id() is not None:
+            return rx.redirect(routes.INBOX)
+        return None
+
+    @rx.event
+    def log_out(self):
+        self._forget()
+        return rx.redirect(routes.LOGIN)

@@ -1,0 +1,45 @@
+"""Reflex configuration.
+
+The database schema belongs to our own Alembic setup (`alembic/`, `alembic.ini`), so Reflex
+gets ``db_url=None``: with no db_url Reflex skips its own "db initialized" / "schema up to
+date" checks and never reads ``alembic.ini``. The app talks to the database through
+``arbibase_chat.db`` (DATABASE_URL), not through ``rx.Model``/``rx.session``.
+
+State lives in Redis when REDIS_URL is set (needed for more than one worker), otherwise in
+Reflex's default in-process/disk state manager.
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import reflex as rx
+from dotenv import load_dotenv
+from reflex.plugins.sitemap import SitemapPlugin
+
+load_dotenv(Path(__file__).resolve().parent / ".env", override=False)
+
+_redis_url = os.environ.get("REDIS_URL") or None
+_state: dict[str, Any] = (
+    {"redis_url": _redis_url, "state_manager_mode": rx.constants.StateManagerMode.REDIS}
+    if _redis_url
+    else {}
+)
+
+config = rx.Config(
+    app_name="arbibase_chat",
+    telemetry_enabled=False,
+    # Reflex must not manage the schema: see the module docstring.
+    db_url=None,
+    # Theme lives here: `rx.App(theme=...)` is deprecated since Reflex 0.9 (removed in 1.0).
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(appearance="light", accent_color="indigo", radius="medium")
+        )
+    ],
+    # The sitemap needs a public deploy_url and is of no use for a logged-in chat.
+    disable_plugins=[SitemapPlugin],
+    # The badge links to an outside site.
+    show_built_with_reflex=False,
+    **_state,
+)

@@ -1,0 +1,70 @@
+"""A demo user logs in with the browser and sees their threads; the others do not leak."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from arbibase_chat.seed import DEMO_PASSWORD
+
+pytestmark = [pytest.mark.browser]
+
+
+def _log_in(page: Page, base: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(base + "/")
+    expect(page).to_have_url(re.compile(r"/login/?$"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_demo_operator_logs_in_and_sees_their_threads(
+    live_server: str, page: Page, artifacts_dir: Path
+) -> None:
+    _log_in(page, live_server, "alice@demo.arbibase.test")
+    expect(page).to_have_url(re.compile(r"/inbox/?$"))
+    rows = page.locator(".thread-row")
+    expect(rows).to_have_count(2)
+    # Newest activity first: the cottage message was the last one seeded.
+    expect(rows.nth(0)).to_contain_text("Lakeside Cottage")
+    expect(rows.nth(0)).to_contain_text("Oscar Lee")
+    expect(rows.nth(1)).to_contain_text("Bayview 3BR Townhouse")
+    expect(rows.nth(1)).to_contain_text("Offer Sent")
+    expect(rows.nth(1)).to_contain_text("Could you send the lease draft?")
+    # Olivia's last message is unread for Alice.
+    expect(rows.nth(1).locator(".thread-unread")).to_have_text("1")
+    expect(page.locator("#nav-unread-total")).to_have_text("1")
+    # Ben's thread with Olivia is not Alice's business.
+    expect(page.get_by_text("Midtown 2BR Loft")).to_have_count(0)
+    page.screenshot(path=str(artifacts_dir / "inbox-desktop.png"), full_page=True)
+
+    # A reload keeps the session (token in localStorage, identity re-derived on the server).
+    page.reload()
+    expect(page.locator(".thread-row")).to_have_count(2)
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.screenshot(path=str(artifacts_dir / "inbox-phone.png"), full_page=True)
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login/?$"))
+    page.goto(live_server + "/inbox")
+    expect(page).to_have_url(re.compile(r"/login/?$"))
+
+
+def test_wrong_password_shows_a_clear_error(live_server: str, page: Page) -> None:
+    _log_in(page, live_server, "olivia@demo.arbibase.test", "not the password")
+    expect(page.locator("#auth-error")).to_contain_text("wrong email or password")
+    expect(page).to_have_url(re.compile(r"/login/?$"))
+
+
+def test_sign_up_lands_on_an_empty_inbox(live_server: str, page: Page) -> None:
+    page.goto(live_server + "/signup")
+    page.get_by_label("Your name").fill("Nina New")
+    page.get_by_label("Email").fill("nina@example.com")
+    page.get_by_label("Password (at least 10 characters)").fill("a strong password")
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(re.compile(r"/inbox/?$"))
+    expect(page.locator("#inbox-empty")).to_be_visible()
+    expect(page.locator("#nav-user-name")).to_have_text("Nina New")

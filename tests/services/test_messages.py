@@ -1,0 +1,166 @@
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import update
+
+from arbibase_chat.models import MessagingMessage
+from arbibase_chat.services import events, messages, threads
+from arbibase_chat.services.errors import Forbidden, Invalid, NotFound
+from tests.factories import Pair
+
+
+@pytest.fixture
+def published():
+    seen: list[events.DomainEvent] = []
+    unsubscribe = events.subscribe(seen.append)
+    yield seen
+    unsubscribe()
+
+
+def test_send_trims_numbers_and_moves_the_thread(db, published):
+    pair = Pair(db)
+    before = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    published.clear()
+    m1 = messages.send_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, body="  Hi there \n", db=db
+    )
+    m2 = messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="Hello", db=db)
+    assert m1.body == "Hi there" and (m1.seq, m2.seq) == (1, 2)
+    assert m1.sender_id == pair.operator.id and m1.kind == "text" and m1.created_at.tzinfo
+    after = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    assert after.last_message_at == m2.created_at > before.last_message_at
+    assert after.message_count == 2 and after.unread_count == 1
+    created = [e for e in published if isinstance(e, events.MessageCreated)]
+    assert [e.message_id for e in created] == [m1.id, m2.id]
+    assert set(created[0].participant_ids) == {pair.operator.id, pair.owner.id}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("", "body"),
+        ("   \n\t ", "body"),
+        ("x" * 10_001, "body"),
+        ("bad\x00byte", "body"),
+        (123, "body"),
+    ],
+)
+def test_send_rejects_bad_bodies(db, body, field, published):
+    pair = Pair(db)
+    published.clear()
+    with pytest.raises(Invalid) as err:
+        messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body=body, db=db)
+    assert err.value.field == field
+    assert published == []
+    assert messages.list_messages(user_id=pair.operator.id, thread_id=pair.thread_id, db=db) == []
+
+
+def test_send_accepts_exactly_the_limit_and_attachment_only(db):
+    pair = Pair(db)
+    m = messages.send_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, body="y" * 10_000, db=db
+    )
+    assert len(m.body) == 10_000
+    m = messages.send_message(
+        user_id=pair.operator.id,
+        thread_id=pair.thread_id,
+        body="",
+        attachment_url="https://files.example.com/lease.pdf",
+        db=db,
+    )
+    assert m.body is None and m.attachment_url.endswith("lease.pdf")
+    for url in ("javascript:alert(1)", "//evil.example.com/x", "ftp://x", "https://a b"):
+        with pytest.raises(Invalid) as err:
+            messages.send_message(
+                user_id=pair.operator.id, thread_id=pair.thread_id, body="x", attachment_url=url, db=db
+            )
+        assert err.value.field == "attachment_url"
+
+
+def test_idempotent_retry_returns_the_first_message(db, published):
+    pair = Pair(db)
+    first = messages.send_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, body="offer", client_msg_id="c-1", db=db
+    )
+    published.clear()
+    retry = messages.send_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, body="offer", client_msg_id="c-1", db=db
+    )
+    assert retry == first and published == []
+    assert len(messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)) == 1
+    # The same key from the other participant is a different message.
+    other = messages.send_message(
+        user_id=pair.owner.id, thread_id=pair.thread_id, body="ok", client_msg_id="c-1", db=db
+    )
+    assert other.id != first.id
+    with pytest.raises(Invalid):
+        messages.send_message(
+            user_id=pair.owner.id, thread_id=pair.thread_id, body="x", client_msg_id="a b", db=db
+        )
+
+
+def test_unverified_owner_must_verify_first(db):
+    pair = Pair(db, owner_verified=False)
+    with pytest.raises(Forbidden) as err:
+        messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="hi", db=db)
+    assert "Verify ownership" in err.value.message
+    # The operator can still write to them.
+    messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="hi", db=db)
+
+
+def test_closed_refuses_archived_revives(db):
+    pair = Pair(db)
+    threads.archive_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="back", db=db)
+    t = threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    assert t.status == "active"
+    threads.close_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    with pytest.raises(Invalid):
+        messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="x", db=db)
+
+
+def test_history_pages_both_ways_with_equal_timestamps(db):
+    pair = Pair(db)
+    sent = [
+        messages.send_message(
+            user_id=pair.operator.id, thread_id=pair.thread_id, body=f"m{i}", db=db
+        )
+        for i in range(25)
+    ]
+    with db.begin() as conn:  # every message at the same instant: order must come from seq
+        conn.execute(update(MessagingMessage).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    read = lambda **kw: [  # noqa: E731
+        m.body
+        for m in messages.list_messages(
+            user_id=pair.owner.id, thread_id=pair.thread_id, limit=10, db=db, **kw
+        )
+    ]
+    assert read() == [f"m{i}" for i in range(15, 25)]
+    assert read(before=sent[15].id) == [f"m{i}" for i in range(5, 15)]
+    assert read(before=sent[5].id) == [f"m{i}" for i in range(5)]
+    assert read(before=sent[0].id) == []
+    assert read(after=sent[3].id) == [f"m{i}" for i in range(4, 14)]
+    assert read(after=sent[24].id) == []
+    with pytest.raises(Invalid):
+        read(before=sent[1].id, after=sent[2].id)
+    with pytest.raises(NotFound):
+        read(before=uuid.uuid4())
+    with pytest.raises(Invalid):
+        read(after="not-a-uuid")
+
+
+def test_events_are_not_published_when_the_transaction_fails(db, published, monkeypatch):
+    pair = Pair(db)
+    published.clear()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(messages, "to_public", explode)
+    with pytest.raises(RuntimeError):
+        messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="x", db=db)
+    monkeypatch.undo()
+    assert published == []
+    assert messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db) == []
+    assert threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).message_count == 0
