@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlmodel import SQLModel
 
 from arbibase_chat import models  # noqa: F401  (registers the tables on the metadata)
 from arbibase_chat.config import get_settings
 from arbibase_chat.db import get_engine
-from sqlmodel import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -112,6 +112,5 @@ def read_session(engine: Engine | None = None) -> Iterator[Session]:
 def write_session(engine: Engine | None = None) -> Iterator[Session]:
     """One write transaction: committed when the block ends, rolled back on any error."""
     bind = (engine or get_engine()).execution_options(arbibase_write=True)
-    with Session(bind, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
+    with Session(bind, expire_on_commit=False) as session, session.begin():
+        yield session

@@ -216,9 +216,7 @@ class ThreadPublic(SQLModel):
 class MessagingMessage(SQLModel, table=True):
     __tablename__ = "messaging_messages"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('text', 'offer', 'system')", name="ck_messaging_messages_kind"
-        ),
+        CheckConstraint("kind IN ('text', 'offer', 'system')", name="ck_messaging_messages_kind"),
         CheckConstraint("seq > 0", name="ck_messaging_messages_seq"),
         Index("uq_messaging_messages_thread_seq", "thread_id", "seq", unique=True),
         # Idempotent sends: a retry with the same client_msg_id finds the first message.

@@ -51,10 +51,19 @@ CONVERSATIONS = [
         "Mid-term lease for Bayview",
         ["Offer Sent"],
         [
-            ("alice", "Hi Olivia, I run 6 furnished rentals in Tampa and would love to lease Bayview for 24 months."),
+            (
+                "alice",
+                "Hi Olivia, I run 6 furnished rentals in Tampa and would love to lease Bayview for 24 months.",
+            ),
             ("olivia", "Hi Alice, thanks for reaching out. Are you planning short-term stays?"),
-            ("alice", "Yes, 3-30 night stays, professionally cleaned, with a $2M liability policy."),
-            ("alice", "I can offer $3,350/month with a 2-month deposit. Happy to share my ROI numbers."),
+            (
+                "alice",
+                "Yes, 3-30 night stays, professionally cleaned, with a $2M liability policy.",
+            ),
+            (
+                "alice",
+                "I can offer $3,350/month with a 2-month deposit. Happy to share my ROI numbers.",
+            ),
             ("olivia", "That sounds promising. Could you send the lease draft?"),
         ],
     ),

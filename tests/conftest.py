@@ -32,7 +32,9 @@ from arbibase_chat import migrations  # noqa: E402
 from arbibase_chat.services import accounts  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("ARBIBASE_REQUIRE_SERVICES") == "1"
-PG_ADMIN_URL = os.environ.get("ARBIBASE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "ARBIBASE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 TABLES = (
     "messaging_messages",
     "messaging_thread_tags",

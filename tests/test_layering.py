@@ -31,6 +31,10 @@ def test_importing_every_service_loads_no_web_framework():
         + f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=SERVICES.parents[1]
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=SERVICES.parents[1],
     )
     assert out.stdout.strip() == "[]"

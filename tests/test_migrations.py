@@ -6,11 +6,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
+import arbibase_chat.models  # noqa: F401  (tables on the metadata)
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
 from tests.conftest import create_pg_database, drop_pg_database, unavailable
-
-import arbibase_chat.models  # noqa: F401  (tables on the metadata)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -60,7 +59,9 @@ def test_one_active_thread_index_is_partial(fresh_url):
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             sql = conn.scalar(
-                text("select indexdef from pg_indexes where indexname = 'uq_messaging_threads_one_active'")
+                text(
+                    "select indexdef from pg_indexes where indexname = 'uq_messaging_threads_one_active'"
+                )
             )
         else:
             sql = conn.scalar(

@@ -105,9 +105,7 @@ def upgrade() -> None:
         sa.Column("last_read_seq", sa.Integer(), nullable=False),
         sa.Column("last_read_at", TS),
         sa.Column("last_message_at", TS, nullable=False),
-        sa.CheckConstraint(
-            "role IN ('operator', 'owner')", name="ck_messaging_participants_role"
-        ),
+        sa.CheckConstraint("role IN ('operator', 'owner')", name="ck_messaging_participants_role"),
         sa.CheckConstraint("last_read_seq >= 0", name="ck_messaging_participants_cursor"),
     )
     op.create_index(
@@ -156,7 +154,9 @@ def upgrade() -> None:
         sa.Column("edited_at", TS),
         sa.Column("deleted_at", TS),
         sa.Column("created_at", TS, nullable=False),
-        sa.CheckConstraint("kind IN ('text', 'offer', 'system')", name="ck_messaging_messages_kind"),
+        sa.CheckConstraint(
+            "kind IN ('text', 'offer', 'system')", name="ck_messaging_messages_kind"
+        ),
         sa.CheckConstraint("seq > 0", name="ck_messaging_messages_seq"),
     )
     op.create_index(

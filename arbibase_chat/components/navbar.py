@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from arbibase_chat import routes
 from arbibase_chat.session import SessionState
 
 
-def unread_badge(count: rx.Var[int], **props: object) -> rx.Component:
+def unread_badge(count: Any, **props: Any) -> rx.Component:
+    """A red count, hidden at zero (`count` is an int Var)."""
     return rx.cond(
         count > 0,
         rx.badge(count, color_scheme="red", variant="solid", radius="full", **props),
     )
 
 
-def navbar(unread_total: rx.Var[int]) -> rx.Component:
+def navbar(unread_total: Any) -> rx.Component:
     return rx.hstack(
         rx.link(
             rx.hstack(

@@ -48,10 +48,13 @@ class ThreadRow:
         )
 
 
-def _status_chip(status: rx.Var[str]) -> rx.Component:
+def _status_chip(status: rx.Var[str] | str) -> rx.Component:
     return rx.match(
         status,
-        *[(name, rx.badge(name, color_scheme=color, variant="soft")) for name, color in STATUS_COLORS.items()],
+        *[
+            (name, rx.badge(name, color_scheme=color, variant="soft"))
+            for name, color in STATUS_COLORS.items()
+        ],
         rx.badge(status, variant="soft"),
     )
 

@@ -23,6 +23,10 @@ class InboxState(rx.State):
     has_more: bool = False
     _next_cursor: str | None = None
 
+    @rx.var
+    def has_rows(self) -> bool:
+        return len(self.rows) > 0
+
     async def _user_id(self):
         session = await self.get_state(SessionState)
         return await session.current_user_id()
@@ -34,7 +38,9 @@ class InboxState(rx.State):
             return rx.redirect(routes.LOGIN)
         status = None if self.status_filter == "all" else self.status_filter
         try:
-            page = await aio.call(threads.list_threads, user_id=user_id, status=status, limit=PAGE_SIZE)
+            page = await aio.call(
+                threads.list_threads, user_id=user_id, status=status, limit=PAGE_SIZE
+            )
             self.unread_total = await aio.call(reads.unread_total, user_id=user_id)
         except DomainError as exc:
             return rx.toast.error(exc.message)
@@ -109,7 +115,7 @@ def inbox_page() -> rx.Component:
             rx.cond(
                 InboxState.loaded,
                 rx.cond(
-                    InboxState.rows.length() > 0,
+                    InboxState.has_rows,
                     rx.box(rx.foreach(InboxState.rows, thread_row), id="thread-list"),
                     _empty_state(),
                 ),

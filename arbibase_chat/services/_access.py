@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from arbibase_chat.models import MessagingThread, Participant
 from arbibase_chat.services import validation
@@ -21,8 +21,8 @@ def participant_thread(
     tid = validation.as_uuid(thread_id, field="thread_id")
     query = (
         select(MessagingThread, Participant)
-        .join(Participant, Participant.thread_id == MessagingThread.id)
-        .where(MessagingThread.id == tid, Participant.user_id == user_id)
+        .join(Participant, col(Participant.thread_id) == col(MessagingThread.id))
+        .where(col(MessagingThread.id) == tid, col(Participant.user_id) == user_id)
     )
     if for_update:
         query = query.with_for_update(of=MessagingThread)

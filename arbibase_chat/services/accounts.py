@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from arbibase_chat.models import ROLES, User, UserPublic
 from arbibase_chat.services import validation
@@ -55,9 +56,7 @@ def sign_up(
     db: Engine | None = None,
 ) -> UserPublic:
     normalized = validation.normalize_email(email)
-    name = validation.clean_text(
-        display_name, field="display_name", max_chars=80, single_line=True
-    )
+    name = validation.clean_text(display_name, field="display_name", max_chars=80, single_line=True)
     role = validation.choice(role, field="role", allowed=ROLES)
     password_hash = _hasher.hash(_check_password(password))
     user = User(
@@ -71,7 +70,10 @@ def sign_up(
     )
     try:
         with transaction(db) as (session, _events):
-            if session.scalar(select(User.id).where(User.email == normalized)) is not None:
+            if (
+                session.scalar(select(col(User.id)).where(col(User.email) == normalized))
+                is not None
+            ):
                 raise Conflict("an account with this email already exists", field="email")
             session.add(user)
             session.flush()
@@ -90,7 +92,7 @@ def authenticate(*, email: Any, password: Any, db: Engine | None = None) -> User
     if not isinstance(password, str) or not password:
         raise failure
     with reading(db) as session:
-        user = session.scalar(select(User).where(User.email == normalized))
+        user = session.scalar(select(User).where(col(User.email) == normalized))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

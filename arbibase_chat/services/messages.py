@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagePublic, MessagingMessage, MessagingThread, Participant, User
@@ -18,8 +18,8 @@ from arbibase_chat.services._access import participant_thread, participants_of
 from arbibase_chat.services._tx import reading, transaction
 from arbibase_chat.services.errors import Conflict, Forbidden, Invalid, NotFound
 from arbibase_chat.services.events import MessageCreated
-from arbibase_chat.services.threads import ACTIVE_CONFLICT
 from arbibase_chat.services.reads import advance_cursor
+from arbibase_chat.services.threads import ACTIVE_CONFLICT
 
 T, P, M = MessagingThread, Participant, MessagingMessage
 SENDABLE_KINDS = ("text", "offer")
@@ -50,7 +50,9 @@ def _clean_attachment_url(value: Any) -> str | None:
         return None
     url = validation.clean_text(value, field="attachment_url", max_chars=2048)
     if not (url.startswith(("https://", "http://")) or (url[0] == "/" and url[:2] != "//")):
-        raise Invalid("attachment_url must be an http(s) URL or a site path", field="attachment_url")
+        raise Invalid(
+            "attachment_url must be an http(s) URL or a site path", field="attachment_url"
+        )
     if any(ch.isspace() for ch in url):
         raise Invalid("attachment_url must not contain spaces", field="attachment_url")
     return url
@@ -75,7 +77,9 @@ def _find_retry(
 ) -> MessagingMessage | None:
     return session.scalar(
         select(M).where(
-            M.thread_id == thread_id, M.sender_id == sender_id, M.client_msg_id == client_msg_id
+            col(M.thread_id) == thread_id,
+            col(M.sender_id) == sender_id,
+            col(M.client_msg_id) == client_msg_id,
         )
     )
 
@@ -119,14 +123,14 @@ def send_message(
             now = utcnow()
             # One statement takes the next number and moves the thread to the top; on
             # Postgres its row lock queues concurrent senders of this thread.
-            values: dict[str, Any] = {"last_seq": T.last_seq + 1, "last_message_at": now}
+            values: dict[str, Any] = {"last_seq": col(T.last_seq) + 1, "last_message_at": now}
             if thread.status == "archived":
                 values["status"] = "active"  # a new message brings an archived thread back
             seq = session.execute(
-                update(T).where(T.id == thread.id).values(**values).returning(T.last_seq)
+                update(T).where(col(T.id) == thread.id).values(**values).returning(col(T.last_seq))
             ).scalar_one()
             session.execute(
-                update(P).where(P.thread_id == thread.id).values(last_message_at=now)
+                update(P).where(col(P.thread_id) == thread.id).values(last_message_at=now)
             )
             message = M(
                 thread_id=thread.id,
@@ -159,11 +163,11 @@ def send_message(
         return result
     except IntegrityError:
         # Two deliveries of the same client_msg_id raced: the loser returns the winner's row.
-        first = _first_delivery(thread_id, user_id, retry_key, db) if retry_key else None
-        if first is None:
+        winner = _first_delivery(thread_id, user_id, retry_key, db) if retry_key else None
+        if winner is None:
             # The other unique rule: reviving an archived thread while another is active.
             raise Conflict(ACTIVE_CONFLICT, field="status") from None
-        return first
+        return winner
 
 
 def _first_delivery(
@@ -196,14 +200,14 @@ def list_messages(
         raise Invalid("give before or after, not both", field="before")
     with reading(db) as session:
         thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
-        query = select(M).where(M.thread_id == thread.id)
+        query = select(M).where(col(M.thread_id) == thread.id)
         newest_first = True
         if before is not None:
-            query = query.where(M.seq < _seq_of(session, thread.id, before, field="before"))
+            query = query.where(col(M.seq) < _seq_of(session, thread.id, before, field="before"))
         elif after is not None:
-            query = query.where(M.seq > _seq_of(session, thread.id, after, field="after"))
+            query = query.where(col(M.seq) > _seq_of(session, thread.id, after, field="after"))
             newest_first = False
-        order = M.seq.desc() if newest_first else M.seq.asc()  # type: ignore[attr-defined]
+        order = col(M.seq).desc() if newest_first else col(M.seq).asc()
         rows = list(session.scalars(query.order_by(order).limit(size)))
     if newest_first:
         rows.reverse()
@@ -212,7 +216,7 @@ def list_messages(
 
 def _seq_of(session: Session, thread_id: uuid.UUID, message_id: Any, *, field: str) -> int:
     mid = validation.as_uuid(message_id, field=field)
-    seq = session.scalar(select(M.seq).where(M.id == mid, M.thread_id == thread_id))
+    seq = session.scalar(select(col(M.seq)).where(col(M.id) == mid, col(M.thread_id) == thread_id))
     if seq is None:
         raise NotFound("message not found in this thread")
     return seq

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from arbibase_chat.models import Property, PropertyCreate, PropertyPublic, User
 from arbibase_chat.services import validation
@@ -31,9 +32,12 @@ def create_property(
             values[name], field=name, max_chars=limit, single_line=True
         )
     if values.get("state") is not None:
-        values["state"] = validation.clean_text(
-            values["state"], field="state", max_chars=60, single_line=True, required=False
-        ) or None
+        values["state"] = (
+            validation.clean_text(
+                values["state"], field="state", max_chars=60, single_line=True, required=False
+            )
+            or None
+        )
     with transaction(db) as (session, _events):
         owner = session.get(User, user_id)
         if owner is None:
@@ -67,11 +71,11 @@ def list_properties(
     size = validation.page_limit(limit)
     query = select(Property)
     if city:
-        query = query.where(Property.city == city)
+        query = query.where(col(Property.city) == city)
     if owner_id is not None:
-        query = query.where(Property.owner_id == owner_id)
+        query = query.where(col(Property.owner_id) == owner_id)
     if after is not None:
-        query = query.where(Property.id > after)
-    query = query.order_by(Property.id).limit(size)
+        query = query.where(col(Property.id) > after)
+    query = query.order_by(col(Property.id)).limit(size)
     with reading(db) as session:
         return [_public(p) for p in session.scalars(query)]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import (
@@ -31,8 +31,8 @@ T, P, M = MessagingThread, Participant, MessagingMessage
 def _append_seen_by(session: Session, user_id: uuid.UUID) -> Any:
     uid = str(user_id)
     if session.get_bind().dialect.name == "postgresql":
-        return M.seen_by.op("||", return_type=JSONB)(func.jsonb_build_array(uid))  # type: ignore[attr-defined]
-    return func.json_insert(M.seen_by, "$[#]", uid)
+        return col(M.seen_by).op("||", return_type=JSONB)(func.jsonb_build_array(uid))
+    return func.json_insert(col(M.seen_by), "$[#]", uid)
 
 
 def advance_cursor(
@@ -50,7 +50,7 @@ def advance_cursor(
     """
     cursor = session.scalar(
         select(P)
-        .where(P.thread_id == thread.id, P.user_id == user_id)
+        .where(col(P.thread_id) == thread.id, col(P.user_id) == user_id)
         .with_for_update()
         # The row may already sit in the session from the participant check: reload it, or
         # a concurrent mark-read that committed while we waited for the lock goes unseen.
@@ -64,10 +64,10 @@ def advance_cursor(
     session.execute(
         update(M)
         .where(
-            M.thread_id == thread.id,
-            M.seq > old,
-            M.seq <= to_seq,
-            M.sender_id != user_id,
+            col(M.thread_id) == thread.id,
+            col(M.seq) > old,
+            col(M.seq) <= to_seq,
+            col(M.sender_id) != user_id,
         )
         .values(seen_by=_append_seen_by(session, user_id))
         .execution_options(synchronize_session=False)
@@ -99,7 +99,9 @@ def mark_read(
         target = thread.last_seq
         if up_to_message_id is not None:
             mid = validation.as_uuid(up_to_message_id, field="up_to_message_id")
-            seq = session.scalar(select(M.seq).where(M.id == mid, M.thread_id == thread.id))
+            seq = session.scalar(
+                select(col(M.seq)).where(col(M.id) == mid, col(M.thread_id) == thread.id)
+            )
             if seq is None:
                 raise NotFound("message not found in this thread")
             target = seq
@@ -114,10 +116,10 @@ def mark_read(
 
 def unread_total(*, user_id: uuid.UUID, db: Engine | None = None) -> int:
     query = (
-        select(func.coalesce(func.sum(T.last_seq - P.last_read_seq), 0))
+        select(func.coalesce(func.sum(col(T.last_seq) - col(P.last_read_seq)), 0))
         .select_from(P)
-        .join(T, T.id == P.thread_id)
-        .where(P.user_id == user_id)
+        .join(T, col(T.id) == col(P.thread_id))
+        .where(col(P.user_id) == user_id)
     )
     with reading(db) as session:
         return int(session.scalar(query) or 0)
@@ -127,19 +129,19 @@ def unread_by_property(*, user_id: uuid.UUID, db: Engine | None = None) -> list[
     """Per property the user negotiates on: threads, messages, unread, latest activity."""
     query = (
         select(
-            T.property_id,
-            Property.title,
-            func.count(T.id),
-            func.coalesce(func.sum(T.last_seq), 0),
-            func.coalesce(func.sum(T.last_seq - P.last_read_seq), 0),
-            func.max(T.last_message_at),
+            col(T.property_id),
+            col(Property.title),
+            func.count(col(T.id)),
+            func.coalesce(func.sum(col(T.last_seq)), 0),
+            func.coalesce(func.sum(col(T.last_seq) - col(P.last_read_seq)), 0),
+            func.max(col(T.last_message_at)),
         )
         .select_from(P)
-        .join(T, T.id == P.thread_id)
-        .join(Property, Property.id == T.property_id)
-        .where(P.user_id == user_id)
-        .group_by(T.property_id, Property.title)
-        .order_by(func.max(T.last_message_at).desc())
+        .join(T, col(T.id) == col(P.thread_id))
+        .join(Property, col(Property.id) == col(T.property_id))
+        .where(col(P.user_id) == user_id)
+        .group_by(col(T.property_id), col(Property.title))
+        .order_by(func.max(col(T.last_message_at)).desc())
     )
     with reading(db) as session:
         rows = session.execute(query).all()
@@ -154,4 +156,3 @@ def unread_by_property(*, user_id: uuid.UUID, db: Engine | None = None) -> list[
         )
         for pid, title, threads, messages, unread, last in rows
     ]
-

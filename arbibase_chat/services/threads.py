@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
 
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import (
@@ -41,8 +42,8 @@ PREVIEW_CHARS = 160
 ACTIVE_CONFLICT = "another active thread already exists for this property and pair"
 
 T, P, M = MessagingThread, Participant, MessagingMessage
-Counterparty = User.__table__.alias("counterparty")  # type: ignore[attr-defined]
-Other = Participant.__table__.alias("other_participant")  # type: ignore[attr-defined]
+Counterparty = aliased(User, name="counterparty")
+Other = aliased(Participant, name="other_participant")
 
 
 # --- get or create --------------------------------------------------------------------------
@@ -78,11 +79,11 @@ def get_or_create_thread(
                 if session.get(User, user_id) is None:
                     raise NotFound("user not found")
                 existing = session.scalar(
-                    select(T.id).where(
-                        T.property_id == pid,
-                        T.operator_id == user_id,
-                        T.owner_id == oid,
-                        T.status == "active",
+                    select(col(T.id)).where(
+                        col(T.property_id) == pid,
+                        col(T.operator_id) == user_id,
+                        col(T.owner_id) == oid,
+                        col(T.status) == "active",
                     )
                 )
                 if existing is not None:
@@ -100,7 +101,12 @@ def get_or_create_thread(
                 session.flush()
                 session.add_all(
                     [
-                        P(thread_id=thread.id, user_id=user_id, role="operator", last_message_at=now),
+                        P(
+                            thread_id=thread.id,
+                            user_id=user_id,
+                            role="operator",
+                            last_message_at=now,
+                        ),
                         P(thread_id=thread.id, user_id=oid, role="owner", last_message_at=now),
                     ]
                 )
@@ -144,30 +150,30 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def _thread_rows(user_id: uuid.UUID) -> Select[Any]:
     """One row per thread of `user_id`, with everything an inbox row shows (no N+1)."""
-    counterparty_id = case((P.role == "operator", T.owner_id), else_=T.operator_id)
+    counterparty_id = case((col(P.role) == "operator", col(T.owner_id)), else_=col(T.operator_id))
     return (
         select(
             T,
-            P.role,
-            P.last_read_seq,
-            P.last_message_at,
-            Property.title,
-            Counterparty.c.display_name,
-            Other.c.last_read_seq,
-            M.id,
-            M.sender_id,
-            func.substr(M.body, 1, PREVIEW_CHARS),
-            M.kind,
-            M.attachment_url,
-            M.created_at,
+            col(P.role),
+            col(P.last_read_seq),
+            col(P.last_message_at),
+            col(Property.title),
+            col(Counterparty.display_name),
+            col(Other.last_read_seq),
+            col(M.id),
+            col(M.sender_id),
+            func.substr(col(M.body), 1, PREVIEW_CHARS),
+            col(M.kind),
+            col(M.attachment_url),
+            col(M.created_at),
         )
         .select_from(P)
-        .join(T, T.id == P.thread_id)
-        .join(Property, Property.id == T.property_id)
-        .join(Counterparty, Counterparty.c.id == counterparty_id)
-        .join(Other, and_(Other.c.thread_id == T.id, Other.c.user_id == counterparty_id))
-        .outerjoin(M, and_(M.thread_id == T.id, M.seq == T.last_seq))
-        .where(P.user_id == user_id)
+        .join(T, col(T.id) == col(P.thread_id))
+        .join(Property, col(Property.id) == col(T.property_id))
+        .join(Counterparty, col(Counterparty.id) == counterparty_id)
+        .join(Other, and_(col(Other.thread_id) == col(T.id), col(Other.user_id) == counterparty_id))
+        .outerjoin(M, and_(col(M.thread_id) == col(T.id), col(M.seq) == col(T.last_seq)))
+        .where(col(P.user_id) == user_id)
     )
 
 
@@ -176,9 +182,9 @@ def _tags_for(session: Session, thread_ids: Iterable[uuid.UUID]) -> dict[uuid.UU
     tags: dict[uuid.UUID, list[str]] = defaultdict(list)
     if ids:
         rows = session.execute(
-            select(ThreadTag.thread_id, ThreadTag.tag)
-            .where(ThreadTag.thread_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(ThreadTag.tag)
+            select(col(ThreadTag.thread_id), col(ThreadTag.tag))
+            .where(col(ThreadTag.thread_id).in_(ids))
+            .order_by(col(ThreadTag.tag))
         )
         for thread_id, tag in rows:
             tags[thread_id].append(tag)
@@ -234,26 +240,29 @@ def list_threads(
     size = validation.page_limit(limit)
     query = _thread_rows(user_id)
     if role is not None:
-        query = query.where(P.role == validation.choice(role, field="role", allowed=ROLES))
+        query = query.where(col(P.role) == validation.choice(role, field="role", allowed=ROLES))
     if property_id is not None:
         query = query.where(
-            T.property_id == validation.as_uuid(property_id, field="property_id")
+            col(T.property_id) == validation.as_uuid(property_id, field="property_id")
         )
     if status is not None:
         query = query.where(
-            T.status == validation.choice(status, field="status", allowed=THREAD_STATUSES)
+            col(T.status) == validation.choice(status, field="status", allowed=THREAD_STATUSES)
         )
     if tag is not None:
         clean_tag = _clean_tag(tag)
         query = query.where(
-            exists().where(ThreadTag.thread_id == T.id, ThreadTag.tag == clean_tag)
+            exists().where(col(ThreadTag.thread_id) == col(T.id), col(ThreadTag.tag) == clean_tag)
         )
     if cursor:
         when, after_id = decode_cursor(cursor)
         query = query.where(
-            or_(P.last_message_at < when, and_(P.last_message_at == when, P.thread_id < after_id))
+            or_(
+                col(P.last_message_at) < when,
+                and_(col(P.last_message_at) == when, col(P.thread_id) < after_id),
+            )
         )
-    query = query.order_by(P.last_message_at.desc(), P.thread_id.desc()).limit(size + 1)  # type: ignore[attr-defined]
+    query = query.order_by(col(P.last_message_at).desc(), col(P.thread_id).desc()).limit(size + 1)
     with reading(db) as session:
         rows = session.execute(query).all()
         page, more = rows[:size], len(rows) > size
@@ -267,7 +276,7 @@ def list_threads(
 
 
 def _read_thread(session: Session, *, user_id: uuid.UUID, thread_id: uuid.UUID) -> ThreadPublic:
-    row = session.execute(_thread_rows(user_id).where(T.id == thread_id)).first()
+    row = session.execute(_thread_rows(user_id).where(col(T.id) == thread_id)).first()
     if row is None:
         raise NotFound("thread not found")
     return _to_public(row, _tags_for(session, [thread_id]).get(thread_id, []))
@@ -320,9 +329,8 @@ def update_thread(
             if new_subject is not None and (new_subject or None) != thread.subject:
                 thread.subject = new_subject or None
                 changed.append("subject")
-            if to_add or to_remove:
-                if _change_tags(session, thread, user_id, to_add, to_remove):
-                    changed.append("tags")
+            if (to_add or to_remove) and _change_tags(session, thread, user_id, to_add, to_remove):
+                changed.append("tags")
             session.add(thread)
             session.flush()
             if changed:
@@ -342,12 +350,12 @@ def update_thread(
 def _other_active_exists(session: Session, thread: MessagingThread) -> bool:
     return (
         session.scalar(
-            select(T.id).where(
-                T.property_id == thread.property_id,
-                T.operator_id == thread.operator_id,
-                T.owner_id == thread.owner_id,
-                T.status == "active",
-                T.id != thread.id,
+            select(col(T.id)).where(
+                col(T.property_id) == thread.property_id,
+                col(T.operator_id) == thread.operator_id,
+                col(T.owner_id) == thread.owner_id,
+                col(T.status) == "active",
+                col(T.id) != thread.id,
             )
         )
         is not None
@@ -362,7 +370,9 @@ def _change_tags(
     to_remove: list[str],
 ) -> bool:
     current = set(
-        session.scalars(select(ThreadTag.tag).where(ThreadTag.thread_id == thread.id)).all()
+        session.scalars(
+            select(col(ThreadTag.tag)).where(col(ThreadTag.thread_id) == thread.id)
+        ).all()
     )
     removing = [t for t in to_remove if t in current]
     adding = [t for t in to_add if t not in current and t not in removing]

@@ -122,7 +122,7 @@ def test_expired_or_foreign_tokens_are_refused():
     expired = jwt.encode(base | {"exp": int(time.time()) - 10}, secret)
     anon = jwt.encode(base | {"role": "anon", "exp": int(time.time()) + 60}, secret)
     other_secret = jwt.encode(base | {"exp": int(time.time()) + 60}, "another-secret-" * 3)
-    none_alg = jwt.encode(base | {"exp": int(time.time()) + 60}, None, algorithm="none")
+    none_alg = jwt.encode(base | {"exp": int(time.time()) + 60}, "", algorithm="none")
     for token in (expired, anon, other_secret, none_alg):
         with pytest.raises(AuthenticationFailed):
             tokens.verify_access_token(token)

@@ -1,10 +1,12 @@
 """Races that the database itself must settle: two creators, two deliveries of one message."""
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from arbibase_chat.models import MessagingMessage, MessagingThread
 from arbibase_chat.services import messages, threads
@@ -39,8 +41,12 @@ def test_two_concurrent_creators_get_one_active_thread(db):
         prop = factories.listing(db, owner, title=f"Race {attempt}")
         results, errors = _race(
             2,
-            lambda prop=prop: threads.get_or_create_thread(
-                user_id=operator.id, property_id=prop.id, owner_id=owner.id, db=db
+            functools.partial(
+                threads.get_or_create_thread,
+                user_id=operator.id,
+                property_id=prop.id,
+                owner_id=owner.id,
+                db=db,
             ),
         )
         assert errors == []
@@ -50,7 +56,7 @@ def test_two_concurrent_creators_get_one_active_thread(db):
             count = conn.scalar(
                 select(func.count())
                 .select_from(MessagingThread)
-                .where(MessagingThread.property_id == prop.id)
+                .where(col(MessagingThread.property_id) == prop.id)
             )
         assert count == 1
 
@@ -61,15 +67,23 @@ def test_concurrent_deliveries_of_one_client_msg_id_store_one_message(db):
         key = f"dup-{attempt}"
         results, errors = _race(
             3,
-            lambda key=key: messages.send_message(
-                user_id=pair.operator.id, thread_id=pair.thread_id, body="once", client_msg_id=key, db=db
+            functools.partial(
+                messages.send_message,
+                user_id=pair.operator.id,
+                thread_id=pair.thread_id,
+                body="once",
+                client_msg_id=key,
+                db=db,
             ),
         )
         assert errors == []
         assert len({r.id for r in results}) == 1
     with db.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(MessagingMessage)) == 5
-    seqs = [m.seq for m in messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)]
+    seqs = [
+        m.seq
+        for m in messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    ]
     assert seqs == [1, 2, 3, 4, 5]
 
 

@@ -10,7 +10,9 @@ from tests.factories import Pair
 
 def _send(pair, who, n, prefix="m"):
     return [
-        messages.send_message(user_id=who.id, thread_id=pair.thread_id, body=f"{prefix}{i}", db=pair.db)
+        messages.send_message(
+            user_id=who.id, thread_id=pair.thread_id, body=f"{prefix}{i}", db=pair.db
+        )
         for i in range(n)
     ]
 
@@ -29,7 +31,10 @@ def test_mark_read_moves_forward_only_and_fills_seen_by(db):
             user_id=pair.owner.id, thread_id=pair.thread_id, up_to_message_id=sent[0].id, db=db
         )
         assert back.last_read_seq == 3
-        assert reads.mark_read(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 0
+        assert (
+            reads.mark_read(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count
+            == 0
+        )
     finally:
         unsubscribe()
     assert [e.last_read_seq for e in seen if isinstance(e, events.ReadUpdated)] == [3, 5]
@@ -42,7 +47,9 @@ def test_mark_read_moves_forward_only_and_fills_seen_by(db):
 def test_replying_marks_earlier_messages_read(db):
     pair = Pair(db)
     _send(pair, pair.operator, 3)
-    assert threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 3
+    assert (
+        threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 3
+    )
     _send(pair, pair.owner, 1, prefix="reply")
     owner_view = threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert owner_view.unread_count == 0
@@ -68,7 +75,8 @@ def test_unread_total_and_per_property_summary(db):
     summary = {s.property_title: s for s in reads.unread_by_property(user_id=operator.id, db=db)}
     assert (summary["P0"].unread_count, summary["P1"].unread_count) == (2, 3)
     assert (summary["P1"].thread_count, summary["P1"].message_count) == (1, 3)
-    assert summary["P1"].last_message_at.tzinfo is not None
+    last = summary["P1"].last_message_at
+    assert last is not None and last.tzinfo is not None
     reads.mark_read(user_id=operator.id, thread_id=tids[1], db=db)
     assert reads.unread_total(user_id=operator.id, db=db) == 2
     assert reads.unread_by_property(user_id=factories.user(db).id, db=db) == []
@@ -97,7 +105,9 @@ def test_concurrent_mark_reads_keep_seen_by_single_and_counts_exact(db):
     assert errors == []
     history = messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert all(m.seen_by == [pair.owner.id] for m in history)
-    assert threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 0
+    assert (
+        threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 0
+    )
 
 
 def test_mark_read_unknown_message(db):

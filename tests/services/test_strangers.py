@@ -43,7 +43,11 @@ CALLS = {
 def test_stranger_gets_not_found_and_changes_nothing(db, call):
     pair = Pair(db)
     first = messages.send_message(
-        user_id=pair.operator.id, thread_id=pair.thread_id, body="private", client_msg_id="k1", db=db
+        user_id=pair.operator.id,
+        thread_id=pair.thread_id,
+        body="private",
+        client_msg_id="k1",
+        db=db,
     )
     threads.add_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="Offer Sent", db=db)
     # Strangers of every kind: another operator, another owner, the owner of another property.
@@ -66,6 +70,8 @@ def test_stranger_sees_nothing_in_listings(db):
     messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="x", db=db)
     stranger = factories.user(db, "operator")
     assert threads.list_threads(user_id=stranger.id, db=db).items == []
-    assert threads.list_threads(user_id=stranger.id, property_id=pair.property.id, db=db).items == []
+    assert (
+        threads.list_threads(user_id=stranger.id, property_id=pair.property.id, db=db).items == []
+    )
     assert reads.unread_total(user_id=stranger.id, db=db) == 0
     assert reads.unread_by_property(user_id=stranger.id, db=db) == []

@@ -87,7 +87,9 @@ def test_status_subject_and_tags(db):
     t = threads.remove_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="Gone", db=db)
     assert t.tags == ["Offer Sent"]
     with pytest.raises(Invalid) as err:
-        threads.update_thread(user_id=pair.owner.id, thread_id=pair.thread_id, status="deleted", db=db)
+        threads.update_thread(
+            user_id=pair.owner.id, thread_id=pair.thread_id, status="deleted", db=db
+        )
     assert err.value.field == "status"
     with pytest.raises(Invalid):
         threads.add_tag(user_id=pair.owner.id, thread_id=pair.thread_id, tag=" ", db=db)
@@ -121,7 +123,9 @@ def test_inbox_newest_first_with_unread_and_preview(db):
     inbox = _inbox(db, operator)
     assert [t.id for t in inbox] == [ids[1], ids[0], ids[2]]
     assert [t.unread_count for t in inbox] == [0, 2, 0]
-    assert inbox[1].last_message.body.startswith("second") and len(inbox[1].last_message.body) == 160
+    assert (
+        inbox[1].last_message.body.startswith("second") and len(inbox[1].last_message.body) == 160
+    )
     assert inbox[1].counterparty_name == owners[0].display_name
     assert inbox[2].last_message is None and inbox[2].message_count == 0
     assert _inbox(db, owners[0])[0].unread_count == 0
@@ -170,7 +174,8 @@ def test_inbox_keyset_pagination_with_equal_timestamps(db):
     with db.begin() as conn:  # force ties: every thread active at the same instant
         conn.execute(update(MessagingThread).values(last_message_at=same))
         conn.execute(update(Participant).values(last_message_at=same))
-    seen, cursor = [], None
+    seen: list[uuid.UUID] = []
+    cursor: str | None = None
     while True:
         page = threads.list_threads(user_id=operator.id, limit=3, cursor=cursor, db=db)
         seen.extend(t.id for t in page.items)
@@ -190,7 +195,7 @@ def test_inbox_costs_two_queries_whatever_the_page_size(db):
         ).id
         threads.add_tag(user_id=operator.id, thread_id=tid, tag=f"tag{i}", db=db)
         messages.send_message(user_id=owner.id, thread_id=tid, body=f"m{i}", db=db)
-    statements = []
+    statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
         if statement.lstrip().upper().startswith("SELECT"):
@@ -220,7 +225,9 @@ def test_properties_browse_and_only_owners_list(db):
         )
     with pytest.raises(Invalid):
         properties.create_property(
-            user_id=owner.id, data={"title": "t", "address": "a", "city": "b", "bedrooms": -1}, db=db
+            user_id=owner.id,
+            data={"title": "t", "address": "a", "city": "b", "bedrooms": -1},
+            db=db,
         )
     assert [p.id for p in properties.list_properties(db=db)] == [prop.id]
     assert properties.list_properties(city="Nowhere", db=db) == []
