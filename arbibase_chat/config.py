@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
+# The browser keeps its access token here; the UI and the REST API both accept it.
+ACCESS_TOKEN_COOKIE = "arbibase_access_token"
 
 
 class Settings(BaseSettings):

@@ -1,6 +1,6 @@
 """Who is signed in: identity lives in backend-only vars, never in event arguments.
 
-The browser keeps only its own access token (localStorage, synced across tabs). On the first
+The browser keeps only its own access token (a SameSite=strict cookie). On the first
 event of a session the token is verified on the server and the user id goes into `_user_id`,
 which is never sent to the browser and never read from an event payload.
 """
@@ -12,13 +12,22 @@ import uuid
 import reflex as rx
 
 from arbibase_chat import aio, routes
+from arbibase_chat.config import ACCESS_TOKEN_COOKIE, get_settings
 from arbibase_chat.models import UserPublic
 from arbibase_chat.services import accounts, tokens
 from arbibase_chat.services.errors import AuthenticationFailed, NotFound
 
 
 class SessionState(rx.State):
-    access_token: str = rx.LocalStorage("", name="arbibase_access_token", sync=True)
+    # The same token the REST API accepts (Bearer header or this cookie), so the seed's
+    # fetch('/api/...') calls from a signed-in page work. SameSite=strict: no cross-site use.
+    access_token: str = rx.Cookie(
+        "",
+        name=ACCESS_TOKEN_COOKIE,
+        path="/",
+        same_site="strict",
+        max_age=get_settings().access_token_ttl_seconds,
+    )
     _user_id: str = ""
     display_name: str = ""
     email: str = ""
@@ -52,7 +61,7 @@ class SessionState(rx.State):
     async def current_user_id(self) -> uuid.UUID | None:
         """The signed-in user's id, restoring it from the stored token when needed."""
         if not self.access_token:
-            # Also covers a log-out in another tab (the token is synced across tabs).
+            # Also covers a log-out in another tab (the cookie is shared by all tabs).
             if self._user_id:
                 self._forget()
             return None
