@@ -8,6 +8,7 @@ which is never sent to the browser and never read from an event payload.
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import reflex as rx
 
@@ -28,6 +29,8 @@ class SessionState(rx.State):
         same_site="strict",
         max_age=get_settings().access_token_ttl_seconds,
     )
+    # The browser's IANA time zone (set by assets/chat.js) for day separators.
+    time_zone: str = rx.Cookie("UTC", name="arbibase_tz", path="/", same_site="strict")
     _user_id: str = ""
     display_name: str = ""
     email: str = ""
@@ -57,6 +60,12 @@ class SessionState(rx.State):
         self._user_id = ""
         self.display_name = self.email = self.role = self.tier = ""
         self.verified = False
+
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.time_zone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
     async def current_user_id(self) -> uuid.UUID | None:
         """The signed-in user's id, restoring it from the stored token when needed."""

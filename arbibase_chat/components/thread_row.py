@@ -8,6 +8,7 @@ import reflex as rx
 
 from arbibase_chat.components.navbar import unread_badge
 from arbibase_chat.models import ThreadPublic
+from arbibase_chat.routes import THREAD_PREFIX
 
 ONE_LINE = {"overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "nowrap"}
 STATUS_COLORS = {"active": "green", "archived": "gray", "closed": "orange"}
@@ -59,75 +60,87 @@ def _status_chip(status: rx.Var[str] | str) -> rx.Component:
     )
 
 
-def thread_row(row: ThreadRow) -> rx.Component:
+def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Component:
     unread = row.unread_count > 0
-    return rx.box(
-        rx.hstack(
-            rx.avatar(fallback=row.counterparty_name[:1], size="3", radius="full"),
-            rx.vstack(
-                rx.hstack(
-                    rx.text(
-                        row.counterparty_name,
-                        weight=rx.cond(unread, "bold", "medium"),
-                        size="3",
-                        style=ONE_LINE,
-                        flex_shrink="0",
-                        max_width="50%",
+    selected = row.id == selected_id
+    return rx.link(
+        rx.box(
+            rx.hstack(
+                rx.avatar(fallback=row.counterparty_name[:1], size="3", radius="full"),
+                rx.vstack(
+                    rx.hstack(
+                        rx.text(
+                            row.counterparty_name,
+                            weight=rx.cond(unread, "bold", "medium"),
+                            size="3",
+                            style=ONE_LINE,
+                            flex_shrink="0",
+                            max_width="50%",
+                        ),
+                        rx.text("·", color=rx.color("gray", 9)),
+                        rx.text(
+                            row.property_title,
+                            size="2",
+                            color=rx.color("gray", 11),
+                            style=ONE_LINE,
+                            flex="1",
+                            min_width="0",
+                        ),
+                        rx.moment(
+                            row.last_message_at,
+                            from_now=True,
+                            font_size="12px",
+                            color=rx.color("gray", 10),
+                            white_space="nowrap",
+                            flex_shrink="0",
+                        ),
+                        width="100%",
+                        align="center",
+                        spacing="2",
                     ),
-                    rx.text("·", color=rx.color("gray", 9)),
-                    rx.text(
-                        row.property_title,
-                        size="2",
-                        color=rx.color("gray", 11),
-                        style=ONE_LINE,
-                        flex="1",
-                        min_width="0",
+                    rx.text(row.subject, size="2", weight="medium", class_name="thread-subject"),
+                    rx.hstack(
+                        rx.text(
+                            row.preview,
+                            size="2",
+                            color=rx.color("gray", 11),
+                            weight=rx.cond(unread, "medium", "regular"),
+                            style=ONE_LINE,
+                            flex="1",
+                            min_width="0",
+                        ),
+                        unread_badge(row.unread_count, class_name="thread-unread"),
+                        width="100%",
+                        align="center",
                     ),
-                    rx.moment(
-                        row.last_message_at,
-                        from_now=True,
-                        font_size="12px",
-                        color=rx.color("gray", 10),
-                        white_space="nowrap",
-                        flex_shrink="0",
+                    rx.hstack(
+                        _status_chip(row.status),
+                        rx.foreach(row.tags, lambda tag: rx.badge(tag, variant="outline")),
+                        spacing="1",
+                        wrap="wrap",
                     ),
-                    width="100%",
-                    align="center",
-                    spacing="2",
-                ),
-                rx.text(row.subject, size="2", weight="medium", class_name="thread-subject"),
-                rx.hstack(
-                    rx.text(
-                        row.preview,
-                        size="2",
-                        color=rx.color("gray", 11),
-                        weight=rx.cond(unread, "medium", "regular"),
-                        style=ONE_LINE,
-                        flex="1",
-                        min_width="0",
-                    ),
-                    unread_badge(row.unread_count, class_name="thread-unread"),
-                    width="100%",
-                    align="center",
-                ),
-                rx.hstack(
-                    _status_chip(row.status),
-                    rx.foreach(row.tags, lambda tag: rx.badge(tag, variant="outline")),
                     spacing="1",
-                    wrap="wrap",
+                    width="100%",
+                    min_width="0",
                 ),
-                spacing="1",
+                spacing="3",
+                align="start",
                 width="100%",
-                min_width="0",
             ),
-            spacing="3",
-            align="start",
+            padding="12px 16px",
+            border_bottom=f"1px solid {rx.color('gray', 4)}",
+            background=rx.cond(
+                selected,
+                rx.color("accent", 4),
+                rx.cond(unread, rx.color("accent", 2), "transparent"),
+            ),
+            _hover={"background": rx.color("gray", 3)},
             width="100%",
+            class_name="thread-row",
+            custom_attrs={"data-thread-id": row.id},
         ),
-        padding="12px 16px",
-        border_bottom=f"1px solid {rx.color('gray', 4)}",
-        background=rx.cond(unread, rx.color("accent", 2), "transparent"),
-        width="100%",
-        class_name="thread-row",
-        custom_attrs={"data-thread-id": row.id},
+        href=THREAD_PREFIX + row.id,
+        underline="none",
+        color=rx.color("gray", 12),
+        display="block",
     )

@@ -220,3 +220,18 @@ def _seq_of(session: Session, thread_id: uuid.UUID, message_id: Any, *, field: s
     if seq is None:
         raise NotFound("message not found in this thread")
     return seq
+
+
+def get_message(*, user_id: uuid.UUID, message_id: Any, db: Engine | None = None) -> MessagePublic:
+    """One message, for a participant of its thread (NotFound for anyone else)."""
+    mid = validation.as_uuid(message_id, field="message_id")
+    with reading(db) as session:
+        message = session.scalar(
+            select(M)
+            .join(P, col(P.thread_id) == col(M.thread_id))
+            .where(col(M.id) == mid, col(P.user_id) == user_id)
+        )
+        if message is None:
+            # Missing, or in another pair's thread: the same answer.
+            raise NotFound("message not found")
+        return to_public(message)

@@ -44,6 +44,7 @@ ACTIVE_CONFLICT = "another active thread already exists for this property and pa
 T, P, M = MessagingThread, Participant, MessagingMessage
 Counterparty = aliased(User, name="counterparty")
 Other = aliased(Participant, name="other_participant")
+M2 = aliased(MessagingMessage, name="searched_message")
 
 
 # --- get or create --------------------------------------------------------------------------
@@ -232,11 +233,16 @@ def list_threads(
     property_id: Any = None,
     status: str | None = None,
     tag: str | None = None,
+    search: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
     db: Engine | None = None,
 ) -> ThreadPage:
-    """The user's threads, newest activity first, keyset-paginated."""
+    """The user's threads, newest activity first, keyset-paginated.
+
+    `search` matches (case-insensitively) the subject, the property, the counter-party's name
+    and the text of the thread's messages.
+    """
     size = validation.page_limit(limit)
     query = _thread_rows(user_id)
     if role is not None:
@@ -254,6 +260,8 @@ def list_threads(
         query = query.where(
             exists().where(col(ThreadTag.thread_id) == col(T.id), col(ThreadTag.tag) == clean_tag)
         )
+    if search:
+        query = query.where(_matches(search))
     if cursor:
         when, after_id = decode_cursor(cursor)
         query = query.where(
@@ -273,6 +281,23 @@ def list_threads(
         last = page[-1]
         next_cursor = encode_cursor(last[3], last[0].id)
     return ThreadPage(items=items, next_cursor=next_cursor)
+
+
+def _matches(search: str) -> Any:
+    needle = validation.clean_text(search, field="search", max_chars=100, single_line=True)
+    escaped = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+
+    def like(column: Any) -> Any:
+        return func.lower(column).like(pattern, escape="\\")
+
+    return or_(
+        like(col(T.subject)),
+        like(col(Property.title)),
+        like(col(Property.city)),
+        like(col(Counterparty.display_name)),
+        exists().where(col(M2.thread_id) == col(T.id), like(col(M2.body))),
+    )
 
 
 def _read_thread(session: Session, *, user_id: uuid.UUID, thread_id: uuid.UUID) -> ThreadPublic:

@@ -75,3 +75,17 @@ def test_stranger_sees_nothing_in_listings(db):
     )
     assert reads.unread_total(user_id=stranger.id, db=db) == 0
     assert reads.unread_by_property(user_id=stranger.id, db=db) == []
+
+
+def test_get_message_is_participants_only(db):
+    pair = Pair(db)
+    sent = messages.send_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, body="private", db=db
+    )
+    assert messages.get_message(user_id=pair.owner.id, message_id=sent.id, db=db) == sent
+    stranger = factories.user(db, "operator")
+    with pytest.raises(NotFound) as theirs:
+        messages.get_message(user_id=stranger.id, message_id=sent.id, db=db)
+    with pytest.raises(NotFound) as missing:
+        messages.get_message(user_id=stranger.id, message_id=uuid.uuid4(), db=db)
+    assert theirs.value.message == missing.value.message

@@ -241,3 +241,30 @@ def test_thread_timestamps_are_utc_aware(db):
     t = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     assert t.created_at.utcoffset() == timedelta(0)
     assert abs(datetime.now(UTC) - t.created_at) < timedelta(minutes=1)
+
+
+def test_inbox_search_matches_subject_property_person_and_text(db):
+    pair = Pair(db)
+    other = Pair(db)
+    messages.send_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, body="Deposit is 100% refundable", db=db
+    )
+    me = pair.operator
+
+    def found(text):
+        return [t.id for t in threads.list_threads(user_id=me.id, search=text, db=db).items]
+
+    assert found("lease OFFER") == [pair.thread_id]  # subject
+    assert found("beach") == [pair.thread_id]  # property title
+    assert found(pair.owner.display_name.upper()) == [pair.thread_id]  # counter-party
+    assert found("REFUNDABLE") == [pair.thread_id]  # message text
+    assert found("100%") == [pair.thread_id]  # LIKE wildcards are literal
+    assert found("100_") == []
+    assert found("nothing like this") == []
+    # Another pair's words never surface in my search.
+    messages.send_message(
+        user_id=other.operator.id, thread_id=other.thread_id, body="secret-word", db=db
+    )
+    assert found("secret-word") == []
+    with pytest.raises(Invalid):
+        found("x" * 101)

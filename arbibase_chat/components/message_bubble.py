@@ -1,0 +1,206 @@
+"""A chat bubble: mine on the right, theirs on the left; text, links, attachment, status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+import reflex as rx
+
+from arbibase_chat.models import MessagePublic
+from arbibase_chat.textlinks import Segment, segments
+
+
+@dataclass
+class MessageView:
+    id: str = ""
+    seq: int = 0
+    mine: bool = False
+    sender_name: str = ""
+    kind: str = "text"
+    segments: list[Segment] = field(default_factory=list)
+    created_at: str = ""  # ISO, shown in the browser's local time
+    day_label: str = ""  # set on the first message of a day
+    status: str = "sent"  # sent | pending | failed
+    client_msg_id: str = ""
+    has_attachment: bool = False
+    attachment_url: str = ""
+    attachment_name: str = ""
+    attachment_size: str = ""
+    thumbnail_url: str = ""
+
+    @classmethod
+    def from_message(cls, message: MessagePublic, *, me: str, names: dict[str, str]) -> MessageView:
+        sender = str(message.sender_id)
+        meta = message.metadata or {}
+        found = meta.get("attachment")
+        attachment: dict[str, object] = found if isinstance(found, dict) else {}
+        return cls(
+            id=str(message.id),
+            seq=message.seq,
+            mine=sender == me,
+            sender_name=names.get(sender, ""),
+            kind=message.kind,
+            segments=segments(message.body or ""),
+            created_at=message.created_at.isoformat(),
+            client_msg_id=message.client_msg_id or "",
+            has_attachment=message.attachment_url is not None,
+            attachment_url=message.attachment_url or "",
+            attachment_name=str(attachment.get("filename") or "Attachment"),
+            attachment_size=human_size(attachment.get("size_bytes")),
+            thumbnail_url=str(attachment.get("thumbnail_url") or ""),
+        )
+
+
+def human_size(size: object) -> str:
+    if not isinstance(size, int) or size < 0:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
+
+
+def label_days(views: list[MessageView], zone: tzinfo) -> None:
+    """Mark the first message of each local day with a label ("Today", "Mon, Nov 23")."""
+    today = datetime.now(zone).date()
+    previous = None
+    for view in views:
+        day = datetime.fromisoformat(view.created_at).astimezone(zone).date()
+        if day != previous:
+            if day == today:
+                view.day_label = "Today"
+            elif (today - day).days == 1:
+                view.day_label = "Yesterday"
+            else:
+                view.day_label = day.strftime("%a, %b %-d, %Y")
+        else:
+            view.day_label = ""
+        previous = day
+
+
+def _text(segment: Segment) -> rx.Component:
+    return rx.cond(
+        segment.href != "",
+        rx.link(
+            segment.text,
+            href=segment.href,
+            is_external=True,
+            rel="noopener noreferrer nofollow",
+            underline="always",
+        ),
+        rx.text.span(segment.text),
+    )
+
+
+def _attachment(view: MessageView) -> rx.Component:
+    return rx.cond(
+        view.has_attachment,
+        rx.cond(
+            view.thumbnail_url != "",
+            rx.link(
+                rx.image(
+                    src=view.thumbnail_url,
+                    alt=view.attachment_name,
+                    max_width="240px",
+                    max_height="240px",
+                    border_radius="8px",
+                    class_name="attachment-thumb",
+                ),
+                href=view.attachment_url,
+                is_external=True,
+            ),
+            rx.link(
+                rx.hstack(
+                    rx.icon("paperclip", size=14),
+                    rx.text(view.attachment_name, size="2", weight="medium"),
+                    rx.text(view.attachment_size, size="1", color=rx.color("gray", 10)),
+                    align="center",
+                    spacing="2",
+                ),
+                href=view.attachment_url,
+                is_external=True,
+                class_name="attachment-chip",
+                padding="6px 10px",
+                border_radius="8px",
+                background=rx.color("gray", 3),
+                underline="none",
+            ),
+        ),
+    )
+
+
+def message_bubble(
+    view: MessageView, seen_id: rx.Var[str], on_retry: rx.EventHandler
+) -> rx.Component:
+    bubble = rx.box(
+        _attachment(view),
+        rx.text(
+            rx.foreach(view.segments, _text),
+            size="2",
+            white_space="pre-wrap",
+            word_break="break-word",
+            class_name="message-body",
+        ),
+        padding="8px 12px",
+        border_radius="16px",
+        max_width=["85%", "75%", "70%"],
+        background=rx.cond(view.mine, rx.color("accent", 9), rx.color("gray", 3)),
+        color=rx.cond(view.mine, "white", rx.color("gray", 12)),
+        opacity=rx.cond(view.status == "pending", "0.6", "1"),
+        border=rx.cond(view.kind == "offer", f"2px solid {rx.color('amber', 8)}", "none"),
+    )
+    meta = rx.hstack(
+        rx.cond(~view.mine, rx.text(view.sender_name, size="1", weight="medium")),
+        rx.moment(view.created_at, format="LT", font_size="11px", color=rx.color("gray", 10)),
+        rx.match(
+            view.status,
+            ("pending", rx.text("Sending…", size="1", color=rx.color("gray", 10))),
+            (
+                "failed",
+                rx.hstack(
+                    rx.text("Not sent", size="1", color=rx.color("red", 10)),
+                    rx.button(
+                        "Retry",
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=on_retry(view.client_msg_id),
+                        class_name="retry-send",
+                    ),
+                    spacing="1",
+                    align="center",
+                ),
+            ),
+            rx.fragment(),
+        ),
+        spacing="2",
+        align="center",
+    )
+    return rx.box(
+        rx.cond(
+            view.day_label != "",
+            rx.center(
+                rx.badge(view.day_label, variant="soft", color_scheme="gray", radius="full"),
+                padding_y="8px",
+                class_name="day-separator",
+            ),
+        ),
+        rx.vstack(
+            bubble,
+            meta,
+            rx.cond(
+                view.id == seen_id,
+                rx.text("Seen", size="1", color=rx.color("gray", 10), id="seen-receipt"),
+            ),
+            align=rx.cond(view.mine, "end", "start"),
+            spacing="1",
+            width="100%",
+        ),
+        class_name=rx.cond(view.mine, "message mine", "message theirs"),
+        custom_attrs={"data-seq": view.seq, "data-status": view.status},
+        width="100%",
+        padding_y="2px",
+    )

@@ -1,0 +1,213 @@
+"""One hub per worker: routes committed domain events to the sessions that need them.
+
+Sessions register (client token → user, open thread) when a page loads. The services publish
+events from whatever thread committed; the hub hops them onto the event loop, works out once
+per event and per affected user what changed (one small set of queries), and hands that to
+`deliver(token, update)` for each of the user's connected sessions. No session polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from arbibase_chat import aio
+from arbibase_chat.models import MessagePublic, ThreadPublic
+from arbibase_chat.services import events, messages, reads, threads
+from arbibase_chat.services.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+TYPING_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class UserUpdate:
+    """What one committed event means for one user (shared by all that user's tabs)."""
+
+    user_id: uuid.UUID
+    thread_id: uuid.UUID
+    thread: ThreadPublic | None  # that user's fresh inbox row for the thread
+    unread_total: int
+    message: MessagePublic | None = None  # set for message_created
+    reader_id: uuid.UUID | None = None  # set for read_updated
+
+
+@dataclass(frozen=True, slots=True)
+class TypingUpdate:
+    thread_id: uuid.UUID
+    name: str  # "" when the typing stopped
+
+
+Update = UserUpdate | TypingUpdate
+Deliver = Callable[[str, Update], Awaitable[None]]
+
+
+@dataclass
+class _Session:
+    user_id: uuid.UUID
+    open_thread: uuid.UUID | None
+    seen_at: float = field(default_factory=time.monotonic)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._sessions: dict[str, _Session] = {}
+        self._by_user: dict[uuid.UUID, set[str]] = defaultdict(set)
+        self._queue: asyncio.Queue[events.DomainEvent] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._deliver: Deliver | None = None
+        self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
+        self._pending: set[asyncio.Future[None]] = set()
+        self.delivered = 0  # counters for tests and the bench
+        self.failed = 0
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def register(self, token: str, user_id: uuid.UUID) -> None:
+        """A session of `user_id` is on a page that shows live data."""
+        old = self._sessions.get(token)
+        if old is not None and old.user_id == user_id:
+            old.seen_at = time.monotonic()
+            return
+        if old is not None:
+            self._by_user[old.user_id].discard(token)
+        self._sessions[token] = _Session(user_id=user_id, open_thread=None)
+        self._by_user[user_id].add(token)
+
+    def open(self, token: str, thread_id: uuid.UUID | None) -> None:
+        """Which thread this session shows (None: the inbox only)."""
+        session = self._sessions.get(token)
+        if session is not None:
+            session.open_thread = thread_id
+
+    def forget(self, token: str) -> None:
+        session = self._sessions.pop(token, None)
+        if session is not None:
+            self._by_user[session.user_id].discard(token)
+            if not self._by_user[session.user_id]:
+                del self._by_user[session.user_id]
+
+    def tokens_of(self, user_id: uuid.UUID) -> list[str]:
+        return list(self._by_user.get(user_id, ()))
+
+    def open_thread_of(self, token: str) -> uuid.UUID | None:
+        session = self._sessions.get(token)
+        return session.open_thread if session else None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self, deliver: Deliver) -> Callable[[], None]:
+        """Subscribe to the services' events; returns the unsubscribe function."""
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        self._deliver = deliver
+        queue, loop = self._queue, self._loop
+
+        def on_commit(event: events.DomainEvent) -> None:
+            # Called in the thread that committed: hop onto the loop, never block it.
+            loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        return events.subscribe(on_commit)
+
+    async def run(self) -> None:
+        assert self._queue is not None, "start() first"
+        while True:
+            event = await self._queue.get()
+            try:
+                await self._route(event)
+            except Exception:
+                log.exception("realtime: could not route %r", event)
+
+    # --- routing ----------------------------------------------------------------------------
+
+    async def _route(self, event: events.DomainEvent) -> None:
+        affected = [u for u in event.participant_ids if self._by_user.get(u)]
+        if not affected:
+            return
+        message = None
+        if isinstance(event, events.MessageCreated):
+            message = await aio.call(
+                messages.get_message, user_id=event.sender_id, message_id=event.message_id
+            )
+        reader = event.user_id if isinstance(event, events.ReadUpdated) else None
+        updates = await asyncio.gather(
+            *(self._update_for(u, event.thread_id, message, reader) for u in affected)
+        )
+        await asyncio.gather(
+            *(
+                self._push(token, update)
+                for update in updates
+                if update is not None
+                for token in self.tokens_of(update.user_id)
+            )
+        )
+
+    async def _update_for(
+        self,
+        user_id: uuid.UUID,
+        thread_id: uuid.UUID,
+        message: MessagePublic | None,
+        reader: uuid.UUID | None,
+    ) -> UserUpdate | None:
+        try:
+            thread = await aio.call(threads.get_thread, user_id=user_id, thread_id=thread_id)
+        except NotFound:
+            thread = None
+        total = await aio.call(reads.unread_total, user_id=user_id)
+        return UserUpdate(
+            user_id=user_id,
+            thread_id=thread_id,
+            thread=thread,
+            unread_total=total,
+            message=message,
+            reader_id=reader,
+        )
+
+    async def _push(self, token: str, update: Update) -> None:
+        assert self._deliver is not None
+        try:
+            await self._deliver(token, update)
+            self.delivered += 1
+        except Exception:
+            self.failed += 1
+            log.exception("realtime: delivery to %s failed", token)
+
+    # --- typing (ephemeral: never stored) ---------------------------------------------------
+
+    def typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID, name: str) -> None:
+        """`name` is typing in `thread_id`: tell `to_user`'s tabs that have the thread open."""
+        if self._loop is None:
+            return
+        key = (thread_id, to_user)
+        if (timer := self._typing_timers.pop(key, None)) is not None:
+            timer.cancel()
+        else:
+            self._fan_out_typing(thread_id, to_user, name)
+        self._typing_timers[key] = self._loop.call_later(
+            TYPING_SECONDS, self._stop_typing, thread_id, to_user
+        )
+
+    def stopped_typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID) -> None:
+        if (timer := self._typing_timers.pop((thread_id, to_user), None)) is not None:
+            timer.cancel()
+            self._fan_out_typing(thread_id, to_user, "")
+
+    def _stop_typing(self, thread_id: uuid.UUID, to_user: uuid.UUID) -> None:
+        self._typing_timers.pop((thread_id, to_user), None)
+        self._fan_out_typing(thread_id, to_user, "")
+
+    def _fan_out_typing(self, thread_id: uuid.UUID, to_user: uuid.UUID, name: str) -> None:
+        for token in self.tokens_of(to_user):
+            if self.open_thread_of(token) == thread_id:
+                task = asyncio.ensure_future(self._push(token, TypingUpdate(thread_id, name)))
+                self._pending.add(task)  # keep a reference until it is done
+                task.add_done_callback(self._pending.discard)
+
+
+hub = Hub()
