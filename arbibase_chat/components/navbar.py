@@ -45,6 +45,7 @@ def navbar(unread_total: Any) -> rx.Component:
             spacing="2",
             display=["none", "flex"],
         ),
+        rx.color_mode.button(variant="ghost", size="2", aria_label="Light or dark"),
         rx.button(
             rx.icon("log-out", size=16),
             rx.text("Log out", display=["none", "inline"]),

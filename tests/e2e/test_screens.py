@@ -1,0 +1,45 @@
+"""Screenshots of the inbox and a thread at desktop and phone widths, light and dark.
+
+They land in test-artifacts/ (ignored by git) for a human to look at; the assertions check
+that nothing overflows sideways on a 375-px phone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.helpers import open_thread, signed_in_page
+
+pytestmark = [pytest.mark.browser]
+
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 740}}
+
+
+def _no_horizontal_overflow(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"] + 1, f"page is {width}px wide"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_inbox_and_thread_screens(
+    live_server: str, browser: Browser, artifacts_dir: Path, size: str, scheme: str
+) -> None:
+    page = signed_in_page(
+        browser, live_server, "olivia@demo.arbibase.test", viewport=SIZES[size], color_scheme=scheme
+    )
+    expect(page.locator(".thread-row").first).to_be_visible()
+    _no_horizontal_overflow(page)
+    page.screenshot(path=str(artifacts_dir / f"inbox-{size}-{scheme}.png"))
+    open_thread(page, "Bayview 3BR Townhouse")
+    expect(page.locator("#message-list .message").first).to_be_visible()
+    expect(page.locator("#composer")).to_be_visible()
+    if size == "phone":
+        # One pane at a time on a phone: the list is hidden, a back button shows.
+        expect(page.get_by_role("button", name="Back to inbox")).to_be_visible()
+    _no_horizontal_overflow(page)
+    page.screenshot(path=str(artifacts_dir / f"thread-{size}-{scheme}.png"))
+    page.context.close()
