@@ -131,7 +131,8 @@ class InboxState(rx.State):
 
     def apply(self, update: UserUpdate) -> None:
         """A pushed change: refresh the row, move it to the top, fix the badge total."""
-        self.unread_total = update.unread_total
+        if update.unread_total is not None:
+            self.unread_total = update.unread_total
         if update.thread is None:
             return
         row = ThreadRow.from_thread(update.thread)

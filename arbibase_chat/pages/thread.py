@@ -337,6 +337,8 @@ class ChatState(rx.State):
             return False
         if update.thread is not None:
             self._apply_header(update.thread)
+        if update.seen_seq is not None:
+            self.seen_seq = max(self.seen_seq, update.seen_seq)
         if update.message is not None:
             message = update.message
             if message.seq > self._last_seq() + 1:

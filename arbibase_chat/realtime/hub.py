@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import Engine
+
 from arbibase_chat import aio
 from arbibase_chat.models import MessagePublic, ThreadPublic
 from arbibase_chat.services import events, messages, reads, threads
@@ -28,14 +30,17 @@ TYPING_SECONDS = 5.0
 
 @dataclass(frozen=True, slots=True)
 class UserUpdate:
-    """What one committed event means for one user (shared by all that user's tabs)."""
+    """What one committed event means for one user (shared by all that user's tabs).
+
+    Only what changed is filled in: None means "unchanged", so nothing is queried for it.
+    """
 
     user_id: uuid.UUID
     thread_id: uuid.UUID
-    thread: ThreadPublic | None  # that user's fresh inbox row for the thread
-    unread_total: int
-    message: MessagePublic | None = None  # set for message_created
-    reader_id: uuid.UUID | None = None  # set for read_updated
+    thread: ThreadPublic | None = None  # the user's fresh inbox row for the thread
+    unread_total: int | None = None
+    message: MessagePublic | None = None  # message_created
+    seen_seq: int | None = None  # the other side has read up to here (read_updated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +61,8 @@ class _Session:
 
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, db: Engine | None = None) -> None:
+        self._db = db  # None: the app's database (tests pass their own engine)
         self._sessions: dict[str, _Session] = {}
         self._by_user: dict[uuid.UUID, set[str]] = defaultdict(set)
         self._queue: asyncio.Queue[events.DomainEvent] | None = None
@@ -123,6 +129,14 @@ class Hub:
                 await self._route(event)
             except Exception:
                 log.exception("realtime: could not route %r", event)
+            finally:
+                self._queue.task_done()
+
+    async def drained(self) -> None:
+        """Wait until every event received so far has been routed (tests, bench)."""
+        assert self._queue is not None, "start() first"
+        await asyncio.sleep(0)  # let events handed over with call_soon_threadsafe land
+        await self._queue.join()
 
     # --- routing ----------------------------------------------------------------------------
 
@@ -133,12 +147,12 @@ class Hub:
         message = None
         if isinstance(event, events.MessageCreated):
             message = await aio.call(
-                messages.get_message, user_id=event.sender_id, message_id=event.message_id
+                messages.get_message,
+                user_id=event.sender_id,
+                message_id=event.message_id,
+                db=self._db,
             )
-        reader = event.user_id if isinstance(event, events.ReadUpdated) else None
-        updates = await asyncio.gather(
-            *(self._update_for(u, event.thread_id, message, reader) for u in affected)
-        )
+        updates = await asyncio.gather(*(self._update_for(u, event, message) for u in affected))
         await asyncio.gather(
             *(
                 self._push(token, update)
@@ -149,24 +163,33 @@ class Hub:
         )
 
     async def _update_for(
-        self,
-        user_id: uuid.UUID,
-        thread_id: uuid.UUID,
-        message: MessagePublic | None,
-        reader: uuid.UUID | None,
+        self, user_id: uuid.UUID, event: events.DomainEvent, message: MessagePublic | None
     ) -> UserUpdate | None:
+        """Query only what this event can have changed for this user."""
+        if isinstance(event, events.ReadUpdated) and event.user_id != user_id:
+            # The other side read: only the "Seen" marker moves. No query.
+            return UserUpdate(
+                user_id=user_id, thread_id=event.thread_id, seen_seq=event.last_read_seq
+            )
         try:
-            thread = await aio.call(threads.get_thread, user_id=user_id, thread_id=thread_id)
+            thread = await aio.call(
+                threads.get_thread, user_id=user_id, thread_id=event.thread_id, db=self._db
+            )
         except NotFound:
-            thread = None
-        total = await aio.call(reads.unread_total, user_id=user_id)
+            return None
+        total = None
+        # A new message from the other side, or my own cursor moving, changes my unread total;
+        # my own message or a status/tag change does not.
+        if (isinstance(event, events.MessageCreated) and event.sender_id != user_id) or isinstance(
+            event, events.ReadUpdated
+        ):
+            total = await aio.call(reads.unread_total, user_id=user_id, db=self._db)
         return UserUpdate(
             user_id=user_id,
-            thread_id=thread_id,
+            thread_id=event.thread_id,
             thread=thread,
             unread_total=total,
             message=message,
-            reader_id=reader,
         )
 
     async def _push(self, token: str, update: Update) -> None:

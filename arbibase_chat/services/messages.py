@@ -148,7 +148,9 @@ def send_message(
             session.flush()
             session.refresh(thread)
             # Replying means I have read everything before my own message.
-            advance_cursor(session, outbox, thread=thread, user_id=user_id, to_seq=seq)
+            advance_cursor(
+                session, outbox, thread=thread, user_id=user_id, to_seq=seq, own_message=True
+            )
             outbox.insert(
                 0,
                 MessageCreated(

@@ -42,8 +42,12 @@ def advance_cursor(
     thread: MessagingThread,
     user_id: uuid.UUID,
     to_seq: int,
+    own_message: bool = False,
 ) -> int:
     """Move `user_id`'s cursor forward to `to_seq` (never back); returns the cursor.
+
+    `own_message`: `to_seq` is the reader's own new message. Then nobody needs to hear about
+    the move unless it passed over messages from the other side (their "Seen" changes).
 
     The messages passed over get the reader in `seen_by` (the seed's column), each once:
     the row lock on the cursor makes the ranges of concurrent mark-reads disjoint.
@@ -75,6 +79,8 @@ def advance_cursor(
     cursor.last_read_seq = to_seq
     cursor.last_read_at = utcnow()
     session.add(cursor)
+    if own_message and old == to_seq - 1:
+        return to_seq
     outbox.append(
         ReadUpdated(
             thread_id=thread.id,

@@ -171,3 +171,15 @@ def test_events_are_not_published_when_the_transaction_fails(db, published, monk
         threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).message_count
         == 0
     )
+
+
+def test_a_reply_announces_the_read_only_when_it_passes_the_other_sides_messages(db, published):
+    pair = Pair(db)
+    published.clear()
+    messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="a", db=db)
+    messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="b", db=db)
+    assert [type(e).__name__ for e in published] == ["MessageCreated", "MessageCreated"]
+    published.clear()
+    messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="reply", db=db)
+    read = [e for e in published if isinstance(e, events.ReadUpdated)]
+    assert [(e.user_id, e.last_read_seq) for e in read] == [(pair.owner.id, 3)]

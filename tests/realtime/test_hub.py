@@ -1,0 +1,124 @@
+"""The hub routes committed events to the right sessions with exactly what changed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from arbibase_chat import aio
+from arbibase_chat.realtime.hub import Hub, TypingUpdate, Update, UserUpdate
+from arbibase_chat.services import messages, reads, threads
+from tests import factories
+from tests.factories import Pair
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.got: list[tuple[str, Update]] = []
+        self.arrived = asyncio.Event()
+
+    async def __call__(self, token: str, update: Update) -> None:
+        self.got.append((token, update))
+        self.arrived.set()
+
+    async def wait_for(self, count: int) -> None:
+        async with asyncio.timeout(5):
+            while len(self.got) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+    def to(self, token: str) -> list[Update]:
+        return [u for t, u in self.got if t == token]
+
+
+@pytest.fixture
+async def running(db):
+    hub = Hub(db=db)
+    recorder = Recorder()
+    unsubscribe = hub.start(recorder)
+    task = asyncio.create_task(hub.run())
+    yield hub, recorder
+    unsubscribe()
+    task.cancel()
+
+
+async def test_message_reaches_both_parties_tabs_with_the_right_changes(running, db):
+    hub, rec = running
+    pair = Pair(db)
+    stranger = factories.user(db, "operator")
+    await hub.drained()  # the thread's creation is not what this test is about
+    hub.register("op-tab", pair.operator.id)
+    hub.register("owner-tab-1", pair.owner.id)
+    hub.register("owner-tab-2", pair.owner.id)
+    hub.register("stranger-tab", stranger.id)
+    hub.open("owner-tab-1", pair.thread_id)
+    sent = await aio.call(
+        messages.send_message, user_id=pair.operator.id, thread_id=pair.thread_id, body="hi", db=db
+    )
+    await rec.wait_for(3)
+    await hub.drained()
+    assert rec.to("stranger-tab") == []
+    mine = rec.to("op-tab")
+    assert len(mine) == 1 and isinstance(mine[0], UserUpdate)
+    assert mine[0].message is not None and mine[0].message.id == sent.id
+    assert mine[0].unread_total is None  # my own message does not change my unread total
+    for tab in ("owner-tab-1", "owner-tab-2"):
+        (update,) = rec.to(tab)
+        assert isinstance(update, UserUpdate)
+        assert update.unread_total == 1
+        assert update.thread is not None and update.thread.unread_count == 1
+        assert update.message is not None and update.message.body == "hi"
+
+
+async def test_reads_move_seen_for_the_other_side_without_queries(running, db):
+    hub, rec = running
+    pair = Pair(db)
+    await aio.call(
+        messages.send_message, user_id=pair.operator.id, thread_id=pair.thread_id, body="x", db=db
+    )
+    await hub.drained()
+    hub.register("op-tab", pair.operator.id)
+    hub.register("owner-tab", pair.owner.id)
+    await aio.call(reads.mark_read, user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    await rec.wait_for(2)
+    (theirs,) = rec.to("op-tab")
+    assert isinstance(theirs, UserUpdate) and theirs.seen_seq == 1 and theirs.thread is None
+    (own,) = rec.to("owner-tab")
+    assert isinstance(own, UserUpdate) and own.unread_total == 0 and own.thread is not None
+
+
+async def test_status_changes_refresh_rows_and_forgotten_tabs_get_nothing(running, db):
+    hub, rec = running
+    pair = Pair(db)
+    await hub.drained()
+    hub.register("op-tab", pair.operator.id)
+    hub.register("owner-tab", pair.owner.id)
+    hub.forget("owner-tab")
+    await aio.call(threads.archive_thread, user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    await rec.wait_for(1)
+    await hub.drained()
+    assert rec.to("owner-tab") == []
+    (update,) = rec.to("op-tab")
+    assert isinstance(update, UserUpdate) and update.thread is not None
+    assert update.thread.status == "archived" and update.unread_total is None
+
+
+async def test_typing_goes_only_to_tabs_showing_the_thread_and_expires(running, db, monkeypatch):
+    from arbibase_chat.realtime import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "TYPING_SECONDS", 0.1)
+    hub, rec = running
+    thread_id, owner = uuid.uuid4(), uuid.uuid4()
+    hub.register("watching", owner)
+    hub.register("elsewhere", owner)
+    hub.open("watching", thread_id)
+    hub.typing(thread_id=thread_id, to_user=owner, name="Alice")
+    hub.typing(thread_id=thread_id, to_user=owner, name="Alice")  # refreshes, no second notice
+    await rec.wait_for(2)
+    assert rec.to("elsewhere") == []
+    assert rec.to("watching") == [
+        TypingUpdate(thread_id, "Alice"),
+        TypingUpdate(thread_id, ""),
+    ]
