@@ -23,7 +23,10 @@ _redis_url = os.environ.get("REDIS_URL") or None
 _state: dict[str, Any] = (
     {"redis_url": _redis_url, "state_manager_mode": rx.constants.StateManagerMode.REDIS}
     if _redis_url
-    else {}
+    # One worker without Redis: keep state in memory. The default disk manager re-scans its
+    # whole states directory after writes (measured: 63.6 → 29.9 ms of worker CPU per
+    # message at 1,000 sessions). A restart loses it, and pages catch up on reconnect anyway.
+    else {"state_manager_mode": rx.constants.StateManagerMode.MEMORY}
 )
 
 config = rx.Config(
