@@ -3,7 +3,7 @@
 #   make run  [PORT=3000] [HOST=0.0.0.0]   set up, migrate + seed, serve on one port (prod build)
 #   make test [PYTEST_ARGS="-k smoke -x"]  set up (with dev tools), run pytest
 #   make lint                              ruff check, ruff format --check, mypy
-#   make bench [BENCH_ARGS=...]            run bench/run.py
+#   make bench [BENCH_ARGS=...]            quick query bench (full runs: see bench/README.md)
 #   make setup / make setup-dev            only the environment (venv, pip, bun)
 #   make clean                             remove build output (.web, .web-e2e, .states, caches)
 #
@@ -111,8 +111,8 @@ lint: setup-dev
 	$(VENV)/bin/mypy
 
 bench: setup-dev
-	@test -f bench/run.py || { echo "bench/run.py does not exist yet" >&2; exit 1; }
-	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) -m bench.queries --quick $(BENCH_ARGS)
+	@echo "full runs: python -m bench.queries / bench.http / bench.realtime (see bench/README.md)"
 
 clean:
 	rm -rf .web .web-e2e .states .mypy_cache .ruff_cache .pytest_cache test-artifacts

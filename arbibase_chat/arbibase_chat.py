@@ -3,6 +3,7 @@
 import reflex as rx
 
 from arbibase_chat import routes
+from arbibase_chat.api import api_app
 from arbibase_chat.pages.inbox import InboxState, inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
 from arbibase_chat.pages.thread import ChatState, thread_page
@@ -15,7 +16,7 @@ def index() -> rx.Component:
 
 
 # The Radix theme is configured in rxconfig.py (RadixThemesPlugin), not with App(theme=...).
-app = rx.App()
+app = rx.App(api_transformer=api_app)
 # Browser-side chat behaviour (Enter to send, autoscroll, visibility): see assets/chat.js.
 app.head_components.append(rx.script(src="/chat.js"))
 app.add_page(index, route=routes.HOME, title="ArbiBase Chat", on_load=SessionState.route_home)

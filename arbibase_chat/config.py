@@ -10,10 +10,11 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
 from dotenv import load_dotenv
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
@@ -32,6 +33,18 @@ class Settings(BaseSettings):
     attachments_dir: Path = VAR_DIR / "attachments"
     max_attachment_bytes: int = 25 * 1024 * 1024
 
+    # REST API (/api). Browser origins (scheme://host[:port]) other than the app's own that
+    # may call the API: comma-separated in the environment. Empty: same-origin only.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Largest JSON request body the API reads (bigger: 413 before parsing).
+    max_json_body_bytes: int = 256 * 1024
+    # Per-user send rate limit (token bucket): a burst of this many messages, refilled at
+    # send_rate_per_second. send_rate_burst=0 turns the limit off. Shared through Redis
+    # when REDIS_URL is set (several workers), otherwise kept in the process.
+    send_rate_burst: int = Field(default=20, ge=0)
+    send_rate_per_second: float = Field(default=5.0, gt=0)
+    rate_limit_key_prefix: str = "arbibase:ratelimit:"
+
     # Later issues: Supabase mode and the e-mail bridge.
     supabase_url: str | None = None
     supabase_anon_key: str | None = None
@@ -42,6 +55,15 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_from: str | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return [str(v).strip().rstrip("/") for v in value if str(v).strip()]
+        return value
 
     def signing_secret(self) -> str:
         """The JWT secret: from the environment, else from the local file (created once)."""

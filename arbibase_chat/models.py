@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -173,7 +173,9 @@ class ThreadTag(SQLModel, table=True):
         foreign_key="messaging_threads.id", ondelete="CASCADE", primary_key=True
     )
     tag: str = Field(max_length=40, primary_key=True)
-    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_by: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL", index=True
+    )
     created_at: datetime = _ts()
 
 
@@ -258,6 +260,8 @@ class MessagePublic(BaseModel):
     metadata: dict[str, Any] | None
     edited_at: datetime | None
     deleted_at: datetime | None
+    # The uploaded file behind attachment_url (name, size, type, thumbnail), when there is one.
+    attachment: AttachmentPublic | None = None
 
 
 class ReadState(SQLModel):
@@ -285,3 +289,51 @@ class ThreadPage(BaseModel):
     items: list[ThreadPublic]
     # Opaque keyset cursor for the next (older) page; None on the last page.
     next_cursor: str | None
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+
+class MessagingAttachment(SQLModel, table=True):
+    """An uploaded file. The bytes live under `attachments_dir/<storage_key>` (a generated
+    name); `filename` is the sanitized original name, for display only."""
+
+    __tablename__ = "messaging_attachments"
+    __table_args__ = (
+        CheckConstraint("size_bytes >= 0", name="ck_messaging_attachments_size"),
+        # A thread's files, newest last (and the index the thread's ON DELETE CASCADE uses).
+        Index("ix_messaging_attachments_thread", "thread_id", "created_at"),
+        # One attachment per message; also finds a message's attachment.
+        Index("uq_messaging_attachments_message", "message_id", unique=True),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    thread_id: uuid.UUID = Field(foreign_key="messaging_threads.id", ondelete="CASCADE")
+    uploader_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    message_id: uuid.UUID | None = Field(
+        default=None, foreign_key="messaging_messages.id", ondelete="SET NULL"
+    )
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=127)
+    size_bytes: int = Field(sa_type=BigInteger)
+    storage_key: str = Field(max_length=200)
+    thumbnail_key: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _ts()
+
+
+class AttachmentPublic(BaseModel):
+    id: uuid.UUID
+    thread_id: uuid.UUID
+    uploader_id: uuid.UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    is_image: bool
+    has_thumbnail: bool
+    # Where participants download it (`/api/attachments/{id}`, `?variant=thumbnail`).
+    url: str
+    thumbnail_url: str | None
+    created_at: datetime
+
+
+MessagePublic.model_rebuild()  # `attachment` refers to AttachmentPublic, defined above

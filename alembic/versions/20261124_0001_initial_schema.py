@@ -131,6 +131,8 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Uuid(), sa.ForeignKey("users.id", ondelete="SET NULL")),
         sa.Column("created_at", TS, nullable=False),
     )
+    # ON DELETE SET NULL on users needs this to find the rows.
+    op.create_index("ix_messaging_thread_tags_created_by", "messaging_thread_tags", ["created_by"])
 
     op.create_table(
         "messaging_messages",

@@ -32,9 +32,7 @@ class MessageView:
     @classmethod
     def from_message(cls, message: MessagePublic, *, me: str, names: dict[str, str]) -> MessageView:
         sender = str(message.sender_id)
-        meta = message.metadata or {}
-        found = meta.get("attachment")
-        attachment: dict[str, object] = found if isinstance(found, dict) else {}
+        attachment = message.attachment
         return cls(
             id=str(message.id),
             seq=message.seq,
@@ -46,9 +44,9 @@ class MessageView:
             client_msg_id=message.client_msg_id or "",
             has_attachment=message.attachment_url is not None,
             attachment_url=message.attachment_url or "",
-            attachment_name=str(attachment.get("filename") or "Attachment"),
-            attachment_size=human_size(attachment.get("size_bytes")),
-            thumbnail_url=str(attachment.get("thumbnail_url") or ""),
+            attachment_name=attachment.filename if attachment else "Attachment",
+            attachment_size=human_size(attachment.size_bytes) if attachment else "",
+            thumbnail_url=(attachment.thumbnail_url or "") if attachment else "",
         )
 
 

@@ -13,16 +13,18 @@ import reflex as rx
 from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView, label_days, message_bubble
 from arbibase_chat.components.navbar import navbar
+from arbibase_chat.config import get_settings
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagePublic, ThreadPublic
 from arbibase_chat.pages.inbox import InboxState, inbox_list
 from arbibase_chat.realtime.hub import TypingUpdate, UserUpdate, hub
-from arbibase_chat.services import messages, reads, threads
+from arbibase_chat.services import attachments, messages, reads, threads
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState
 from arbibase_chat.textlinks import segments
 
 PAGE = 50
+UPLOAD_ID = "attachment-upload"
 WINDOW = 200  # messages kept in state while following the conversation at the bottom
 TYPING_THROTTLE_SECONDS = 2.0
 
@@ -43,6 +45,8 @@ class ChatState(rx.State):
     typing_name: str = ""
     tab_visible: bool = True
     tag_draft: str = ""
+    upload_percent: int = 0
+    uploading: bool = False
     _me: str = ""
     _counterparty_id: str = ""
     _names: dict[str, str] = {}
@@ -275,6 +279,52 @@ class ChatState(rx.State):
         hub.stopped_typing(
             thread_id=uuid.UUID(self.open_id), to_user=uuid.UUID(self._counterparty_id)
         )
+        return None
+
+    # --- attachments -----------------------------------------------------------------------
+
+    @rx.event
+    def upload_progress(self, progress: dict[str, Any]):
+        fraction = progress.get("progress", 0)
+        if isinstance(fraction, int | float):
+            self.upload_percent = max(0, min(100, int(fraction * 100)))
+            self.uploading = fraction < 1
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        """Store each file (type sniffed, size checked by the service) and post it."""
+        _, user_id = await self._session()
+        if user_id is None:
+            return rx.redirect(routes.LOGIN)
+        problems = []
+        try:
+            for upload in files:
+                try:
+                    stored = await aio.call(
+                        attachments.store_attachment,
+                        user_id=user_id,
+                        thread_id=self.open_id,
+                        filename=upload.name or upload.filename or "file",
+                        source=upload.file,
+                    )
+                    message = await aio.call(
+                        messages.send_message,
+                        user_id=user_id,
+                        thread_id=self.open_id,
+                        body="",
+                        attachment_id=stored.id,
+                        client_msg_id=f"upload-{stored.id}",
+                    )
+                except DomainError as exc:
+                    problems.append(f"{upload.name or 'File'}: {exc.message}")
+                    continue
+                self._merge(self._views([message]))
+        finally:
+            self.uploading = False
+            self.upload_percent = 0
+        await self._relabel()
+        if problems:
+            return rx.toast.error(" ".join(problems), duration=8000)
         return None
 
     @rx.event
@@ -523,7 +573,40 @@ def _composer() -> rx.Component:
             border_top=f"1px solid {rx.color('gray', 5)}",
         ),
         rx.form(
+            rx.cond(
+                ChatState.uploading,
+                rx.hstack(
+                    rx.text("Uploading…", size="1"),
+                    rx.progress(value=ChatState.upload_percent, max=100, flex="1"),
+                    width="100%",
+                    align="center",
+                    id="upload-progress",
+                    padding_bottom="6px",
+                ),
+            ),
             rx.hstack(
+                rx.upload.root(
+                    rx.icon_button(
+                        rx.icon("paperclip", size=18),
+                        variant="ghost",
+                        size="3",
+                        type="button",
+                        aria_label="Attach a file",
+                        id="attach-button",
+                    ),
+                    id=UPLOAD_ID,
+                    multiple=False,
+                    max_size=get_settings().max_attachment_bytes,
+                    no_drag=True,
+                    on_drop=ChatState.upload(
+                        rx.upload_files(
+                            upload_id=UPLOAD_ID, on_upload_progress=ChatState.upload_progress
+                        )
+                    ),
+                    on_drop_rejected=rx.toast.error("That file is larger than the limit."),
+                    border="none",
+                    padding="0",
+                ),
                 rx.text_area(
                     name="body",
                     id="composer",

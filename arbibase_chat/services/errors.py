@@ -34,3 +34,19 @@ class Conflict(DomainError):
 
 class AuthenticationFailed(DomainError):
     code = "unauthenticated"
+
+
+class RateLimited(DomainError):
+    """Too many actions in a short time; `retry_after` says when one more will be accepted."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
+class TooLarge(Invalid):
+    """An upload (or other input) over its size limit; the message states the limit."""
+
+    code = "too_large"

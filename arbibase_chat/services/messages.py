@@ -12,11 +12,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from arbibase_chat.db import utcnow
-from arbibase_chat.models import MessagePublic, MessagingMessage, MessagingThread, Participant, User
-from arbibase_chat.services import validation
+from arbibase_chat.models import (
+    MessagePublic,
+    MessagingAttachment,
+    MessagingMessage,
+    MessagingThread,
+    Participant,
+    User,
+)
+from arbibase_chat.services import attachments, ratelimit, validation
 from arbibase_chat.services._access import participant_thread, participants_of
 from arbibase_chat.services._tx import reading, transaction
-from arbibase_chat.services.errors import Conflict, Forbidden, Invalid, NotFound
+from arbibase_chat.services.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from arbibase_chat.services.events import MessageCreated
 from arbibase_chat.services.reads import advance_cursor
 from arbibase_chat.services.threads import ACTIVE_CONFLICT
@@ -27,8 +34,11 @@ MAX_METADATA_BYTES = 16_384
 VERIFY_FIRST = "Verify ownership of this property before replying to operators."
 
 
-def to_public(message: MessagingMessage) -> MessagePublic:
+def to_public(
+    message: MessagingMessage, attachment: MessagingAttachment | None = None
+) -> MessagePublic:
     return MessagePublic(
+        attachment=attachments.to_public(attachment) if attachment is not None else None,
         id=message.id,
         thread_id=message.thread_id,
         sender_id=message.sender_id,
@@ -93,16 +103,37 @@ def send_message(
     client_msg_id: Any = None,
     kind: Any = "text",
     metadata: Any = None,
+    attachment_id: Any = None,
     db: Engine | None = None,
 ) -> MessagePublic:
-    """Append a message. A retry with the same client_msg_id returns the first message."""
+    """Append a message. A retry with the same client_msg_id returns the first message.
+
+    `attachment_id`: a file the sender uploaded to this thread (services/attachments.py); the
+    message gets its URL. Sends are rate limited per user (services/ratelimit.py).
+    """
     url = _clean_attachment_url(attachment_url)
+    file_id = (
+        None if attachment_id is None else validation.as_uuid(attachment_id, field="attachment_id")
+    )
+    if file_id is not None and url is not None:
+        raise Invalid("give attachment_id or attachment_url, not both", field="attachment_id")
     text = validation.clean_text(
-        body, field="body", max_chars=validation.MAX_MESSAGE_CHARS, required=url is None
+        body,
+        field="body",
+        max_chars=validation.MAX_MESSAGE_CHARS,
+        required=url is None and file_id is None,
     )
     retry_key = validation.client_msg_id(client_msg_id)
     kind = validation.choice(kind, field="kind", allowed=SENDABLE_KINDS)
     meta = _clean_metadata(metadata)
+    try:
+        ratelimit.check_send(user_id=user_id)
+    except RateLimited:
+        # A retry of a message that is already stored gets its answer, not a refusal.
+        stored = _first_delivery(thread_id, user_id, retry_key, db) if retry_key else None
+        if stored is None:
+            raise
+        return stored
     try:
         with transaction(db) as (session, outbox):
             thread, _ = participant_thread(
@@ -113,13 +144,19 @@ def send_message(
                     session, thread_id=thread.id, sender_id=user_id, client_msg_id=retry_key
                 )
                 if first is not None:
-                    return to_public(first)
+                    return to_public(first, _attachments_of(session, [first.id]).get(first.id))
             if thread.status == "closed":
                 raise Invalid("this thread is closed; reopen it to send messages", field="status")
             if user_id == thread.owner_id:
                 owner = session.get(User, user_id)
                 if owner is None or not owner.verified:
                     raise Forbidden(VERIFY_FIRST)
+            attachment = None
+            if file_id is not None:
+                attachment = attachments.claim_for_message(
+                    session, attachment_id=file_id, thread_id=thread.id, user_id=user_id
+                )
+                url = attachments.to_public(attachment).url
             now = utcnow()
             # One statement takes the next number and moves the thread to the top; on
             # Postgres its row lock queues concurrent senders of this thread.
@@ -146,6 +183,9 @@ def send_message(
             )
             session.add(message)
             session.flush()
+            if attachment is not None:
+                attachment.message_id = message.id
+                session.add(attachment)
             session.refresh(thread)
             # Replying means I have read everything before my own message.
             advance_cursor(
@@ -161,7 +201,7 @@ def send_message(
                     participant_ids=participants_of(thread),
                 ),
             )
-            result = to_public(message)
+            result = to_public(message, attachment)
         return result
     except IntegrityError:
         # Two deliveries of the same client_msg_id raced: the loser returns the winner's row.
@@ -180,7 +220,9 @@ def _first_delivery(
         first = _find_retry(
             session, thread_id=thread.id, sender_id=user_id, client_msg_id=retry_key
         )
-        return to_public(first) if first else None
+        if first is None:
+            return None
+        return to_public(first, _attachments_of(session, [first.id]).get(first.id))
 
 
 def list_messages(
@@ -211,9 +253,10 @@ def list_messages(
             newest_first = False
         order = col(M.seq).desc() if newest_first else col(M.seq).asc()
         rows = list(session.scalars(query.order_by(order).limit(size)))
+        files = _attachments_of(session, [m.id for m in rows if m.attachment_url])
     if newest_first:
         rows.reverse()
-    return [to_public(m) for m in rows]
+    return [to_public(m, files.get(m.id)) for m in rows]
 
 
 def _seq_of(session: Session, thread_id: uuid.UUID, message_id: Any, *, field: str) -> int:
@@ -236,4 +279,16 @@ def get_message(*, user_id: uuid.UUID, message_id: Any, db: Engine | None = None
         if message is None:
             # Missing, or in another pair's thread: the same answer.
             raise NotFound("message not found")
-        return to_public(message)
+        return to_public(message, _attachments_of(session, [message.id]).get(message.id))
+
+
+def _attachments_of(
+    session: Session, message_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, MessagingAttachment]:
+    """The files behind a page of messages: one query (unique index on message_id)."""
+    if not message_ids:
+        return {}
+    rows = session.scalars(
+        select(MessagingAttachment).where(col(MessagingAttachment.message_id).in_(message_ids))
+    )
+    return {row.message_id: row for row in rows if row.message_id is not None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
@@ -27,6 +28,7 @@ def create_property(
     except ValueError as exc:
         raise Invalid(f"invalid property: {exc}") from None
     values = fields.model_dump()
+    _check_numbers(values)
     for name, limit in (("title", 200), ("address", 300), ("city", 120)):
         values[name] = validation.clean_text(
             values[name], field=name, max_chars=limit, single_line=True
@@ -48,6 +50,21 @@ def create_property(
         session.add(prop)
         session.flush()
         return _public(prop)
+
+
+# The integer columns are INTEGER on Postgres; larger values would fail at the database.
+MAX_WHOLE_NUMBER = 2**31 - 1
+MAX_BATHROOMS = 1_000.0
+
+
+def _check_numbers(values: dict[str, Any]) -> None:
+    for name in ("monthly_rent_cents", "bedrooms", "square_feet"):
+        value = values.get(name)
+        if value is not None and value > MAX_WHOLE_NUMBER:
+            raise Invalid(f"{name} must be at most {MAX_WHOLE_NUMBER}", field=name)
+    bathrooms = values.get("bathrooms")
+    if bathrooms is not None and not (math.isfinite(bathrooms) and bathrooms <= MAX_BATHROOMS):
+        raise Invalid(f"bathrooms must be a number up to {MAX_BATHROOMS:g}", field="bathrooms")
 
 
 def get_property(*, property_id: Any, db: Engine | None = None) -> PropertyPublic:

@@ -34,7 +34,7 @@ from arbibase_chat.models import (
 from arbibase_chat.services import validation
 from arbibase_chat.services._access import participant_thread, participants_of
 from arbibase_chat.services._tx import reading, transaction
-from arbibase_chat.services.errors import Conflict, Invalid, NotFound
+from arbibase_chat.services.errors import Conflict, Forbidden, Invalid, NotFound
 from arbibase_chat.services.events import ThreadUpdated
 
 MAX_TAGS_PER_THREAD = 20
@@ -77,8 +77,13 @@ def get_or_create_thread(
                     raise NotFound("property not found")
                 if prop.owner_id != oid:
                     raise Invalid("owner_id is not the owner of this property", field="owner_id")
-                if session.get(User, user_id) is None:
+                caller = session.get(User, user_id)
+                if caller is None:
                     raise NotFound("user not found")
+                if caller.role != "operator":
+                    # Negotiations start from the operator side (ROI "Send Offer", Property
+                    # Browser); owners answer in the threads operators open.
+                    raise Forbidden("only operator accounts can start a negotiation")
                 existing = session.scalar(
                     select(col(T.id)).where(
                         col(T.property_id) == pid,

@@ -52,7 +52,7 @@ def as_uuid(value: Any, *, field: str) -> uuid.UUID:
 def client_msg_id(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _CLIENT_MSG_ID.match(value):
+    if not isinstance(value, str) or not _CLIENT_MSG_ID.fullmatch(value):
         raise Invalid(
             "client_msg_id must be 1-64 letters, digits or _ . : -", field="client_msg_id"
         )

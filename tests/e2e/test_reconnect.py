@@ -15,7 +15,6 @@ from arbibase_chat import migrations
 from arbibase_chat.models import ThreadPublic
 from arbibase_chat.seed import seed_demo
 from arbibase_chat.services import messages, threads
-from tests.e2e.conftest import E2E_WEB_DIR
 from tests.e2e.helpers import bubble, open_thread, send, signed_in_page
 from tests.e2e.server import LiveServer, server_env
 
@@ -27,7 +26,9 @@ def restartable(tmp_path: Path, artifacts_dir: Path) -> Iterator[tuple[LiveServe
     url = f"sqlite:///{tmp_path / 'restart.db'}"
     migrations.upgrade(url)
     seed_demo(dbmod.get_engine(url))
-    env = server_env(url, tmp_path, E2E_WEB_DIR)
+    # Its own frontend build: it runs on another port than the shared live server, and a
+    # shared web dir would be rebuilt for this port under the other server's feet.
+    env = server_env(url, tmp_path, tmp_path / "web")
     server = LiveServer(env=env, log_path=artifacts_dir / "e2e-restart-server.log")
     server.start()
     server.wait_ready()

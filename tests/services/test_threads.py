@@ -6,7 +6,7 @@ from sqlalchemy import event, update
 
 from arbibase_chat.models import MessagingThread, Participant
 from arbibase_chat.services import messages, properties, threads
-from arbibase_chat.services.errors import Conflict, Invalid, NotFound
+from arbibase_chat.services.errors import Conflict, Forbidden, Invalid, NotFound
 from tests import factories
 from tests.factories import Pair
 
@@ -53,6 +53,15 @@ def test_get_or_create_rules(db):
             owner_id=pair.owner.id,
             subject="x" * 201,
             db=db,
+        )
+
+
+def test_only_operators_start_negotiations(db):
+    pair = Pair(db)
+    landlord = factories.user(db, "owner")
+    with pytest.raises(Forbidden):
+        threads.get_or_create_thread(
+            user_id=landlord.id, property_id=pair.property.id, owner_id=pair.owner.id, db=db
         )
 
 

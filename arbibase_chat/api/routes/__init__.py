@@ -1,0 +1,1 @@
+"""One router per resource; every handler parses, calls one service, and returns its result."""

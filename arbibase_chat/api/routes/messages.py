@@ -1,0 +1,74 @@
+"""The seed's `/api/messages/{threadId}` (history, send) and mark-read."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from arbibase_chat.api.deps import CurrentUser, Db, run
+from arbibase_chat.api.schemas import MessageCreated, MessageCreateIn, MessageList, ReadIn
+from arbibase_chat.models import ReadState
+from arbibase_chat.services import messages, reads
+
+router = APIRouter(prefix="/api/messages", tags=["messages"])
+
+
+@router.get("/{threadId}", response_model=MessageList, name="list_messages")
+async def list_messages(
+    threadId: uuid.UUID,
+    user_id: CurrentUser,
+    db: Db,
+    before: Annotated[uuid.UUID | None, Query(description="Page older than this message")] = None,
+    after: Annotated[uuid.UUID | None, Query(description="Messages newer than this one")] = None,
+    limit: Annotated[int | None, Query(json_schema_extra={"minimum": 1, "maximum": 200})] = None,
+) -> MessageList:
+    """A page of the thread's history, oldest first (default: the newest page)."""
+    items = await run(
+        messages.list_messages,
+        user_id=user_id,
+        thread_id=threadId,
+        before=before,
+        after=after,
+        limit=limit,
+        db=db,
+    )
+    return MessageList(data=items)
+
+
+@router.post("/{threadId}", response_model=MessageCreated, name="send_message")
+async def send_message(
+    threadId: uuid.UUID, body: MessageCreateIn, user_id: CurrentUser, db: Db
+) -> MessageCreated:
+    """Send a message (the seed's `{text, attachmentUrl}`); idempotent on `clientMsgId`."""
+    sent = await run(
+        messages.send_message,
+        user_id=user_id,
+        thread_id=threadId,
+        body=body.text,
+        attachment_url=body.attachmentUrl,
+        attachment_id=body.attachmentId,
+        client_msg_id=body.clientMsgId,
+        kind=body.kind,
+        metadata=body.metadata,
+        db=db,
+    )
+    return MessageCreated(id=sent.id, created_at=sent.created_at)
+
+
+@router.post("/{threadId}/read", response_model=ReadState, name="mark_read")
+async def mark_read(
+    threadId: uuid.UUID,
+    user_id: CurrentUser,
+    db: Db,
+    body: Annotated[ReadIn | None, Body()] = None,
+) -> ReadState:
+    """Move my read cursor forward to a message (default: the newest). Never moves back."""
+    return await run(
+        reads.mark_read,
+        user_id=user_id,
+        thread_id=threadId,
+        up_to_message_id=body.upToMessageId if body else None,
+        db=db,
+    )

@@ -1,0 +1,37 @@
+"""The Property Browser: browse listings; owners list their property."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from arbibase_chat.api.deps import CurrentUser, Db, run
+from arbibase_chat.api.schemas import PropertyIn, PropertyList
+from arbibase_chat.models import PropertyPublic
+from arbibase_chat.services import properties
+
+router = APIRouter(prefix="/api/properties", tags=["properties"])
+
+
+@router.get("", response_model=PropertyList, name="list_properties")
+async def list_properties(
+    _user_id: CurrentUser,
+    db: Db,
+    city: Annotated[str | None, Query(max_length=120)] = None,
+    ownerId: uuid.UUID | None = None,
+    after: Annotated[uuid.UUID | None, Query(description="Next page: the last id seen")] = None,
+    limit: Annotated[int | None, Query(json_schema_extra={"minimum": 1, "maximum": 200})] = None,
+) -> PropertyList:
+    """Browse listings (signed-in users), in listing-id order, keyset-paginated by `after`."""
+    items = await run(
+        properties.list_properties, city=city, owner_id=ownerId, after=after, limit=limit, db=db
+    )
+    return PropertyList(data=items)
+
+
+@router.post("", status_code=201, response_model=PropertyPublic, name="create_property")
+async def create_property(body: PropertyIn, user_id: CurrentUser, db: Db) -> PropertyPublic:
+    """List a property (owner accounts only)."""
+    return await run(properties.create_property, user_id=user_id, data=body.model_dump(), db=db)

@@ -1,0 +1,139 @@
+"""Request and response bodies of the REST API.
+
+Request bodies use the seed's names (camelCase on the seed's routes) and refuse unknown keys.
+They check JSON types only: the rules (lengths, trimming, allowed values) belong to the
+services; limits shown in the schema are documentation taken from the services' constants.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from arbibase_chat.models import (
+    MessagePublic,
+    PropertyBase,
+    PropertyPublic,
+    PropertyUnread,
+    Role,
+    ThreadPublic,
+    ThreadStatus,
+    UserPublic,
+)
+from arbibase_chat.services import validation
+from arbibase_chat.services.accounts import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
+from arbibase_chat.services.threads import MAX_TAGS_PER_THREAD
+
+
+def _doc(**schema: Any) -> Any:
+    """Schema-only constraints (enforced by the services, shown to API clients)."""
+    return Field(default=None, json_schema_extra=schema)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- auth -----------------------------------------------------------------------------------
+
+
+NOT_BLANK = r"\S"
+
+
+class SignupIn(Body):
+    email: str = Field(json_schema_extra={"maxLength": 254})
+    password: str = Field(
+        json_schema_extra={
+            "minLength": MIN_PASSWORD_CHARS,
+            "maxLength": MAX_PASSWORD_CHARS,
+            "pattern": NOT_BLANK,
+        }
+    )
+    display_name: str = Field(json_schema_extra={"maxLength": 80, "pattern": NOT_BLANK})
+    role: Role = "operator"
+
+
+class LoginIn(Body):
+    email: str
+    password: str
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    user: UserPublic
+
+
+# --- threads --------------------------------------------------------------------------------
+
+
+class ThreadCreateIn(Body):
+    """The seed's `{propertyId, ownerId, subject}`; the caller is the operator."""
+
+    propertyId: uuid.UUID
+    ownerId: uuid.UUID
+    subject: str | None = _doc(maxLength=200)
+
+
+class ThreadCreated(BaseModel):
+    id: uuid.UUID
+
+
+class ThreadList(BaseModel):
+    data: list[ThreadPublic]
+    # Pass as `cursor` for the next (older) page; null on the last page.
+    next_cursor: str | None = None
+
+
+class ThreadPatchIn(Body):
+    status: ThreadStatus | None = None
+    subject: str | None = _doc(maxLength=200)
+    addTags: list[str] = Field(default_factory=list, max_length=MAX_TAGS_PER_THREAD)
+    removeTags: list[str] = Field(default_factory=list, max_length=MAX_TAGS_PER_THREAD)
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+class MessageCreateIn(Body):
+    """The seed's `{text, attachmentUrl}` plus an idempotency key and an uploaded file."""
+
+    text: str | None = _doc(maxLength=validation.MAX_MESSAGE_CHARS)
+    attachmentUrl: str | None = _doc(maxLength=2048)
+    attachmentId: uuid.UUID | None = None
+    clientMsgId: str | None = _doc(pattern=r"^[A-Za-z0-9_.:-]{0,64}$")
+    kind: Literal["text", "offer"] = "text"
+    metadata: dict[str, Any] | None = None
+
+
+class MessageCreated(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+
+
+class MessageList(BaseModel):
+    data: list[MessagePublic]
+
+
+class ReadIn(Body):
+    upToMessageId: uuid.UUID | None = None
+
+
+# --- portfolio and properties ---------------------------------------------------------------
+
+
+class PortfolioUnread(BaseModel):
+    data: list[PropertyUnread]
+
+
+class PropertyList(BaseModel):
+    data: list[PropertyPublic]
+
+
+class PropertyIn(PropertyBase):
+    # Strict: JSON `true` or "3" is not a number of bedrooms.
+    model_config = ConfigDict(extra="forbid", strict=True)  # type: ignore[assignment]

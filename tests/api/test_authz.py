@@ -1,0 +1,260 @@
+"""Authorization matrix: every route x operator, owner, stranger (another operator), other
+owner (of another property, in another thread) and anonymous.
+
+A stranger's answer on another pair's thread or file is 404 with the very body a missing id
+gets, and nothing changes. Anonymous callers get the seed's 401 `{"error": "Unauthorized"}`.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from arbibase_chat.services import attachments, messages
+from tests import files
+from tests.api.conftest import Actor, World
+from tests.factories import PASSWORD
+
+ACTORS = ("operator", "owner", "stranger", "other_owner", "anonymous")
+
+
+@dataclass
+class Ctx:
+    world: World
+    message_id: str
+    attachment_id: str
+    image_id: str
+
+    @property
+    def thread(self) -> str:
+        return self.world.thread_id
+
+
+@dataclass
+class Call:
+    op: str  # "METHOD /path/{template}" as in the OpenAPI schema
+    path: Callable[[Ctx], str]
+    json: Callable[[Ctx], Any] | None = None
+    upload: bool = False
+    # Thread/file-scoped: the id in the path can be swapped for a missing one.
+    scoped: Callable[[Ctx, str], str] | None = None
+    expected: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        return self.op.split(" ", 1)[0]
+
+
+def _signup(_ctx: Ctx) -> dict[str, str]:
+    return {
+        "email": f"new-{uuid.uuid4().hex[:8]}@example.com",
+        "password": "a long enough password",
+        "role": "operator",
+        "display_name": "New",
+    }
+
+
+def _property(_ctx: Ctx) -> dict[str, Any]:
+    return {"title": "Loft", "address": "1 Main St", "city": "Tampa"}
+
+
+def _codes(operator: int, owner: int, stranger: int, other_owner: int, anon: int) -> dict:
+    return dict(zip(ACTORS, (operator, owner, stranger, other_owner, anon), strict=True))
+
+
+THREAD_SCOPED = _codes(200, 200, 404, 404, 401)
+SIGNED_IN = _codes(200, 200, 200, 200, 401)
+
+CALLS: dict[str, Call] = {
+    "signup": Call(
+        "POST /api/auth/signup", lambda c: "/api/auth/signup", _signup, expected=_codes(*[201] * 5)
+    ),
+    "login": Call(
+        "POST /api/auth/login",
+        lambda c: "/api/auth/login",
+        lambda c: {"email": c.world.operator.user.email, "password": PASSWORD},
+        expected=_codes(*[200] * 5),
+    ),
+    "me": Call("GET /api/me", lambda c: "/api/me", expected=SIGNED_IN),
+    "list_threads": Call(
+        "GET /api/messages/threads", lambda c: "/api/messages/threads", expected=SIGNED_IN
+    ),
+    "open_thread": Call(
+        "POST /api/messages/threads",
+        lambda c: "/api/messages/threads",
+        lambda c: {
+            "propertyId": str(c.world.pair.property.id),
+            "ownerId": str(c.world.owner.user.id),
+        },
+        # The owner cannot open a thread with themself (422 names ownerId). Any operator may
+        # open one with an owner about their property: the stranger gets their own thread.
+        expected=_codes(200, 422, 200, 403, 401),
+    ),
+    "update_thread": Call(
+        "PATCH /api/messages/threads/{threadId}",
+        lambda c: f"/api/messages/threads/{c.thread}",
+        lambda c: {"addTags": ["Offer Sent"], "subject": "mine now"},
+        scoped=lambda c, tid: f"/api/messages/threads/{tid}",
+        expected=THREAD_SCOPED,
+    ),
+    "list_messages": Call(
+        "GET /api/messages/{threadId}",
+        lambda c: f"/api/messages/{c.thread}",
+        scoped=lambda c, tid: f"/api/messages/{tid}",
+        expected=THREAD_SCOPED,
+    ),
+    "list_messages_before": Call(
+        "GET /api/messages/{threadId}",
+        lambda c: f"/api/messages/{c.thread}?before={c.message_id}",
+        scoped=lambda c, tid: f"/api/messages/{tid}?before={c.message_id}",
+        expected=THREAD_SCOPED,
+    ),
+    "send_message": Call(
+        "POST /api/messages/{threadId}",
+        lambda c: f"/api/messages/{c.thread}",
+        lambda c: {"text": "let me in"},
+        scoped=lambda c, tid: f"/api/messages/{tid}",
+        expected=THREAD_SCOPED,
+    ),
+    "send_retry": Call(
+        "POST /api/messages/{threadId}",
+        lambda c: f"/api/messages/{c.thread}",
+        lambda c: {"text": "first", "clientMsgId": "k1"},
+        scoped=lambda c, tid: f"/api/messages/{tid}",
+        expected=THREAD_SCOPED,
+    ),
+    "mark_read": Call(
+        "POST /api/messages/{threadId}/read",
+        lambda c: f"/api/messages/{c.thread}/read",
+        lambda c: {"upToMessageId": c.message_id},
+        scoped=lambda c, tid: f"/api/messages/{tid}/read",
+        expected=THREAD_SCOPED,
+    ),
+    "upload_attachment": Call(
+        "POST /api/messages/{threadId}/attachments",
+        lambda c: f"/api/messages/{c.thread}/attachments",
+        upload=True,
+        scoped=lambda c, tid: f"/api/messages/{tid}/attachments",
+        expected=_codes(201, 201, 404, 404, 401),
+    ),
+    "download_attachment": Call(
+        "GET /api/attachments/{attachmentId}",
+        lambda c: f"/api/attachments/{c.attachment_id}",
+        scoped=lambda c, aid: f"/api/attachments/{aid}",
+        expected=THREAD_SCOPED,
+    ),
+    "download_thumbnail": Call(
+        "GET /api/attachments/{attachmentId}",
+        lambda c: f"/api/attachments/{c.image_id}?variant=thumbnail",
+        scoped=lambda c, aid: f"/api/attachments/{aid}?variant=thumbnail",
+        expected=THREAD_SCOPED,
+    ),
+    "portfolio_unread": Call(
+        "GET /api/portfolio/unread", lambda c: "/api/portfolio/unread", expected=SIGNED_IN
+    ),
+    "list_properties": Call("GET /api/properties", lambda c: "/api/properties", expected=SIGNED_IN),
+    "create_property": Call(
+        "POST /api/properties",
+        lambda c: "/api/properties",
+        _property,
+        expected=_codes(403, 201, 403, 201, 401),
+    ),
+}
+
+# Where the service does not (yet) enforce what the API promises; strict, so fixing it shows.
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
+
+
+def test_the_matrix_covers_every_route(client):
+    schema = client.get("/api/openapi.json").json()
+    operations = {f"{m.upper()} {p}" for p, ops in schema["paths"].items() for m in ops}
+    assert {call.op for call in CALLS.values()} == operations
+
+
+def _ctx(world: World, db: Any) -> Ctx:
+    first = messages.send_message(
+        user_id=world.operator.user.id,
+        thread_id=world.pair.thread_id,
+        body="private",
+        client_msg_id="k1",
+        db=db,
+    )
+    upload = attachments.store_attachment(
+        user_id=world.operator.user.id,
+        thread_id=world.pair.thread_id,
+        filename="lease.pdf",
+        source=_bytes(files.pdf()),
+        db=db,
+    )
+    image = attachments.store_attachment(
+        user_id=world.operator.user.id,
+        thread_id=world.pair.thread_id,
+        filename="front.png",
+        source=_bytes(files.image("PNG")),
+        db=db,
+    )
+    return Ctx(
+        world=world, message_id=str(first.id), attachment_id=str(upload.id), image_id=str(image.id)
+    )
+
+
+def _bytes(data: bytes) -> Any:
+    return io.BytesIO(data)
+
+
+def _request(client, call: Call, ctx: Ctx, actor: Actor | None, path: str | None = None):
+    headers = actor.auth if actor else {}
+    kwargs: dict[str, Any] = {"headers": headers}
+    if call.upload:
+        kwargs["files"] = {"file": ("note.txt", b"hello\n", "text/plain")}
+    elif call.json is not None:
+        kwargs["json"] = call.json(ctx)
+    return client.request(call.method, path or call.path(ctx), **kwargs)
+
+
+def _snapshot(client, ctx: Ctx) -> tuple[Any, Any]:
+    auth = ctx.world.operator.auth
+    return (
+        client.get("/api/messages/threads", headers=auth).json(),
+        client.get(f"/api/messages/{ctx.thread}", headers=auth).json(),
+    )
+
+
+def _actor(world: World, name: str) -> Actor | None:
+    return {
+        "operator": world.operator,
+        "owner": world.owner,
+        "stranger": world.stranger,
+        "other_owner": world.stranger_owner,
+        "anonymous": None,
+    }[name]
+
+
+@pytest.mark.parametrize("actor_name", ACTORS)
+@pytest.mark.parametrize("route", sorted(CALLS))
+def test_authorization_matrix(client, world: World, db, route, actor_name, request):
+    gap = KNOWN_GAPS.get((route, actor_name))
+    if gap:
+        request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
+    call = CALLS[route]
+    ctx = _ctx(world, db)
+    actor = _actor(world, actor_name)
+    before = _snapshot(client, ctx)
+    res = _request(client, call, ctx, actor)
+    expected = call.expected[actor_name]
+    assert res.status_code == expected, (route, actor_name, res.status_code, res.text[:300])
+    assert res.headers["content-type"].startswith("application/json") or (
+        route.startswith("download") and expected == 200
+    )
+    if expected == 401:
+        assert res.json() == {"error": "Unauthorized"}
+    if expected == 404 and call.scoped is not None:
+        # Exactly what a missing id gets, and the pair's thread is untouched.
+        missing = _request(client, call, ctx, actor, call.scoped(ctx, str(uuid.uuid4())))
+        assert missing.status_code == 404 and res.json() == missing.json()
+        assert _snapshot(client, ctx) == before

@@ -1,0 +1,93 @@
+"""Sample files for attachment tests, built in memory (real formats, small)."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zipfile
+import zlib
+
+from PIL import Image
+
+
+def image(fmt: str = "PNG", size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
+    img = Image.new(mode, size, (200, 30, 30) if mode == "RGB" else None)
+    buf = io.BytesIO()
+    img.save(buf, fmt)
+    return buf.getvalue()
+
+
+def pdf() -> bytes:
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+        b"trailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+
+
+def _ooxml(part: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships/>')
+        z.writestr(part, '<?xml version="1.0"?><document/>')
+    return buf.getvalue()
+
+
+def docx() -> bytes:
+    return _ooxml("word/document.xml")
+
+
+def xlsx() -> bytes:
+    return _ooxml("xl/workbook.xml")
+
+
+def _ole(marker: bytes) -> bytes:
+    """A compound file header with the stream signature Office 97-2003 puts at offset 512."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * (512 - 8)
+    return header + marker + b"\x00" * 2048
+
+
+def doc() -> bytes:
+    return _ole(b"\xec\xa5\xc1\x00")
+
+
+def xls() -> bytes:
+    return _ole(b"\x09\x08\x10\x00\x00\x06\x05\x00")
+
+
+def zip_archive() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("payload.bin", b"\x00" * 100)
+    return buf.getvalue()
+
+
+HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims `width`x`height` pixels but carries almost no data (a bomb's header)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
+
+
+def noisy_png(size: tuple[int, int] = (300, 300)) -> bytes:
+    img = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def truncated_png() -> bytes:
+    data = noisy_png()
+    return data[: len(data) // 2]

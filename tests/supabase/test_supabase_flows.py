@@ -1,0 +1,482 @@
+"""What participants may do still works through the policies, and the database keeps the
+bookkeeping a direct Supabase client cannot be trusted with (numbers, timestamps, membership,
+receipts)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.supabase.harness import BUCKET, World, acting_as, attempt, become, scalar
+
+pytestmark = pytest.mark.postgres
+
+DENIED = "42501"
+
+
+def ids_of(conn: psycopg.Connection, sql: str, params: Any = None) -> set[Any]:
+    return {row[0] for row in conn.execute(sql, params).fetchall()}
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("op1", {"t1", "t2", "t_closed", "t_arch"}),
+        ("own1", {"t1", "t3", "t_closed", "t_arch"}),
+        ("op2", {"t3"}),
+        ("own2", {"t2"}),
+        ("stranger", set()),
+    ],
+)
+def test_each_user_sees_exactly_their_threads(conn, world: World, who: str, expected: set[str]):
+    with acting_as(conn, world.user(who)):
+        seen = ids_of(conn, "select id from public.messaging_threads")
+        tags = ids_of(conn, "select thread_id from public.messaging_thread_tags")
+        members = ids_of(conn, "select thread_id from public.messaging_participants")
+        messages = ids_of(conn, "select thread_id from public.messaging_messages")
+        files = ids_of(conn, "select thread_id from public.messaging_attachments")
+    mine = {world.ids[t] for t in expected}
+    assert seen == mine
+    assert tags <= mine and members <= mine and messages <= mine and files <= mine
+    assert messages == mine - {world.t_arch}  # t_arch has no messages
+
+
+def test_participant_reads_history_and_the_other_sides_cursor(conn, world: World):
+    with acting_as(conn, world.op1):
+        history = conn.execute(
+            "select seq, sender_id, kind from public.messaging_messages"
+            " where thread_id = %s order by seq",
+            [world.t1],
+        ).fetchall()
+        cursors = dict(
+            conn.execute(
+                "select user_id, last_read_seq from public.messaging_participants"
+                " where thread_id = %s",
+                [world.t1],
+            ).fetchall()
+        )
+    assert history == [(1, world.op1, "text"), (2, world.own1, "text"), (3, world.op1, "offer")]
+    # Replying moved each sender's cursor to their own message.
+    assert cursors == {world.op1: 3, world.own1: 2}
+
+
+def test_storage_participants_read_the_threads_files(conn, world: World):
+    for who in ("op1", "own1"):
+        with acting_as(conn, world.user(who)):
+            names = {
+                r[0]
+                for r in conn.execute(
+                    "select name from storage.objects where bucket_id = %s", [BUCKET]
+                )
+            }
+        assert names == {f"{world.t1}/{world.a1}", f"{world.t1}/{world.a2}"} | (
+            {f"{world.t3}/{world.a3}"} if who == "own1" else set()
+        )
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def test_send_numbers_the_message_and_keeps_the_books(conn, world: World):
+    before = scalar(
+        conn, "select last_message_at from public.messaging_threads where id = %s", [world.t1]
+    )
+    forged = datetime(2020, 1, 1, tzinfo=UTC)
+    with acting_as(conn, world.own1):
+        seq, created = conn.execute(
+            "insert into public.messaging_messages (thread_id, sender_id, body, created_at)"
+            " values (%s, %s, 'Deal. When can you view it?', %s) returning seq, created_at",
+            [world.t1, world.own1, forged],
+        ).fetchone()
+    assert seq == 4
+    assert created > before  # the forged created_at was replaced
+    last_seq, last_at = conn.execute(
+        "select last_seq, last_message_at from public.messaging_threads where id = %s", [world.t1]
+    ).fetchone()
+    assert (last_seq, last_at) == (4, created)
+    rows = dict(
+        (user, (cursor, inbox_at))
+        for user, cursor, inbox_at in conn.execute(
+            "select user_id, last_read_seq, last_message_at from public.messaging_participants"
+            " where thread_id = %s",
+            [world.t1],
+        )
+    )
+    assert rows == {world.own1: (4, created), world.op1: (3, created)}
+    # own1's cursor passed op1's offer (seq 3): the receipt is there, once.
+    seen = scalar(conn, "select seen_by from public.messaging_messages where id = %s", [world.m3])
+    assert seen == [str(world.own1)]
+    assert scalar(
+        conn, "select seen_by from public.messaging_messages where id = %s", [world.m1]
+    ) == [str(world.own1)]
+
+
+def test_send_brings_an_archived_thread_back(conn, world: World):
+    with acting_as(conn, world.op1):
+        conn.execute(
+            "update public.messaging_threads set status = 'archived' where id = %s", [world.t2]
+        )
+        conn.execute(
+            "insert into public.messaging_messages (thread_id, sender_id, body) values (%s, %s, 'still there?')",
+            [world.t2, world.op1],
+        )
+        status = scalar(
+            conn, "select status from public.messaging_threads where id = %s", [world.t2]
+        )
+    assert status == "active"
+
+
+def test_retry_with_the_same_client_msg_id_changes_nothing(conn, world: World):
+    sql = (
+        "insert into public.messaging_messages (thread_id, sender_id, body, client_msg_id)"
+        " values (%s, %s, 'once', 'c-1')"
+    )
+    with acting_as(conn, world.op1):
+        first = conn.execute(sql + " returning seq", [world.t1, world.op1]).fetchone()
+        again = conn.execute(
+            sql + " on conflict (thread_id, sender_id, client_msg_id) do nothing returning seq",
+            [world.t1, world.op1],
+        ).fetchone()
+    assert first == (4,) and again is None
+    assert attempt(conn, world.op1, sql, [world.t1, world.op1]) == "23505"
+    assert (
+        scalar(conn, "select last_seq from public.messaging_threads where id = %s", [world.t1]) == 4
+    )
+
+
+def test_unverified_owner_sends_once_verified_in_app_metadata(conn, world: World):
+    sql = "insert into public.messaging_messages (thread_id, sender_id, body) values (%s, %s, 'hi')"
+    # user_metadata.verified (set by the user themselves) is ignored.
+    assert attempt(conn, world.own2, sql, [world.t2, world.own2]) == DENIED
+    conn.execute(
+        "update auth.users set raw_app_meta_data = raw_app_meta_data || '{\"verified\": true}'"
+        " where id = %s",
+        [world.own2],
+    )
+    assert attempt(conn, world.own2, sql, [world.t2, world.own2]) == 1
+    # The operator side needs no verification.
+    assert attempt(conn, world.op1, sql, [world.t2, world.op1]) == 1
+
+
+def test_offers_are_sendable_and_links_may_be_http_or_site_paths(conn, world: World):
+    sql = (
+        "insert into public.messaging_messages (thread_id, sender_id, body, kind, attachment_url,"
+        " metadata) values (%s, %s, %s, %s, %s, %s)"
+    )
+    for kind, url in (
+        ("offer", None),
+        ("text", "https://arbibase.example/roi/1"),
+        ("text", "/api/attachments/x"),
+    ):
+        body = None if url else "$2,300"
+        meta = json.dumps({"rent_cents": 230000})
+        assert attempt(conn, world.op1, sql, [world.t1, world.op1, body, kind, url, meta]) == 1
+
+
+# --- read cursors -------------------------------------------------------------------------
+
+
+def test_mark_read_moves_forward_and_fills_receipts(conn, world: World):
+    with acting_as(conn, world.own1):
+        changed = conn.execute(
+            "update public.messaging_participants set last_read_seq = 3, last_read_at = '2020-01-01'"
+            " where thread_id = %s and user_id = %s",
+            [world.t1, world.own1],
+        ).rowcount
+        read_at = scalar(
+            conn,
+            "select last_read_at from public.messaging_participants where thread_id = %s and user_id = %s",
+            [world.t1, world.own1],
+        )
+        receipts = dict(
+            conn.execute(
+                "select seq, seen_by from public.messaging_messages where thread_id = %s",
+                [world.t1],
+            ).fetchall()
+        )
+        # Marking read again up to the same message is a no-op, not an error.
+        again = conn.execute(
+            "update public.messaging_participants set last_read_seq = 3"
+            " where thread_id = %s and user_id = %s",
+            [world.t1, world.own1],
+        ).rowcount
+    assert changed == 1 and again == 1
+    assert read_at > datetime.now(UTC) - timedelta(minutes=5)  # stamped by the database
+    assert receipts == {1: [str(world.own1)], 2: [str(world.op1)], 3: [str(world.own1)]}
+
+
+# --- thread changes -----------------------------------------------------------------------
+
+
+def test_participants_archive_close_reopen_and_rename(conn, world: World):
+    sql = "update public.messaging_threads set {} where id = %s"
+    assert attempt(conn, world.op1, sql.format("status = 'archived'"), [world.t1]) == 1
+    assert (
+        attempt(conn, world.own1, sql.format("status = 'closed', subject = 'Done'"), [world.t1])
+        == 1
+    )
+    assert attempt(conn, world.own1, sql.format("status = 'active'"), [world.t_closed]) == 1
+
+
+def test_tags_are_added_and_removed_by_either_party_up_to_twenty(conn, world: World):
+    add = (
+        "insert into public.messaging_thread_tags (thread_id, tag, created_by) values (%s, %s, %s)"
+    )
+    with acting_as(conn, world.own1):
+        conn.execute(add, [world.t1, "viewing", world.own1])
+        removed = conn.execute(
+            "delete from public.messaging_thread_tags where thread_id = %s and tag = 'offer-sent'",
+            [world.t1],
+        ).rowcount
+        for n in range(19):
+            conn.execute(add, [world.t1, f"tag-{n}", world.own1])
+    assert removed == 1
+    assert attempt(conn, world.op1, add, [world.t1, "one-too-many", world.op1]) == DENIED
+
+
+def test_operator_opens_a_thread_and_membership_follows(conn, world: World):
+    with acting_as(conn, world.op2):
+        tid, created, last_at = conn.execute(
+            "insert into public.messaging_threads (property_id, operator_id, owner_id, created_at,"
+            " last_message_at) values (%s, %s, %s, '2020-01-01', '2030-01-01')"
+            " returning id, created_at, last_message_at",
+            [world.prop2, world.op2, world.own2],
+        ).fetchone()
+        # The deferred trigger adds the operator and the owner when the transaction commits.
+        conn.execute("set constraints messaging_threads_participants immediate")
+        members = conn.execute(
+            "select user_id, role, last_read_seq from public.messaging_participants where thread_id = %s",
+            [tid],
+        ).fetchall()
+    assert created == last_at and created.year > 2020
+    assert sorted(members) == sorted([(world.op2, "operator", 0), (world.own2, "owner", 0)])
+
+
+def test_opening_a_thread_commits_with_both_participants(world: World):
+    """Through a real commit, as a direct client (the seed's POST inserts the thread only)."""
+    with psycopg.connect(world.url, autocommit=True) as conn:
+        with conn.transaction():
+            become(conn, world.op2)
+            tid = scalar(
+                conn,
+                "insert into public.messaging_threads (property_id, operator_id, owner_id)"
+                " values (%s, %s, %s) returning id",
+                [world.prop3, world.op2, world.own1],
+            )
+        try:
+            roles: dict[str, uuid.UUID] = dict(
+                conn.execute(
+                    "select role, user_id from public.messaging_participants where thread_id = %s",
+                    [tid],
+                ).fetchall()
+            )
+            assert roles == {"operator": world.op2, "owner": world.own1}
+        finally:
+            conn.execute("delete from public.messaging_threads where id = %s", [tid])
+
+
+def test_a_client_may_add_the_threads_own_participant_rows_itself(conn, world: World):
+    """As the app does in one transaction; the deferred trigger then adds nothing twice."""
+    with acting_as(conn, world.op2):
+        tid = scalar(
+            conn,
+            "insert into public.messaging_threads (property_id, operator_id, owner_id)"
+            " values (%s, %s, %s) returning id",
+            [world.prop2, world.op2, world.own2],
+        )
+        conn.execute(
+            "insert into public.messaging_participants (thread_id, user_id, role)"
+            " values (%s, %s, 'operator'), (%s, %s, 'owner')",
+            [tid, world.op2, tid, world.own2],
+        )
+        conn.execute("set constraints messaging_threads_participants immediate")
+        count = scalar(
+            conn, "select count(*) from public.messaging_participants where thread_id = %s", [tid]
+        )
+    assert count == 2
+
+
+# --- editing and deleting my own messages -------------------------------------------------
+
+
+def test_sender_edits_then_deletes_their_own_text_message(conn, world: World):
+    with acting_as(conn, world.op1):
+        edited = conn.execute(
+            "update public.messaging_messages set body = 'hello again', edited_at = '2020-01-01'"
+            " where id = %s returning edited_at",
+            [world.m1],
+        ).fetchone()
+        deleted = conn.execute(
+            "update public.messaging_messages set deleted_at = '2020-01-01'"
+            " where id = %s returning body, deleted_at, seq",
+            [world.m1],
+        ).fetchone()
+    assert edited is not None and edited[0].year > 2020
+    assert deleted is not None and deleted[0] is None and deleted[1].year > 2020 and deleted[2] == 1
+    # Deleted is final: no undelete, no edit.
+    for change in ("deleted_at = null", "body = 'back'"):
+        sql = f"update public.messaging_messages set {change} where id = %s"
+        assert attempt(conn, world.op1, sql, [world.m1]) == DENIED
+
+
+# --- attachments --------------------------------------------------------------------------
+
+
+def test_upload_record_send_link_and_download(conn, world: World):
+    aid = uuid.uuid4()
+    key = f"{world.t1}/{aid}"
+    with acting_as(conn, world.own1):
+        conn.execute(
+            "insert into storage.objects (bucket_id, name, owner, owner_id) values (%s, %s, %s, %s)",
+            [BUCKET, key, world.own1, str(world.own1)],
+        )
+        conn.execute(
+            "insert into storage.objects (bucket_id, name, owner, owner_id) values (%s, %s, %s, %s)",
+            [BUCKET, key + ".thumb.webp", world.own1, str(world.own1)],
+        )
+        conn.execute(
+            "insert into public.messaging_attachments (id, thread_id, uploader_id, filename,"
+            " content_type, size_bytes, storage_key, thumbnail_key)"
+            " values (%s, %s, %s, 'front.jpg', 'image/jpeg', 2048, %s, %s)",
+            [aid, world.t1, world.own1, key, key + ".thumb.webp"],
+        )
+        mid = scalar(
+            conn,
+            "insert into public.messaging_messages (thread_id, sender_id, attachment_url)"
+            " values (%s, %s, %s) returning id",
+            [world.t1, world.own1, f"/api/attachments/{aid}"],
+        )
+        linked = conn.execute(
+            "update public.messaging_attachments set message_id = %s where id = %s", [mid, aid]
+        ).rowcount
+        # Upsert of one's own object (Storage's update path).
+        updated = conn.execute(
+            "update storage.objects set metadata = '{\"size\": 2048}' where name = %s", [key]
+        ).rowcount
+    assert linked == 1 and updated == 1
+    with acting_as(conn, world.op1):
+        assert (
+            scalar(conn, "select count(*) from storage.objects where name like %s", [key + "%"])
+            == 2
+        )
+        assert (
+            scalar(conn, "select message_id from public.messaging_attachments where id = %s", [aid])
+            == mid
+        )
+    # The other party reads it but cannot remove it; the uploader can.
+    delete = "delete from storage.objects where name = %s"
+    assert attempt(conn, world.op1, delete, [key]) == 0
+    assert attempt(conn, world.own1, delete, [key]) == 1
+
+
+# --- anon and other policies --------------------------------------------------------------
+
+
+def test_anon_sees_and_writes_nothing_even_if_privileges_come_back(conn, world: World):
+    """Someone runs Supabase's "grant all ... to anon" again: the policies still say no."""
+    tables = (
+        "messaging_threads",
+        "messaging_participants",
+        "messaging_thread_tags",
+        "messaging_messages",
+        "messaging_attachments",
+    )
+    for table in tables:
+        conn.execute(f"grant all on public.{table} to anon")
+        assert attempt(conn, None, f"select * from public.{table}") == 0
+        assert (
+            attempt(
+                conn,
+                None,
+                f"update public.{table} set thread_id = thread_id"
+                if table != "messaging_threads"
+                else f"update public.{table} set subject = subject",
+            )
+            == 0
+        )
+        assert attempt(conn, None, f"delete from public.{table}") == 0
+    send = "insert into public.messaging_messages (thread_id, sender_id, body) values (%s, %s, 'x')"
+    assert attempt(conn, None, send, [world.t1, world.op1]) == DENIED
+    # Storage grants anon everything (as Supabase does): the bucket's policies still show nothing.
+    assert attempt(conn, None, "select * from storage.objects where bucket_id = %s", [BUCKET]) == 0
+
+
+def test_a_broad_storage_policy_elsewhere_does_not_open_the_bucket(conn, world: World):
+    """Another feature's careless permissive policy on storage.objects (no bucket condition)."""
+    conn.execute(
+        'create policy "someone else\'s: signed-in users do anything" on storage.objects'
+        " for all to authenticated using (true) with check (true)"
+    )
+    with acting_as(conn, world.stranger):
+        buckets = ids_of(conn, "select bucket_id from storage.objects")
+    assert buckets == {"other_bucket"}  # the careless policy works elsewhere...
+    # ...but not in message_attachments, for reading, writing or deleting.
+    assert (
+        attempt(
+            conn, world.stranger, "select * from storage.objects where bucket_id = %s", [BUCKET]
+        )
+        == 0
+    )
+    upload = "insert into storage.objects (bucket_id, name, owner_id) values (%s, %s, %s)"
+    assert (
+        attempt(conn, world.stranger, upload, [BUCKET, f"{world.t1}/x", str(world.stranger)])
+        == DENIED
+    )
+    assert (
+        attempt(conn, world.stranger, "delete from storage.objects where bucket_id = %s", [BUCKET])
+        == 0
+    )
+    # A participant still cannot write in the other party's name through it.
+    assert attempt(conn, world.op1, upload, [BUCKET, f"{world.t1}/x", str(world.own1)]) == DENIED
+
+
+# --- trusted callers ----------------------------------------------------------------------
+
+
+def test_service_role_is_not_bound(conn, world: World):
+    conn.execute("set local role service_role")
+    assert scalar(conn, "select count(*) from public.messaging_threads") >= 5
+    conn.execute("reset role")
+
+
+def test_the_apps_own_send_sequence_still_works_as_a_trusted_caller(conn, world: World):
+    """services/messages.send_message + reads.advance_cursor, statement by statement, as the
+    elevated connection: it numbers the message itself and writes receipts itself."""
+    now = datetime.now(UTC)
+    seq = scalar(
+        conn,
+        "update public.messaging_threads set last_seq = last_seq + 1, last_message_at = %s"
+        " where id = %s returning last_seq",
+        [now, world.t1],
+    )
+    conn.execute(
+        "update public.messaging_participants set last_message_at = %s where thread_id = %s",
+        [now, world.t1],
+    )
+    conn.execute(
+        "insert into public.messaging_messages (id, thread_id, seq, sender_id, body, seen_by, kind,"
+        " created_at) values (%s, %s, %s, %s, 'from the app', '[]', 'text', %s)",
+        [uuid.uuid4(), world.t1, seq, world.own1, now],
+    )
+    conn.execute(
+        "update public.messaging_messages set seen_by = seen_by || jsonb_build_array(%s::text)"
+        " where thread_id = %s and seq > 2 and seq <= %s and sender_id <> %s",
+        [str(world.own1), world.t1, seq, world.own1],
+    )
+    conn.execute(
+        "update public.messaging_participants set last_read_seq = %s, last_read_at = %s"
+        " where thread_id = %s and user_id = %s",
+        [seq, now, world.t1, world.own1],
+    )
+    assert seq == 4
+    # The trigger's receipts did not double the app's.
+    seen = scalar(conn, "select seen_by from public.messaging_messages where id = %s", [world.m3])
+    assert seen == [str(world.own1)]
