@@ -154,15 +154,34 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise Invalid("cursor is not valid", field="cursor") from None
 
 
-def _thread_rows(user_id: uuid.UUID) -> Select[Any]:
-    """One row per thread of `user_id`, with everything an inbox row shows (no N+1)."""
-    counterparty_id = case((col(P.role) == "operator", col(T.owner_id)), else_=col(T.operator_id))
+def _my_threads(user_id: uuid.UUID) -> Select[Any, Any, Any, Any]:
+    """The caller's participant rows (membership + cursor), newest activity first.
+
+    Filters and the keyset cursor go on this query, so the page is chosen by one range scan of
+    `ix_participants_inbox` before anything is joined to it. (Joining first let Postgres
+    hash-join the whole inbox and sort it: 98 ms for a user in 10,000 threads.)
+    """
+    return (
+        select(
+            col(P.thread_id).label("thread_id"),
+            col(P.role).label("role"),
+            col(P.last_read_seq).label("last_read_seq"),
+            col(P.last_message_at).label("last_message_at"),
+        )
+        .where(col(P.user_id) == user_id)
+        .order_by(col(P.last_message_at).desc(), col(P.thread_id).desc())
+    )
+
+
+def _inbox_rows(page: Any) -> Select[Any]:
+    """Everything an inbox row shows for a page of participant rows (no N+1)."""
+    counterparty_id = case((page.c.role == "operator", col(T.owner_id)), else_=col(T.operator_id))
     return (
         select(
             T,
-            col(P.role),
-            col(P.last_read_seq),
-            col(P.last_message_at),
+            page.c.role,
+            page.c.last_read_seq,
+            page.c.last_message_at,
             col(Property.title),
             col(Counterparty.display_name),
             col(Other.last_read_seq),
@@ -173,13 +192,13 @@ def _thread_rows(user_id: uuid.UUID) -> Select[Any]:
             col(M.attachment_url),
             col(M.created_at),
         )
-        .select_from(P)
-        .join(T, col(T.id) == col(P.thread_id))
+        .select_from(page)
+        .join(T, col(T.id) == page.c.thread_id)
         .join(Property, col(Property.id) == col(T.property_id))
         .join(Counterparty, col(Counterparty.id) == counterparty_id)
         .join(Other, and_(col(Other.thread_id) == col(T.id), col(Other.user_id) == counterparty_id))
         .outerjoin(M, and_(col(M.thread_id) == col(T.id), col(M.seq) == col(T.last_seq)))
-        .where(col(P.user_id) == user_id)
+        .order_by(page.c.last_message_at.desc(), page.c.thread_id.desc())
     )
 
 
@@ -249,24 +268,33 @@ def list_threads(
     and the text of the thread's messages.
     """
     size = validation.page_limit(limit)
-    query = _thread_rows(user_id)
+    query = _my_threads(user_id)
     if role is not None:
         query = query.where(col(P.role) == validation.choice(role, field="role", allowed=ROLES))
+    thread_filters = []
     if property_id is not None:
-        query = query.where(
-            col(T.property_id) == validation.as_uuid(property_id, field="property_id")
-        )
+        pid = validation.as_uuid(property_id, field="property_id")
+        thread_filters.append(col(T.property_id) == pid)
     if status is not None:
-        query = query.where(
-            col(T.status) == validation.choice(status, field="status", allowed=THREAD_STATUSES)
-        )
+        wanted = validation.choice(status, field="status", allowed=THREAD_STATUSES)
+        thread_filters.append(col(T.status) == wanted)
     if tag is not None:
         clean_tag = _clean_tag(tag)
-        query = query.where(
+        thread_filters.append(
             exists().where(col(ThreadTag.thread_id) == col(T.id), col(ThreadTag.tag) == clean_tag)
         )
     if search:
-        query = query.where(_matches(search))
+        thread_filters.append(_matches(search))
+    if thread_filters:
+        query = query.join(T, col(T.id) == col(P.thread_id))
+        if search:  # it also matches the property and the counter-party's name
+            counterparty_id = case(
+                (col(P.role) == "operator", col(T.owner_id)), else_=col(T.operator_id)
+            )
+            query = query.join(Property, col(Property.id) == col(T.property_id)).join(
+                Counterparty, col(Counterparty.id) == counterparty_id
+            )
+        query = query.where(*thread_filters)
     if cursor:
         when, after_id = decode_cursor(cursor)
         query = query.where(
@@ -275,7 +303,7 @@ def list_threads(
                 and_(col(P.last_message_at) == when, col(P.thread_id) < after_id),
             )
         )
-    query = query.order_by(col(P.last_message_at).desc(), col(P.thread_id).desc()).limit(size + 1)
+    query = _inbox_rows(query.limit(size + 1).subquery("page"))
     with reading(db) as session:
         rows = session.execute(query).all()
         page, more = rows[:size], len(rows) > size
@@ -306,7 +334,8 @@ def _matches(search: str) -> Any:
 
 
 def _read_thread(session: Session, *, user_id: uuid.UUID, thread_id: uuid.UUID) -> ThreadPublic:
-    row = session.execute(_thread_rows(user_id).where(col(T.id) == thread_id)).first()
+    mine = _my_threads(user_id).where(col(P.thread_id) == thread_id).subquery("page")
+    row = session.execute(_inbox_rows(mine)).first()
     if row is None:
         raise NotFound("thread not found")
     return _to_public(row, _tags_for(session, [thread_id]).get(thread_id, []))
