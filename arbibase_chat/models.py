@@ -98,7 +98,7 @@ class Property(PropertyBase, table=True):
 
 
 class PropertyCreate(PropertyBase):
-    pass
+    """What an owner sends to list a property (all of PropertyBase)."""
 
 
 class PropertyPublic(PropertyBase):

@@ -71,12 +71,11 @@ import redis  # noqa: E402
 import sqlalchemy  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
 from argon2.profiles import CHEAPEST  # noqa: E402
-from sqlalchemy import Column, Integer, MetaData, Table, Text, func, insert, select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from arbibase_chat import db as dbmod  # noqa: E402
 from arbibase_chat import migrations  # noqa: E402
-from arbibase_chat.db import UTCDateTime  # noqa: E402
 from arbibase_chat.models import MessagingMessage  # noqa: E402
 from arbibase_chat.services import (  # noqa: E402
     accounts,
@@ -86,6 +85,7 @@ from arbibase_chat.services import (  # noqa: E402
     threads,
     tokens,
 )
+from bench.baseline import raw_insert_samples  # noqa: E402
 from tests.e2e.server import LiveServer, server_env  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
@@ -394,33 +394,7 @@ async def run_level(
 
 def raw_inserts(engine: Engine, n: int) -> tuple[float, list[float]]:
     """N single-row inserts, one write transaction each, the app's engine settings."""
-    meta = MetaData()
-    scratch = Table(
-        "bench_http_raw_insert",
-        meta,
-        Column("id", Integer, primary_key=True),
-        Column("body", Text, nullable=False),
-        Column("created_at", UTCDateTime, nullable=False),
-    )
-    meta.create_all(engine)
-    writer = engine.execution_options(arbibase_write=True)
-    stmt = insert(scratch)
-    samples: list[float] = []
-    try:
-        for _ in range(20):
-            with writer.begin() as conn:
-                conn.execute(stmt, {"body": BODY, "created_at": dt.datetime.now(dt.UTC)})
-        gc.collect()
-        t_all = time.perf_counter()
-        for _ in range(n):
-            t0 = time.perf_counter_ns()
-            with writer.begin() as conn:
-                conn.execute(stmt, {"body": BODY, "created_at": dt.datetime.now(dt.UTC)})
-            samples.append((time.perf_counter_ns() - t0) / 1e6)
-        rate = n / (time.perf_counter() - t_all)
-    finally:
-        meta.drop_all(engine)
-    return rate, samples
+    return raw_insert_samples(engine, n, table="bench_http_raw_insert")
 
 
 def service_sends(engine: Engine, people: People, n: int) -> tuple[float, list[float]]:

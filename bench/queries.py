@@ -42,15 +42,15 @@ from typing import Any
 import psycopg
 import sqlalchemy
 from psycopg import sql as pgsql
-from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, event, insert
+from sqlalchemy import create_engine, event, insert
 from sqlalchemy.engine import Engine
 
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
-from arbibase_chat.db import UTCDateTime
 from arbibase_chat.models import MessagingMessage, MessagingThread, Participant, Property, User
 from arbibase_chat.services import messages, reads, threads
 from arbibase_chat.services._tx import Outbox
+from bench.baseline import raw_insert_samples
 
 UTC = dt.UTC
 PG_ADMIN_URL = os.environ.get(
@@ -995,33 +995,8 @@ def _shape(plan: str) -> str:
 
 def raw_insert(backend: str, engine: Engine, n: int, out: Callable[[str], None]) -> Result:
     """Baseline: N single-row inserts, one write transaction each, same engine + settings."""
-    meta = MetaData()
-    scratch = Table(
-        "bench_raw_insert",
-        meta,
-        Column("id", Integer, primary_key=True),
-        Column("body", Text, nullable=False),
-        Column("created_at", UTCDateTime, nullable=False),
-    )
-    meta.create_all(engine)
-    writer = engine.execution_options(arbibase_write=True)
-    stmt = insert(scratch)
-    body = "x" * 150
     result = Result(backend, "raw 1-row insert txn (baseline)", note="rows/s")
-    try:
-        for _ in range(20):
-            with writer.begin() as conn:
-                conn.execute(stmt, {"body": body, "created_at": dt.datetime.now(UTC)})
-        gc.collect()
-        t_all = time.perf_counter()
-        for _ in range(n):
-            t0 = time.perf_counter_ns()
-            with writer.begin() as conn:
-                conn.execute(stmt, {"body": body, "created_at": dt.datetime.now(UTC)})
-            result.samples.append((time.perf_counter_ns() - t0) / 1e6)
-        result.rate = n / (time.perf_counter() - t_all)
-    finally:
-        meta.drop_all(engine)
+    result.rate, result.samples = raw_insert_samples(engine, n)
     out(
         f"  {result.name:<44} p50 {pct(result.samples, 0.5):7.2f}  p95 {pct(result.samples, 0.95):7.2f}  "
         f"p99 {pct(result.samples, 0.99):7.2f} ms  {result.rate:,.0f} rows/s"

@@ -44,7 +44,6 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
-import gc
 import json
 import os
 import platform
@@ -294,41 +293,13 @@ def db_messages(path: Path) -> list[tuple[str, str, dt.datetime]]:
 def raw_insert_rate(url: str, n: int) -> tuple[float, list[float]]:
     """N single-row insert transactions (BEGIN IMMEDIATE ... COMMIT) through the app's engine,
     as bench/queries.py measures it."""
-    from sqlalchemy import Column, Integer, MetaData, Table, Text, insert
-
     from arbibase_chat import db as dbmod
-    from arbibase_chat.db import UTCDateTime
+    from bench.baseline import raw_insert_samples
 
-    engine = dbmod.get_engine(url)
-    meta = MetaData()
-    scratch = Table(
-        "bench_raw_insert",
-        meta,
-        Column("id", Integer, primary_key=True),
-        Column("body", Text, nullable=False),
-        Column("created_at", UTCDateTime, nullable=False),
-    )
-    meta.create_all(engine)
-    writer = engine.execution_options(arbibase_write=True)
-    stmt = insert(scratch)
-    body = "x" * 150
-    samples: list[float] = []
     try:
-        for _ in range(20):
-            with writer.begin() as conn:
-                conn.execute(stmt, {"body": body, "created_at": dt.datetime.now(UTC)})
-        gc.collect()
-        t_all = time.perf_counter()
-        for _ in range(n):
-            t0 = time.perf_counter_ns()
-            with writer.begin() as conn:
-                conn.execute(stmt, {"body": body, "created_at": dt.datetime.now(UTC)})
-            samples.append((time.perf_counter_ns() - t0) / 1e6)
-        rate = n / (time.perf_counter() - t_all)
+        return raw_insert_samples(dbmod.get_engine(url), n)
     finally:
-        meta.drop_all(engine)
         dbmod.dispose_engine(url)
-    return rate, samples
 
 
 #: How often the app calls each service for one message from A to B while both have the

@@ -41,7 +41,7 @@ def _is_api_path(path: str) -> bool:
 
 
 class _BodyTooLarge(Exception):
-    pass
+    """The request body passed the configured limit while it was being read."""
 
 
 class ApiGate:

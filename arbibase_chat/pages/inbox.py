@@ -287,26 +287,37 @@ def _no_thread_selected() -> rx.Component:
     )
 
 
-def inbox_page() -> rx.Component:
+PANE_HEIGHT = "calc(100dvh - 57px)"  # below the navbar
+HIDDEN_ON_PHONE = ["none", "none", "block"]
+
+
+def inbox_layout(right: rx.Component, *, list_on_phone: bool) -> rx.Component:
+    """Navbar, then the inbox list beside `right` on wide screens; one pane on phones."""
     return rx.box(
         navbar(InboxState.unread_total),
         rx.flex(
             rx.box(
                 inbox_list(),
+                display="block" if list_on_phone else HIDDEN_ON_PHONE,
                 width=["100%", "100%", "380px"],
                 flex_shrink="0",
                 border_right=["none", "none", f"1px solid {rx.color('gray', 5)}"],
                 overflow_y="auto",
-                height="calc(100vh - 57px)",
+                height=PANE_HEIGHT,
             ),
             rx.box(
-                _no_thread_selected(),
-                display=["none", "none", "block"],
+                right,
+                display=HIDDEN_ON_PHONE if list_on_phone else "block",
                 flex="1",
-                height="calc(100vh - 57px)",
+                min_width="0",
+                height=PANE_HEIGHT,
             ),
             width="100%",
         ),
         min_height="100vh",
         background=rx.color("gray", 1),
     )
+
+
+def inbox_page() -> rx.Component:
+    return inbox_layout(_no_thread_selected(), list_on_phone=True)

@@ -12,11 +12,10 @@ import reflex as rx
 
 from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView, label_days, message_bubble
-from arbibase_chat.components.navbar import navbar
 from arbibase_chat.config import get_settings
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagePublic, ThreadPublic
-from arbibase_chat.pages.inbox import InboxState, inbox_list
+from arbibase_chat.pages.inbox import InboxState, inbox_layout
 from arbibase_chat.realtime.hub import TypingUpdate, UserUpdate, hub
 from arbibase_chat.services import attachments, messages, reads, threads
 from arbibase_chat.services.errors import DomainError
@@ -44,7 +43,6 @@ class ChatState(rx.State):
     seen_seq: int = 0  # the other side has read my messages up to this number
     typing_name: str = ""
     tab_visible: bool = True
-    tag_draft: str = ""
     upload_percent: int = 0
     uploading: bool = False
     _me: str = ""
@@ -367,10 +365,7 @@ class ChatState(rx.State):
         tag = str(form_data.get("tag") or "")
         if not tag.strip():
             return None
-        result = await self._update(add_tags=[tag])
-        if result is None:
-            self.tag_draft = ""
-        return result
+        return await self._update(add_tags=[tag])
 
     @rx.event
     async def remove_tag(self, tag: str):
@@ -693,20 +688,4 @@ def chat_panel() -> rx.Component:
 
 
 def thread_page() -> rx.Component:
-    return rx.box(
-        navbar(InboxState.unread_total),
-        rx.flex(
-            rx.box(
-                inbox_list(),
-                display=["none", "none", "block"],
-                width="380px",
-                flex_shrink="0",
-                border_right=f"1px solid {rx.color('gray', 5)}",
-                overflow_y="auto",
-                height="calc(100dvh - 57px)",
-            ),
-            rx.box(chat_panel(), flex="1", min_width="0", height="calc(100dvh - 57px)"),
-            width="100%",
-        ),
-        background=rx.color("gray", 1),
-    )
+    return inbox_layout(chat_panel(), list_on_phone=False)

@@ -70,8 +70,6 @@ class Hub:
         self._deliver: Deliver | None = None
         self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
         self._pending: set[asyncio.Future[None]] = set()
-        self.delivered = 0  # counters for tests and the bench
-        self.failed = 0
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -196,9 +194,7 @@ class Hub:
         assert self._deliver is not None
         try:
             await self._deliver(token, update)
-            self.delivered += 1
         except Exception:
-            self.failed += 1
             log.exception("realtime: delivery to %s failed", token)
 
     # --- typing (ephemeral: never stored) ---------------------------------------------------

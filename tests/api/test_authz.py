@@ -166,10 +166,8 @@ CALLS: dict[str, Call] = {
     ),
 }
 
+
 # Where the service does not (yet) enforce what the API promises; strict, so fixing it shows.
-KNOWN_GAPS: dict[tuple[str, str], str] = {}
-
-
 def test_the_matrix_covers_every_route(client):
     schema = client.get("/api/openapi.json").json()
     operations = {f"{m.upper()} {p}" for p, ops in schema["paths"].items() for m in ops}
@@ -237,10 +235,7 @@ def _actor(world: World, name: str) -> Actor | None:
 
 @pytest.mark.parametrize("actor_name", ACTORS)
 @pytest.mark.parametrize("route", sorted(CALLS))
-def test_authorization_matrix(client, world: World, db, route, actor_name, request):
-    gap = KNOWN_GAPS.get((route, actor_name))
-    if gap:
-        request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
+def test_authorization_matrix(client, world: World, db, route, actor_name):
     call = CALLS[route]
     ctx = _ctx(world, db)
     actor = _actor(world, actor_name)
