@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     send_rate_burst: int = Field(default=20, ge=0)
     send_rate_per_second: float = Field(default=5.0, gt=0)
     rate_limit_key_prefix: str = "arbibase:ratelimit:"
+    # Redis pub/sub channel the workers' realtime hubs share (one per deployment).
+    realtime_channel: str = "arbibase_chat:realtime"
 
     # Later issues: Supabase mode and the e-mail bridge.
     supabase_url: str | None = None

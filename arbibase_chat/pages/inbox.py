@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+
 import reflex as rx
 
 from arbibase_chat import aio, routes
@@ -56,17 +59,28 @@ class InboxState(rx.State):
             return rx.redirect(routes.LOGIN)
         hub.register(self.router.session.client_token, user_id)
         try:
-            page = await aio.call(
-                threads.list_threads, user_id=user_id, limit=PAGE_SIZE, **self._filters()
-            )
-            self.unread_total = await aio.call(reads.unread_total, user_id=user_id)
+            await self._fetch_first_page(user_id)
         except DomainError as exc:
             return rx.toast.error(exc.message)
+        return None
+
+    async def _fetch_first_page(self, user_id: uuid.UUID) -> None:
+        page = await aio.call(
+            threads.list_threads, user_id=user_id, limit=PAGE_SIZE, **self._filters()
+        )
+        self.unread_total = await aio.call(reads.unread_total, user_id=user_id)
         self.rows = [ThreadRow.from_thread(t) for t in page.items]
         self._next_cursor = page.next_cursor
         self.has_more = page.next_cursor is not None
         self.loaded = True
-        return None
+
+    async def resync(self, user_id: uuid.UUID) -> None:
+        """Events may have been missed: fetch the list (if shown) and the badge again."""
+        with contextlib.suppress(DomainError):
+            if self.loaded:
+                await self._fetch_first_page(user_id)
+            else:
+                self.unread_total = await aio.call(reads.unread_total, user_id=user_id)
 
     @rx.event
     async def load_more(self):

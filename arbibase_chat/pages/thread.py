@@ -168,6 +168,29 @@ class ChatState(rx.State):
             if len(batch) < PAGE:
                 return
 
+    async def _reload_window(self, user_id: uuid.UUID) -> None:
+        """Stored messages changed in place: fetch the newest page again, keep pending ones."""
+        batch = await aio.call(
+            messages.list_messages, user_id=user_id, thread_id=self.open_id, limit=PAGE
+        )
+        pending = [v for v in self.items if v.status != "sent"]
+        self.items = self._views(batch) + pending
+        self.has_older = len(batch) == PAGE
+
+    async def resync(self, user_id: uuid.UUID) -> bool:
+        """Events may have been missed: refresh the header, catch up from the newest message
+        held. True when the caller should mark the thread read."""
+        if not self.open_id or self._me != str(user_id):
+            return False
+        try:
+            thread = await aio.call(threads.get_thread, user_id=user_id, thread_id=self.open_id)
+            self._apply_header(thread)
+            await self._catch_up(user_id)
+        except DomainError:
+            return False
+        await self._relabel()
+        return self.tab_visible
+
     async def _mark_read(self, user_id: uuid.UUID) -> None:
         if not self.open_id:
             return
@@ -384,6 +407,9 @@ class ChatState(rx.State):
             self._apply_header(update.thread)
         if update.seen_seq is not None:
             self.seen_seq = max(self.seen_seq, update.seen_seq)
+        if update.reload:
+            await self._reload_window(uuid.UUID(self._me))
+            await self._relabel()
         if update.message is not None:
             message = update.message
             if message.seq > self._last_seq() + 1:

@@ -1,7 +1,9 @@
 """One hub per worker: routes committed domain events to the sessions that need them.
 
-Sessions register (client token → user, open thread) when a page loads. The services publish
-events from whatever thread committed; the hub hops them onto the event loop, works out once
+Sessions register (client token → user, open thread) when a page loads. Events reach the hub
+from one source per deployment (see `realtime/delivery.py`): the services' in-process
+post-commit events (one worker on SQLite), a Redis channel every worker shares (several
+workers on SQLite), or the Postgres listener (NOTIFY from any client). The hub works out once
 per event and per affected user what changed (one small set of queries), and hands that to
 `deliver(token, update)` for each of the user's connected sessions. No session polls.
 """
@@ -12,7 +14,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -41,6 +43,7 @@ class UserUpdate:
     unread_total: int | None = None
     message: MessagePublic | None = None  # message_created
     seen_seq: int | None = None  # the other side has read up to here (read_updated)
+    reload: bool = False  # stored messages changed in place: reload the open window
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +52,33 @@ class TypingUpdate:
     name: str  # "" when the typing stopped
 
 
-Update = UserUpdate | TypingUpdate
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """Events may have been missed (the database listener reconnected): catch up on all."""
+
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class TypingSignal:
+    """Someone is typing (name) or stopped (""): travels between workers, never stored."""
+
+    thread_id: uuid.UUID
+    to_user: uuid.UUID
+    name: str
+
+
+class _ResyncAll:
+    """Queue marker: resync every registered session, in order with the events around it."""
+
+
+Update = UserUpdate | TypingUpdate | Resync
 Deliver = Callable[[str, Update], Awaitable[None]]
+Publish = Callable[[TypingSignal], None]
+QueueItem = events.DomainEvent | TypingSignal | _ResyncAll
+# How many message ids the hub remembers to drop a second arrival of the same message (the
+# Redis bus and the Postgres listener can both carry one around a listener reconnect).
+RECENT_MESSAGES = 4096
 
 
 @dataclass
@@ -65,9 +93,11 @@ class Hub:
         self._db = db  # None: the app's database (tests pass their own engine)
         self._sessions: dict[str, _Session] = {}
         self._by_user: dict[uuid.UUID, set[str]] = defaultdict(set)
-        self._queue: asyncio.Queue[events.DomainEvent] | None = None
+        self._queue: asyncio.Queue[QueueItem] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._deliver: Deliver | None = None
+        self._publish_typing: Publish | None = None  # None: typing stays in this worker
+        self._recent: OrderedDict[uuid.UUID, None] = OrderedDict()
         self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
         self._pending: set[asyncio.Future[None]] = set()
 
@@ -106,11 +136,25 @@ class Hub:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def start(self, deliver: Deliver) -> Callable[[], None]:
-        """Subscribe to the services' events; returns the unsubscribe function."""
+    def start(
+        self,
+        deliver: Deliver,
+        *,
+        local_events: bool = True,
+        publish_typing: Publish | None = None,
+    ) -> Callable[[], None]:
+        """Get ready to route; returns the function that stops listening.
+
+        `local_events`: route this process's own post-commit events (False when they come
+        back through Redis or Postgres instead). `publish_typing`: send typing signals to
+        every worker (each fans them out to its own tabs through `receive`).
+        """
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
         self._deliver = deliver
+        self._publish_typing = publish_typing
+        if not local_events:
+            return lambda: None
         queue, loop = self._queue, self._loop
 
         def on_commit(event: events.DomainEvent) -> None:
@@ -118,6 +162,16 @@ class Hub:
             loop.call_soon_threadsafe(queue.put_nowait, event)
 
         return events.subscribe(on_commit)
+
+    def receive(self, item: events.DomainEvent | TypingSignal) -> None:
+        """An event or typing signal from outside this process (call on the hub's loop)."""
+        assert self._queue is not None, "start() first"
+        self._queue.put_nowait(item)
+
+    def resync(self) -> None:
+        """Tell every registered session to catch up (call on the hub's loop)."""
+        assert self._queue is not None, "start() first"
+        self._queue.put_nowait(_ResyncAll())
 
     async def run(self) -> None:
         assert self._queue is not None, "start() first"
@@ -138,7 +192,17 @@ class Hub:
 
     # --- routing ----------------------------------------------------------------------------
 
-    async def _route(self, event: events.DomainEvent) -> None:
+    async def _route(self, event: QueueItem) -> None:
+        if isinstance(event, TypingSignal):
+            self._fan_out_typing(event.thread_id, event.to_user, event.name)
+            return
+        if isinstance(event, _ResyncAll):
+            await asyncio.gather(
+                *(self._push(token, Resync(user_id)) for user_id, token in self._all_sessions())
+            )
+            return
+        if isinstance(event, events.MessageCreated) and self._already_routed(event.message_id):
+            return
         affected = [u for u in event.participant_ids if self._by_user.get(u)]
         if not affected:
             return
@@ -159,6 +223,17 @@ class Hub:
                 for token in self.tokens_of(update.user_id)
             )
         )
+
+    def _already_routed(self, message_id: uuid.UUID) -> bool:
+        if message_id in self._recent:
+            return True
+        self._recent[message_id] = None
+        if len(self._recent) > RECENT_MESSAGES:
+            self._recent.popitem(last=False)
+        return False
+
+    def _all_sessions(self) -> list[tuple[uuid.UUID, str]]:
+        return [(s.user_id, token) for token, s in self._sessions.items()]
 
     async def _update_for(
         self, user_id: uuid.UUID, event: events.DomainEvent, message: MessagePublic | None
@@ -188,6 +263,7 @@ class Hub:
             thread=thread,
             unread_total=total,
             message=message,
+            reload=isinstance(event, events.MessagesChanged),
         )
 
     async def _push(self, token: str, update: Update) -> None:
@@ -199,6 +275,9 @@ class Hub:
 
     # --- typing (ephemeral: never stored) ---------------------------------------------------
 
+    # The typer's worker keeps the timer and signals start and stop; every worker (itself
+    # included) fans a signal out to its own tabs of `to_user` that show the thread.
+
     def typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID, name: str) -> None:
         """`name` is typing in `thread_id`: tell `to_user`'s tabs that have the thread open."""
         if self._loop is None:
@@ -207,7 +286,7 @@ class Hub:
         if (timer := self._typing_timers.pop(key, None)) is not None:
             timer.cancel()
         else:
-            self._fan_out_typing(thread_id, to_user, name)
+            self._signal(TypingSignal(thread_id, to_user, name))
         self._typing_timers[key] = self._loop.call_later(
             TYPING_SECONDS, self._stop_typing, thread_id, to_user
         )
@@ -215,11 +294,17 @@ class Hub:
     def stopped_typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID) -> None:
         if (timer := self._typing_timers.pop((thread_id, to_user), None)) is not None:
             timer.cancel()
-            self._fan_out_typing(thread_id, to_user, "")
+            self._signal(TypingSignal(thread_id, to_user, ""))
 
     def _stop_typing(self, thread_id: uuid.UUID, to_user: uuid.UUID) -> None:
         self._typing_timers.pop((thread_id, to_user), None)
-        self._fan_out_typing(thread_id, to_user, "")
+        self._signal(TypingSignal(thread_id, to_user, ""))
+
+    def _signal(self, signal: TypingSignal) -> None:
+        if self._publish_typing is not None:
+            self._publish_typing(signal)
+        else:
+            self._fan_out_typing(signal.thread_id, signal.to_user, signal.name)
 
     def _fan_out_typing(self, thread_id: uuid.UUID, to_user: uuid.UUID, name: str) -> None:
         for token in self.tokens_of(to_user):

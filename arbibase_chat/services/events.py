@@ -40,7 +40,19 @@ class ReadUpdated:
     participant_ids: tuple[uuid.UUID, ...]
 
 
-DomainEvent = MessageCreated | ThreadUpdated | ReadUpdated
+@dataclass(frozen=True, slots=True)
+class MessagesChanged:
+    """Stored messages of a thread changed in place (edited, deleted, re-linked).
+
+    No service edits messages yet: the Postgres listener raises this when another client
+    (SQL, the seed's Next.js pages) did. Views holding the thread reload their window.
+    """
+
+    thread_id: uuid.UUID
+    participant_ids: tuple[uuid.UUID, ...]
+
+
+DomainEvent = MessageCreated | ThreadUpdated | ReadUpdated | MessagesChanged
 Handler = Callable[[DomainEvent], None]
 
 _handlers: list[Handler] = []

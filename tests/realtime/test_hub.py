@@ -8,29 +8,11 @@ import uuid
 import pytest
 
 from arbibase_chat import aio
-from arbibase_chat.realtime.hub import Hub, TypingUpdate, Update, UserUpdate
+from arbibase_chat.realtime.hub import Hub, TypingUpdate, UserUpdate
 from arbibase_chat.services import messages, reads, threads
 from tests import factories
 from tests.factories import Pair
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.got: list[tuple[str, Update]] = []
-        self.arrived = asyncio.Event()
-
-    async def __call__(self, token: str, update: Update) -> None:
-        self.got.append((token, update))
-        self.arrived.set()
-
-    async def wait_for(self, count: int) -> None:
-        async with asyncio.timeout(5):
-            while len(self.got) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-    def to(self, token: str) -> list[Update]:
-        return [u for t, u in self.got if t == token]
+from tests.realtime.conftest import Recorder
 
 
 @pytest.fixture
