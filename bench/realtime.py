@@ -985,6 +985,7 @@ class Phase:
 @dataclass
 class RunResult:
     n: int
+    workers: int = 1
     connect_s: float = 0.0
     rss_before_kb: float = 0.0
     rss_after_kb: float = 0.0
@@ -1133,14 +1134,16 @@ async def _one_message(sender: Tab, receiver: Tab, timeout: float) -> float | No
         receiver.on_partner = None
 
 
-async def run_one(n: int, args: argparse.Namespace, tmp: Path, secret: str) -> RunResult:
+async def run_one(
+    n: int, workers_n: int, args: argparse.Namespace, tmp: Path, secret: str
+) -> RunResult:
     import aiohttp
 
     from arbibase_chat.services import tokens
     from tests.e2e.server import LiveServer, server_env
 
-    res = RunResult(n=n)
-    workdir = tmp / f"n{n}"
+    res = RunResult(n=n, workers=workers_n)
+    workdir = tmp / f"n{n}w{workers_n}"
     workdir.mkdir()
     db_path = workdir / "bench.db"
     url = f"sqlite:///{db_path}"
@@ -1158,11 +1161,12 @@ async def run_one(n: int, args: argparse.Namespace, tmp: Path, secret: str) -> R
     if args.state_manager:
         # rx.Config fields can be set from REFLEX_<FIELD>; the app's default is Reflex's (disk).
         extra["REFLEX_STATE_MANAGER_MODE"] = args.state_manager
-    if args.workers > 1:
+    if workers_n > 1:
         # Several workers need Reflex's Redis state manager (rxconfig.py turns it on with
-        # REDIS_URL); a Redis database of its own, emptied first.
+        # REDIS_URL), which also carries the hubs' bus; a Redis database of its own, emptied.
         extra["REDIS_URL"] = args.redis_url
-        extra["GRANIAN_WORKERS"] = str(args.workers)
+        extra["GRANIAN_WORKERS"] = str(workers_n)
+        extra["REALTIME_CHANNEL"] = f"arbibase-bench:{secrets.token_hex(6)}"
         import redis
 
         redis.Redis.from_url(args.redis_url).flushdb()
@@ -1411,6 +1415,11 @@ def print_run(res: RunResult, args: argparse.Namespace) -> None:
         out(line)
 
 
+def _label(r: RunResult) -> str:
+    """N, and the worker count when it is not 1 (e.g. "500/2w")."""
+    return f"{r.n:,}" if r.workers == 1 else f"{r.n:,}/{r.workers}w"
+
+
 def lost_of(res: RunResult) -> int | None:
     """Lost = persisted, never delivered, in a phase that drained (None: nothing drained)."""
     drained = [ph for ph in (res.steady, res.load) if ph.sent and ph.drained]
@@ -1422,7 +1431,7 @@ def report(results: list[RunResult]) -> list[str]:
         "steady = --steady-rate msg/s in total, drained; load = every session at --rate.",
         "msg/s in the load window: offered (sent), persisted (rows), delivered (partner deltas);",
         "latency = sender's send -> the partner's ChatState.items delta, ms.",
-        f"{'N':>6} {'st.p50':>7} {'st.p99':>7} {'offered':>8} {'persist':>8} {'deliver':>8} "
+        f"{'N/wk':>8} {'st.p50':>7} {'st.p99':>7} {'offered':>8} {'persist':>8} {'deliver':>8} "
         f"{'p50':>8} {'p99':>8} {'idle50':>7} {'lost':>5} {'dup':>4} {'KB/sess':>8} "
         f"{'CPU':>5} {'echo/s':>7} {'ins/s':>7}",
     ]
@@ -1430,7 +1439,7 @@ def report(results: list[RunResult]) -> list[str]:
         lost = lost_of(r)
         ld = r.load
         lines.append(
-            f"{r.n:>6,} {pct(r.steady.latency, 0.5):>7.1f} {pct(r.steady.latency, 0.99):>7.1f} "
+            f"{_label(r):>8} {pct(r.steady.latency, 0.5):>7.1f} {pct(r.steady.latency, 0.99):>7.1f} "
             f"{ld.offered:>8.0f} {ld.persisted_rate:>8.0f} {ld.delivered_rate:>8.0f} "
             f"{pct(ld.latency, 0.5):>8.0f} {pct(ld.latency, 0.99):>8.0f} {pct(r.idle, 0.5):>7.1f} "
             f"{'?' if lost is None else lost:>5} {r.duplicated:>4} {r.kb_per_session:>8.0f} "
@@ -1441,8 +1450,8 @@ def report(results: list[RunResult]) -> list[str]:
         st = r.steady
         ceiling = 1000.0 / st.cpu_ms_per_msg if st.cpu_ms_per_msg else float("nan")
         lines.append(
-            f"N={r.n:,}: worker CPU {st.cpu_ms_per_msg:.1f} ms per message at steady load -> one "
-            f"worker tops out near {ceiling:,.0f} msg/s (services alone "
+            f"N={_label(r)}: worker CPU {st.cpu_ms_per_msg:.1f} ms per message at steady load -> "
+            f"the workers top out near {ceiling * min(r.workers, os.cpu_count() or 1):,.0f} msg/s (services alone "
             f"{sum(r.services[k][1] * c for k, c in CALLS_PER_MESSAGE.items()):.1f} ms); no-DB "
             f"event round trip p50 {pct(r.reflex_rtt, 0.5):.1f} ms; socket layer per connection "
             f"{r.echo.kb_per_conn:.0f} KB (granian) / {r.echo_aiohttp.kb_per_conn:.0f} KB (aiohttp "
@@ -1467,20 +1476,20 @@ def report(results: list[RunResult]) -> list[str]:
     lines.append(
         f"  {'PASS' if all(v <= TARGET_IDLE_P50_MS for v in idle) else 'MISS'}  idle delivery p50 "
         f"<= {TARGET_IDLE_P50_MS:.0f} ms: "
-        + ", ".join(f"N={r.n:,} {v:.1f} ms" for r, v in zip(results, idle, strict=True))
+        + ", ".join(f"N={_label(r)} {v:.1f} ms" for r, v in zip(results, idle, strict=True))
     )
     kb = [r.kb_per_session for r in results]
     lines.append(
         f"  {'PASS' if all(v <= TARGET_KB_PER_SESSION for v in kb) else 'MISS'}  <= "
         f"{TARGET_KB_PER_SESSION:.0f} KB RSS per session: "
-        + ", ".join(f"N={r.n:,} {r.kb_per_session:.0f} KB" for r in results)
+        + ", ".join(f"N={_label(r)} {r.kb_per_session:.0f} KB" for r in results)
     )
     losts = [lost_of(r) for r in results]
     clean = all(v == 0 for v in losts) and all(r.duplicated == 0 for r in results)
     lines.append(
         f"  {'PASS' if clean else 'MISS'}  lost = duplicated = 0 (lost counted in drained phases): "
         + ", ".join(
-            f"N={r.n:,} {'?' if v is None else v}/{r.duplicated}"
+            f"N={_label(r)} {'?' if v is None else v}/{r.duplicated}"
             for r, v in zip(results, losts, strict=True)
         )
     )
@@ -1518,8 +1527,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="granian workers (1); more than one runs Reflex's state in Redis (--redis-url)",
+        nargs="+",
+        default=[1],
+        help="granian workers (1); more than one runs Reflex's state and the realtime bus in "
+        "Redis (--redis-url). Several values: each N runs with each, in the same run (1 2)",
     )
     parser.add_argument(
         "--state-manager",
@@ -1576,13 +1587,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.history}/thread{'  (--quick)' if q else ''}"
         )
         for n in args.sessions:
-            out("")
-            out(f"=== N = {n:,} sessions ({n // 2:,} threads)")
-            if args.wait_quiet:
-                asyncio.run(wait_quiet(args.wait_quiet))
-            res = asyncio.run(run_one(n, args, tmp, secret))
-            print_run(res, args)
-            db = f"sqlite:///{tmp / f'n{n}' / 'bench.db'}"
+            same_n: list[RunResult] = []
+            for workers_n in args.workers:
+                out("")
+                out(f"=== N = {n:,} sessions ({n // 2:,} threads), {workers_n} worker(s)")
+                if args.wait_quiet:
+                    asyncio.run(wait_quiet(args.wait_quiet))
+                one = asyncio.run(run_one(n, workers_n, args, tmp, secret))
+                print_run(one, args)
+                same_n.append(one)
+            res = same_n[-1]
+            db = f"sqlite:///{tmp / f'n{n}w{res.workers}' / 'bench.db'}"
             res.insert_rate, res.insert_ms = raw_insert_rate(db, args.inserts)
             out(
                 f"  raw: 1-row insert txn on the same SQLite file {res.insert_rate:,.0f}/s "
@@ -1617,7 +1632,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"loop: {e.rate:,.0f}/s, rtt {ms(e.rtt)}; server {e.server_cpu:.0f}% CPU, "
                     f"client {e.client_cpu:.0f}%; {e.kb_per_conn:.0f} KB RSS per connection{warn}"
                 )
-            results.append(res)
+            # The raw limits are the machine's: measured once per N, shown on every run of it.
+            for other in same_n[:-1]:
+                other.insert_rate, other.insert_ms = res.insert_rate, res.insert_ms
+                other.services, other.echo, other.echo_aiohttp = (
+                    res.services,
+                    res.echo,
+                    res.echo_aiohttp,
+                )
+            results.extend(same_n)
     except KeyboardInterrupt:
         out("interrupted: cleaning up")
         return 130
