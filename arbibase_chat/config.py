@@ -47,7 +47,10 @@ class Settings(BaseSettings):
     # Redis pub/sub channel the workers' realtime hubs share (one per deployment).
     realtime_channel: str = "arbibase_chat:realtime"
 
-    # Later issues: Supabase mode and the e-mail bridge.
+    # Supabase mode (arbibase_chat/adapters/): set SUPABASE_URL and the keys to sign in
+    # through Supabase Auth and keep attachments in Supabase Storage. Unset: local accounts
+    # and files under ATTACHMENTS_DIR. Access tokens are verified with SUPABASE_JWT_SECRET
+    # (HS256) and/or the project's JWKS (RS256/ES256; default URL derived from SUPABASE_URL).
     supabase_url: str | None = None
     supabase_anon_key: str | None = None
     supabase_service_role_key: str | None = None
@@ -55,6 +58,11 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
+    supabase_jwks_url: str | None = None
+    supabase_storage_bucket: str = "message_attachments"
+    # Lifetime of the signed download URLs handed out after the participant check.
+    supabase_signed_url_ttl_seconds: int = Field(default=60, ge=1, le=3600)
+    # Later issue: the e-mail bridge.
     smtp_password: str | None = None
     smtp_from: str | None = None
 

@@ -15,8 +15,8 @@ import reflex as rx
 from arbibase_chat import aio, routes
 from arbibase_chat.config import ACCESS_TOKEN_COOKIE, get_settings
 from arbibase_chat.models import UserPublic
-from arbibase_chat.services import accounts, tokens
-from arbibase_chat.services.errors import AuthenticationFailed, NotFound
+from arbibase_chat.services import accounts, identity
+from arbibase_chat.services.errors import AuthenticationFailed, NotFound, Unavailable
 
 
 class SessionState(rx.State):
@@ -42,9 +42,10 @@ class SessionState(rx.State):
     def signed_in(self) -> bool:
         return bool(self.display_name)
 
-    def sign_in(self, user: UserPublic) -> None:
-        """Called by the login/sign-up handlers after the service authenticated the user."""
-        self.access_token = tokens.issue_access_token(user_id=user.id, email=user.email)
+    def sign_in(self, user: UserPublic, access_token: str) -> None:
+        """Called by the login/sign-up handlers after the service authenticated the user;
+        `access_token` is the app's own token, or Supabase's in Supabase mode."""
+        self.access_token = access_token
         self._remember(user)
 
     def _remember(self, user: UserPublic) -> None:
@@ -77,8 +78,12 @@ class SessionState(rx.State):
         if self._user_id:
             return uuid.UUID(self._user_id)
         try:
-            user_id = tokens.verify_access_token(self.access_token)
+            # In a thread: in Supabase mode this may fetch the JWKS and write the user's row.
+            user_id = await aio.call(identity.authenticate_token, token=self.access_token)
             user = await aio.call(accounts.get_user, user_id=user_id)
+        except Unavailable:
+            # Supabase's keys could not be fetched: not signed in for now, token kept.
+            return None
         except (AuthenticationFailed, NotFound):
             self._forget()
             return None

@@ -12,9 +12,10 @@ from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from arbibase_chat import aio
+from arbibase_chat.adapters import supabase_config
 from arbibase_chat.api.errors import ApiError, error_body, from_domain, unauthorized
 from arbibase_chat.config import ACCESS_TOKEN_COOKIE
-from arbibase_chat.services import tokens
+from arbibase_chat.services import identity, tokens
 from arbibase_chat.services.errors import AuthenticationFailed, DomainError
 
 R = TypeVar("R")
@@ -82,7 +83,10 @@ async def current_user(
     _bearer: Annotated[Any, Depends(_bearer_scheme)] = None,
     _cookie: Annotated[Any, Depends(_cookie_scheme)] = None,
 ) -> uuid.UUID:
-    """The caller's user id from `Authorization: Bearer <jwt>`, else from the cookie."""
+    """The caller's user id from `Authorization: Bearer <jwt>`, else from the cookie.
+
+    The token is the app's own (local mode) or Supabase Auth's (SUPABASE_URL set).
+    """
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
@@ -96,9 +100,16 @@ async def current_user(
             raise unauthorized()
         from_cookie = True
     try:
-        user_id = tokens.verify_access_token(token)
+        if supabase_config() is None:
+            user_id = tokens.verify_access_token(token)
+        else:
+            # Supabase mode: may fetch the project's JWKS and writes the user's local row on
+            # first sight, so off the event loop.
+            user_id = await aio.call(identity.authenticate_token, token=token, db=get_db(request))
     except AuthenticationFailed:
         raise unauthorized() from None
+    except DomainError as exc:
+        raise from_domain(exc) from None
     if from_cookie:
         _check_cookie_origin(request)
     return user_id

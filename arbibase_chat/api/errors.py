@@ -2,7 +2,8 @@
 
 Domain errors map to status codes here and nowhere else: NotFound 404, Forbidden 403,
 Invalid 422 (TooLarge 413), Conflict 409, AuthenticationFailed 401 with the seed's exact
-`{"error": "Unauthorized"}`, RateLimited 429 with Retry-After. Field names in error bodies are
+`{"error": "Unauthorized"}`, RateLimited 429 with Retry-After,
+Unavailable 503 (Supabase Auth/Storage did not answer). Field names in error bodies are
 the API's own (`text`, `threadId`, ...), not the services' argument names.
 """
 
@@ -29,6 +30,7 @@ from arbibase_chat.services.errors import (
     NotFound,
     RateLimited,
     TooLarge,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,8 @@ def from_domain(exc: DomainError, fields: Mapping[str, str] | None = None) -> Ap
         status = 422
     elif isinstance(exc, Conflict):
         status = 409
+    elif isinstance(exc, Unavailable):
+        status = 503
     return ApiError(status, error_body(exc.message, exc.code, field))
 
 

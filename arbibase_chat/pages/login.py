@@ -1,4 +1,9 @@
-"""Log in and sign up."""
+"""Log in and sign up: local accounts, or Supabase Auth (supabase-py) when SUPABASE_URL is set.
+
+Either way the services return the user and an access token, which goes into the same cookie
+(ACCESS_TOKEN_COOKIE) that the REST API accepts; supabase-py's HTTP calls run in a worker
+thread (`aio.call`), never on the event loop.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +12,39 @@ from typing import Any
 import reflex as rx
 
 from arbibase_chat import aio, routes
-from arbibase_chat.services import accounts
-from arbibase_chat.services.errors import AuthenticationFailed, DomainError
+from arbibase_chat.services import accounts, identity
+from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState
 
 
 class LoginState(rx.State):
     error: str = ""
+    # Supabase projects that confirm e-mail addresses: the account exists, no session yet.
+    notice: str = ""
     busy: bool = False
 
     @rx.event
     async def log_in(self, form_data: dict[str, Any]):
-        self.error = ""
+        self.error = self.notice = ""
         try:
-            user = await aio.call(
-                accounts.authenticate,
+            signed_in = await aio.call(
+                identity.password_sign_in,
                 email=form_data.get("email", ""),
                 password=form_data.get("password", ""),
             )
-        except AuthenticationFailed as exc:
+        except DomainError as exc:
             self.error = exc.message
             return None
         session = await self.get_state(SessionState)
-        session.sign_in(user)
+        session.sign_in(signed_in.user, signed_in.access_token)
         return rx.redirect(routes.INBOX)
 
     @rx.event
     async def sign_up(self, form_data: dict[str, Any]):
-        self.error = ""
+        self.error = self.notice = ""
         try:
-            user = await aio.call(
-                accounts.sign_up,
+            signed_up = await aio.call(
+                identity.password_sign_up,
                 email=form_data.get("email", ""),
                 password=form_data.get("password", ""),
                 display_name=form_data.get("display_name", ""),
@@ -46,8 +53,14 @@ class LoginState(rx.State):
         except DomainError as exc:
             self.error = exc.message
             return None
+        if signed_up.signed_in is None:
+            self.notice = (
+                "Account created. Confirm your e-mail address with the link we sent you, "
+                "then log in."
+            )
+            return rx.redirect(routes.LOGIN)
         session = await self.get_state(SessionState)
-        session.sign_in(user)
+        session.sign_in(signed_up.signed_in.user, signed_up.signed_in.access_token)
         return rx.redirect(routes.INBOX)
 
     @rx.event
@@ -56,9 +69,17 @@ class LoginState(rx.State):
 
 
 def _error_callout() -> rx.Component:
-    return rx.cond(
-        LoginState.error != "",
-        rx.callout(LoginState.error, icon="triangle_alert", color_scheme="red", id="auth-error"),
+    return rx.fragment(
+        rx.cond(
+            LoginState.error != "",
+            rx.callout(
+                LoginState.error, icon="triangle_alert", color_scheme="red", id="auth-error"
+            ),
+        ),
+        rx.cond(
+            LoginState.notice != "",
+            rx.callout(LoginState.notice, icon="mail", color_scheme="green", id="auth-notice"),
+        ),
     )
 
 

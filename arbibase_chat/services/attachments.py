@@ -13,6 +13,11 @@
   decoding (decompression bombs).
 - The file is stored as `<thread_id>/<attachment id>`; the original name is sanitized and kept
   for display only, never used as a path.
+- Where the finished bytes go is the storage backend's business (`adapters/storage.py`,
+  chosen by configuration): ATTACHMENTS_DIR by default, the private Supabase Storage bucket
+  when SUPABASE_URL is set. Every check above happens first, on the local spool file.
+  Downloads: `locate_attachment` does the participant check, then asks the backend where the
+  bytes are: a local path, or a short-lived signed URL.
 """
 
 from __future__ import annotations
@@ -34,12 +39,19 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from arbibase_chat.adapters.storage import (
+    ObjectMissing,
+    SignedUrl,
+    StorageBackend,
+    StorageError,
+    get_storage,
+)
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import AttachmentPublic, MessagingAttachment, Participant
 from arbibase_chat.services import validation
 from arbibase_chat.services._access import participant_thread
 from arbibase_chat.services._tx import reading, transaction
-from arbibase_chat.services.errors import Invalid, NotFound, TooLarge
+from arbibase_chat.services.errors import Invalid, NotFound, TooLarge, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +317,7 @@ def store_attachment(
         check_text=_extension(name) in TEXT_BY_EXTENSION,
     )
     written: list[Path] = [received.path]
+    stored: list[str] = []  # keys already handed to the storage backend
     try:
         if received.size == 0:
             raise Invalid("file is empty", field="file")
@@ -318,12 +331,12 @@ def store_attachment(
             _make_thumbnail(received.path, thumb_tmp, kind)
             thumbnail_key = f"{tid}/{attachment_id}.thumb.webp"
         storage_key = f"{tid}/{attachment_id}"
-        (root / str(tid)).mkdir(parents=True, exist_ok=True)
-        os.replace(received.path, root / storage_key)
-        written[0] = root / storage_key
+        backend = get_storage()
+        _put(backend, storage_key, received.path, content_type)
+        stored.append(storage_key)
         if thumbnail_key is not None:
-            os.replace(written[1], root / thumbnail_key)
-            written[1] = root / thumbnail_key
+            _put(backend, thumbnail_key, written[1], THUMBNAIL_TYPE)
+            stored.append(thumbnail_key)
         with transaction(db) as (session, _events):
             participant_thread(session, user_id=user_id, thread_id=tid)
             row = A(
@@ -341,23 +354,45 @@ def store_attachment(
             result = to_public(row)
         return result
     except BaseException:
+        for key in stored:
+            try:
+                backend.delete(key)
+            except (OSError, StorageError) as exc:
+                log.error("attachment upload failed; could not remove %s: %s", key, exc)
+        raise
+    finally:
+        # The spool files (a remote backend copied them; the local one moved them away).
         for path in written:
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
-        raise
+
+
+def _put(backend: StorageBackend, key: str, source: Path, content_type: str) -> None:
+    try:
+        backend.put(key, source, content_type=content_type)
+    except StorageError as exc:
+        log.error("attachment storage failed for %s: %s", key, exc)
+        raise Unavailable(
+            "the file could not be stored right now; try again", field="file"
+        ) from None
 
 
 # --- opening --------------------------------------------------------------------------------
 
 
-def open_attachment(
+def locate_attachment(
     *,
     user_id: uuid.UUID,
     attachment_id: Any,
     variant: Literal["original", "thumbnail"] = "original",
     db: Engine | None = None,
-) -> tuple[AttachmentPublic, Path]:
-    """The attachment and the path of its bytes, for a participant of its thread."""
+) -> tuple[AttachmentPublic, Path | SignedUrl]:
+    """For a participant of its thread: the attachment and where its bytes are.
+
+    The participant check comes first (a stranger gets NotFound and the storage backend is
+    never asked); then a local path, or a signed URL valid SUPABASE_SIGNED_URL_TTL_SECONDS
+    that makes the browser save the file (images and thumbnails: shown in place).
+    """
     chosen = validation.choice(variant, field="variant", allowed=VARIANTS)
     aid = validation.as_uuid(attachment_id, field="attachment_id")
     with reading(db) as session:
@@ -371,11 +406,33 @@ def open_attachment(
     key = row.storage_key if chosen == "original" else row.thumbnail_key
     if key is None:
         raise NotFound("this attachment has no thumbnail")
-    path = _root() / key
-    if not path.is_file():
-        log.error("attachment %s: file %s is missing", row.id, path)
-        raise NotFound(ATTACHMENT_NOT_FOUND)
-    return to_public(row), path
+    public = to_public(row)
+    inline = public.is_image or chosen == "thumbnail"
+    try:
+        where = get_storage().locate(key, download_name=None if inline else public.filename)
+    except ObjectMissing as exc:
+        log.error("attachment %s: %s", row.id, exc)
+        raise NotFound(ATTACHMENT_NOT_FOUND) from None
+    except StorageError as exc:
+        log.error("attachment %s: storage failed: %s", row.id, exc)
+        raise Unavailable("the file cannot be fetched right now; try again") from None
+    return public, where
+
+
+def open_attachment(
+    *,
+    user_id: uuid.UUID,
+    attachment_id: Any,
+    variant: Literal["original", "thumbnail"] = "original",
+    db: Engine | None = None,
+) -> tuple[AttachmentPublic, Path]:
+    """The attachment and the local path of its bytes (local storage only)."""
+    public, where = locate_attachment(
+        user_id=user_id, attachment_id=attachment_id, variant=variant, db=db
+    )
+    if not isinstance(where, Path):
+        raise RuntimeError("attachments are in remote storage: use locate_attachment")
+    return public, where
 
 
 def claim_for_message(

@@ -50,3 +50,9 @@ class TooLarge(Invalid):
     """An upload (or other input) over its size limit; the message states the limit."""
 
     code = "too_large"
+
+
+class Unavailable(DomainError):
+    """An outside service the app depends on (Supabase Auth / Storage) did not answer."""
+
+    code = "unavailable"

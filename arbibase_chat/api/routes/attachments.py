@@ -9,8 +9,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from arbibase_chat.adapters.storage import SignedUrl
 from arbibase_chat.api.deps import CurrentUser, Db, run
 from arbibase_chat.api.errors import ApiError, error_body
 from arbibase_chat.models import AttachmentPublic
@@ -36,10 +37,31 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 DOWNLOAD_TYPES = sorted({*attachments.ALLOWED, attachments.THUMBNAIL_TYPE})
 DOWNLOAD_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The file, with the type sniffed from its content at upload.",
-        "content": {media: _BINARY for media in DOWNLOAD_TYPES},
-    }
+        "description": "The file, with the type sniffed from its content at upload. "
+        "With Supabase Storage and `Accept: application/json`: `{url, expires_in}`, a "
+        "short-lived signed URL of the file.",
+        "content": {
+            **{media: _BINARY for media in DOWNLOAD_TYPES},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["url", "expires_in"],
+                    "properties": {
+                        "url": {"type": "string", "format": "uri"},
+                        "expires_in": {"type": "integer"},
+                    },
+                }
+            },
+        },
+    },
+    302: {
+        "description": "With Supabase Storage: a redirect to a short-lived signed URL of the "
+        "file, issued after the participant check.",
+        "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+    },
 }
+# A signed URL is a credential for its lifetime: never cached, never sent on as a Referer.
+SIGNED_URL_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 # The stored bytes are never rendered as a page of ours: no sniffing, no scripts, no origin.
 FILE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -106,18 +128,30 @@ def _disposition(kind: str, filename: str) -> str:
 )
 async def download_attachment(
     attachmentId: uuid.UUID,
+    request: Request,
     user_id: CurrentUser,
     db: Db,
     variant: Literal["original", "thumbnail"] = "original",
-) -> FileResponse:
-    """The file (or its WebP thumbnail), for participants of its thread."""
-    att, path = await run(
-        attachments.open_attachment,
+) -> Response:
+    """The file (or its WebP thumbnail), for participants of its thread.
+
+    With Supabase Storage the bytes are not proxied: after the participant check the answer
+    is a 302 to a short-lived signed URL, or `{url, expires_in}` when the request
+    `Accept`s `application/json`.
+    """
+    att, where = await run(
+        attachments.locate_attachment,
         user_id=user_id,
         attachment_id=attachmentId,
         variant=variant,
         db=db,
     )
+    if isinstance(where, SignedUrl):
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse(
+                {"url": where.url, "expires_in": where.expires_in}, headers=SIGNED_URL_HEADERS
+            )
+        return RedirectResponse(where.url, status_code=302, headers=SIGNED_URL_HEADERS)
     media_type, filename = att.content_type, att.filename
     if variant == "thumbnail":
         media_type = attachments.THUMBNAIL_TYPE
@@ -128,4 +162,4 @@ async def download_attachment(
     # Images are safe to show in place (no SVG is ever accepted); everything else downloads.
     kind = "inline" if att.is_image else "attachment"
     headers = {**FILE_HEADERS, "Content-Disposition": _disposition(kind, filename)}
-    return FileResponse(path, media_type=media_type, headers=headers)
+    return FileResponse(where, media_type=media_type, headers=headers)

@@ -1,4 +1,8 @@
-"""Sign up and log in (local accounts; Supabase tokens come with the Supabase issue)."""
+"""Sign up and log in: local accounts, or Supabase Auth when SUPABASE_URL is set.
+
+Either way the answer has the same shape; in Supabase mode `access_token` is the Supabase
+Auth access token (send it as `Authorization: Bearer`, like any Supabase client does).
+"""
 
 from __future__ import annotations
 
@@ -6,32 +10,32 @@ from fastapi import APIRouter
 
 from arbibase_chat.api.deps import Db, run
 from arbibase_chat.api.schemas import LoginIn, SignupIn, TokenOut
-from arbibase_chat.config import get_settings
 from arbibase_chat.models import UserPublic
-from arbibase_chat.services import accounts, tokens
+from arbibase_chat.services import identity
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/signup", status_code=201, response_model=UserPublic, name="signup")
 async def signup(body: SignupIn, db: Db) -> UserPublic:
-    """Create a local account. Owners start unverified (they can read, not reply)."""
-    return await run(
-        accounts.sign_up,
+    """Create an account. Owners start unverified (they can read, not reply)."""
+    signed_up = await run(
+        identity.password_sign_up,
         email=body.email,
         password=body.password,
         display_name=body.display_name,
         role=body.role,
         db=db,
     )
+    return signed_up.user
 
 
 @router.post("/login", response_model=TokenOut, name="login")
 async def login(body: LoginIn, db: Db) -> TokenOut:
     """Exchange email and password for an access token (send it as `Authorization: Bearer`)."""
-    user = await run(accounts.authenticate, email=body.email, password=body.password, db=db)
+    signed_in = await run(
+        identity.password_sign_in, email=body.email, password=body.password, db=db
+    )
     return TokenOut(
-        access_token=tokens.issue_access_token(user_id=user.id, email=user.email),
-        expires_in=get_settings().access_token_ttl_seconds,
-        user=user,
+        access_token=signed_in.access_token, expires_in=signed_in.expires_in, user=signed_in.user
     )

@@ -1,0 +1,292 @@
+"""Who the caller is, in local mode or in Supabase mode (chosen by SUPABASE_URL).
+
+- `password_sign_in` / `password_sign_up`: local argon2 accounts and app-issued tokens, or
+  Supabase Auth through supabase-py (the access token is then Supabase's).
+- `authenticate_token`: the user id of a Bearer/cookie token. In Supabase mode it also makes
+  sure the local `users` row exists (`sync_supabase_user`), because every table refers to it.
+- `sync_supabase_user`: the one place a Supabase Auth user becomes / refreshes a local row.
+
+What the local row takes from Supabase (kept minimal on purpose):
+
+| column | from |
+|---|---|
+| id | the token's `sub` / the Auth user's id |
+| email | `email` (lower-cased); a user without an e-mail address is refused |
+| display_name | `user_metadata.display_name`, else `full_name`, else `name`, else the e-mail's local part |
+| role | `user_metadata.role` (operator / owner, as chosen at sign-up; default operator), **on first sight only**: a role never changes under existing threads |
+| verified | operators always; owners when `app_metadata.verified` is true (only the service role can set app_metadata; the same flag the RLS policies read) |
+| tier | `app_metadata.tier` when it is beta / pro / premium, else unchanged (default beta) |
+| password_hash | `EXTERNAL_PASSWORD_HASH`, which no password matches: Supabase users sign in only through Supabase |
+
+The row is written only when one of these differs (first sight, or a changed name / e-mail /
+verification), so an ordinary request costs one primary-key read.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+
+from arbibase_chat.adapters import supabase_auth as gotrue
+from arbibase_chat.adapters import supabase_config
+from arbibase_chat.adapters.supabase_auth import SupabaseUser
+from arbibase_chat.config import get_settings
+from arbibase_chat.models import ROLES, TIERS, User, UserPublic
+from arbibase_chat.services import accounts, tokens, validation
+from arbibase_chat.services._tx import reading, transaction
+from arbibase_chat.services.errors import (
+    AuthenticationFailed,
+    Conflict,
+    Invalid,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+# Not an argon2 hash: `accounts.authenticate` can never match it.
+EXTERNAL_PASSWORD_HASH = "!supabase-auth"
+WRONG_CREDENTIALS = "wrong email or password"
+# The first-sight write happens before the user has a row to act as (like a sign-up).
+_ELEVATED = "sign-up"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: UserPublic
+    access_token: str
+    expires_in: int  # seconds
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def authenticate_token(*, token: Any, db: Engine | None = None) -> uuid.UUID:
+    """The caller's user id; AuthenticationFailed for a missing, bad or expired token.
+
+    Supabase mode: verified against the project's secret / JWKS (may fetch the JWKS: call from
+    a worker thread), and the local row is created or refreshed from the claims.
+    """
+    verified = tokens.verify_token(token=token)
+    if supabase_config() is None:
+        return verified.user_id
+    claims = verified.claims
+    identity = SupabaseUser(
+        id=verified.user_id,
+        email=claims.get("email") if isinstance(claims.get("email"), str) else None,
+        user_metadata=_mapping(claims.get("user_metadata")),
+        app_metadata=_mapping(claims.get("app_metadata")),
+    )
+    try:
+        return sync_supabase_user(identity=identity, db=db).id
+    except (Conflict, Invalid) as exc:
+        log.warning("Supabase user %s refused: %s", verified.user_id, exc.message)
+        raise AuthenticationFailed(exc.message) from None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+# --- the local row of a Supabase user -------------------------------------------------------
+
+
+def _display_name(identity: SupabaseUser, email: str) -> str:
+    meta = identity.user_metadata
+    for key in ("display_name", "full_name", "name"):
+        value = meta.get(key)
+        if isinstance(value, str) and value.strip():
+            try:
+                return validation.clean_text(
+                    value, field="display_name", max_chars=80, single_line=True
+                )
+            except Invalid:
+                continue
+    return email.split("@", 1)[0][:80] or "user"
+
+
+def sync_supabase_user(*, identity: SupabaseUser, db: Engine | None = None) -> UserPublic:
+    """Create or refresh the local `users` row of a Supabase Auth user (see the module doc).
+
+    Conflict when the e-mail address belongs to another local account; Invalid when the
+    Supabase user has no usable e-mail address.
+    """
+    if not identity.email:
+        raise Invalid("this Supabase user has no e-mail address", field="email")
+    email = validation.normalize_email(identity.email)
+    name = _display_name(identity, email)
+    meta_role = identity.user_metadata.get("role")
+    first_role = meta_role if meta_role in ROLES else "operator"
+    app_verified = identity.app_metadata.get("verified") is True
+    app_tier = identity.app_metadata.get("tier")
+
+    def wanted(role: str, tier: str) -> dict[str, Any]:
+        return {
+            "email": email,
+            "display_name": name,
+            "verified": role == "operator" or app_verified,
+            "tier": app_tier if app_tier in TIERS else tier,
+        }
+
+    with reading(db, elevated=_ELEVATED) as session:
+        existing = session.get(User, identity.id)
+        if existing is not None:
+            current = accounts.public(existing)
+            target = wanted(current.role, current.tier)
+            if all(getattr(current, k) == v for k, v in target.items()):
+                return current
+    for attempt in (1, 2):
+        try:
+            return _write(identity.id, first_role, wanted, db)
+        except IntegrityError:
+            # Lost a race with a concurrent first sight of the same user (same id), or the
+            # e-mail is taken: the second pass sees the winner's row and decides.
+            if attempt == 2:
+                raise Conflict("an account with this email already exists", field="email") from None
+    raise AssertionError("unreachable")
+
+
+def _write(user_id: uuid.UUID, first_role: str, wanted: Any, db: Engine | None) -> UserPublic:
+    with transaction(db, elevated=_ELEVATED) as (session, _events):
+        user = session.get(User, user_id, with_for_update=True)
+        if user is None:
+            target = wanted(first_role, "beta")
+            user = User(
+                id=user_id,
+                role=first_role,
+                password_hash=EXTERNAL_PASSWORD_HASH,
+                **target,
+            )
+        else:
+            target = wanted(user.role, user.tier)
+            for key, value in target.items():
+                setattr(user, key, value)
+        taken = session.scalar(
+            select(col(User.id)).where(col(User.email) == target["email"], col(User.id) != user_id)
+        )
+        if taken is not None:
+            raise Conflict(
+                "the e-mail address of this Supabase user belongs to another account",
+                field="email",
+            )
+        session.add(user)
+        session.flush()
+        return accounts.public(user)
+
+
+# --- password sign-in / sign-up -------------------------------------------------------------
+
+
+def password_sign_in(*, email: Any, password: Any, db: Engine | None = None) -> SignedIn:
+    """Sign in with e-mail and password: a local account, or Supabase Auth when configured.
+
+    AuthenticationFailed("wrong email or password") for wrong credentials in both modes.
+    """
+    config = supabase_config()
+    if config is None:
+        user = accounts.authenticate(email=email, password=password, db=db)
+        return SignedIn(
+            user=user,
+            access_token=tokens.issue_access_token(user_id=user.id, email=user.email),
+            expires_in=get_settings().access_token_ttl_seconds,
+        )
+    try:
+        normalized = validation.normalize_email(email)
+    except Invalid:
+        raise AuthenticationFailed(WRONG_CREDENTIALS) from None
+    if not isinstance(password, str) or not password:
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+    try:
+        session = gotrue.sign_in_with_password(config, email=normalized, password=password)
+    except gotrue.AuthRefused as exc:
+        raise AuthenticationFailed(_sign_in_refusal(exc)) from None
+    except gotrue.AuthUnavailable as exc:
+        raise Unavailable(str(exc)) from None
+    return _signed_in(session, db)
+
+
+def _sign_in_refusal(exc: gotrue.AuthRefused) -> str:
+    if exc.code == "email_not_confirmed":
+        return "confirm your e-mail address first (follow the link in the e-mail we sent)"
+    if exc.code in (None, "invalid_credentials", "invalid_grant", "user_not_found"):
+        return WRONG_CREDENTIALS
+    if exc.code in ("over_request_rate_limit", "over_email_send_rate_limit"):
+        return "too many sign-in attempts; try again in a minute"
+    if exc.code == "user_banned":
+        return "this account is suspended"
+    return WRONG_CREDENTIALS
+
+
+def _signed_in(session: gotrue.SupabaseSession, db: Engine | None) -> SignedIn:
+    # The token Supabase just issued must pass our own verification (same secret / JWKS),
+    # or the browser would be signed in with a token every request then refuses.
+    verified = tokens.verify_token(token=session.access_token)
+    if verified.user_id != session.user.id:
+        raise AuthenticationFailed("Supabase returned a token for another user")
+    try:
+        user = sync_supabase_user(identity=session.user, db=db)
+    except (Conflict, Invalid) as exc:
+        raise AuthenticationFailed(exc.message) from None
+    return SignedIn(user=user, access_token=session.access_token, expires_in=session.expires_in)
+
+
+@dataclass(frozen=True)
+class SignedUp:
+    user: UserPublic
+    # None when Supabase wants the e-mail address confirmed before the first sign-in.
+    signed_in: SignedIn | None
+
+
+def password_sign_up(
+    *,
+    email: Any,
+    password: Any,
+    display_name: Any,
+    role: Any = "operator",
+    db: Engine | None = None,
+) -> SignedUp:
+    """Create an account: a local one, or a Supabase Auth user (with its local row)."""
+    config = supabase_config()
+    if config is None:
+        user = accounts.sign_up(
+            email=email, password=password, display_name=display_name, role=role, db=db
+        )
+        token = tokens.issue_access_token(user_id=user.id, email=user.email)
+        return SignedUp(
+            user=user,
+            signed_in=SignedIn(
+                user=user, access_token=token, expires_in=get_settings().access_token_ttl_seconds
+            ),
+        )
+    # The same rules as a local sign-up, checked before Supabase is asked.
+    normalized = validation.normalize_email(email)
+    name = validation.clean_text(display_name, field="display_name", max_chars=80, single_line=True)
+    chosen = validation.choice(role, field="role", allowed=ROLES)
+    checked = accounts._check_password(password)
+    try:
+        supa_user, session = gotrue.sign_up(
+            config,
+            email=normalized,
+            password=checked,
+            data={"display_name": name, "role": chosen},
+        )
+    except gotrue.AuthRefused as exc:
+        if exc.code in ("user_already_exists", "email_exists"):
+            raise Conflict("an account with this email already exists", field="email") from None
+        if exc.code == "weak_password":
+            raise Invalid(exc.message, field="password") from None
+        if exc.code in ("email_address_invalid", "validation_failed"):
+            raise Invalid(exc.message, field="email") from None
+        raise Invalid(exc.message) from None
+    except gotrue.AuthUnavailable as exc:
+        raise Unavailable(str(exc)) from None
+    if session is not None:
+        signed = _signed_in(session, db)
+        return SignedUp(user=signed.user, signed_in=signed)
+    return SignedUp(user=sync_supabase_user(identity=supa_user, db=db), signed_in=None)
