@@ -55,14 +55,14 @@ class Settings(BaseSettings):
     supabase_anon_key: str | None = None
     supabase_service_role_key: str | None = None
     supabase_jwt_secret: str | None = None
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_username: str | None = None
     supabase_jwks_url: str | None = None
     supabase_storage_bucket: str = "message_attachments"
     # Lifetime of the signed download URLs handed out after the participant check.
     supabase_signed_url_ttl_seconds: int = Field(default=60, ge=1, le=3600)
     # Later issue: the e-mail bridge.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_from: str | None = None
 
