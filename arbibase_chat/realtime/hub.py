@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from arbibase_chat import aio
 from arbibase_chat.models import MessagePublic, ThreadPublic
+from arbibase_chat.realtime import rows
 from arbibase_chat.services import events, messages, reads, threads
 from arbibase_chat.services.errors import NotFound
 
@@ -98,6 +99,7 @@ class Hub:
         self._deliver: Deliver | None = None
         self._publish_typing: Publish | None = None  # None: typing stays in this worker
         self._recent: OrderedDict[uuid.UUID, None] = OrderedDict()
+        self._rows = rows.RowCache()
         self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
         self._pending: set[asyncio.Future[None]] = set()
 
@@ -110,7 +112,7 @@ class Hub:
             old.seen_at = time.monotonic()
             return
         if old is not None:
-            self._by_user[old.user_id].discard(token)
+            self.forget(token)  # the tab signed in as someone else
         self._sessions[token] = _Session(user_id=user_id, open_thread=None)
         self._by_user[user_id].add(token)
 
@@ -126,6 +128,7 @@ class Hub:
             self._by_user[session.user_id].discard(token)
             if not self._by_user[session.user_id]:
                 del self._by_user[session.user_id]
+                self._rows.forget_user(session.user_id)
 
     def tokens_of(self, user_id: uuid.UUID) -> list[str]:
         return list(self._by_user.get(user_id, ()))
@@ -197,6 +200,7 @@ class Hub:
             self._fan_out_typing(event.thread_id, event.to_user, event.name)
             return
         if isinstance(event, _ResyncAll):
+            self._rows.clear()  # events may have been missed: nothing held can be trusted
             await asyncio.gather(
                 *(self._push(token, Resync(user_id)) for user_id, token in self._all_sessions())
             )
@@ -238,25 +242,30 @@ class Hub:
     async def _update_for(
         self, user_id: uuid.UUID, event: events.DomainEvent, message: MessagePublic | None
     ) -> UserUpdate | None:
-        """Query only what this event can have changed for this user."""
+        """What this event changed for this user: folded into the rows held, else read."""
+        old = self._rows.row(user_id, event.thread_id)
         if isinstance(event, events.ReadUpdated) and event.user_id != user_id:
             # The other side read: only the "Seen" marker moves. No query.
+            if old is not None and (seen := rows.after_read(old, event, user_id)) is not None:
+                self._rows.put(user_id, seen)
             return UserUpdate(
                 user_id=user_id, thread_id=event.thread_id, seen_seq=event.last_read_seq
             )
-        try:
-            thread = await aio.call(
-                threads.get_thread, user_id=user_id, thread_id=event.thread_id, db=self._db
-            )
-        except NotFound:
-            return None
-        total = None
-        # A new message from the other side, or my own cursor moving, changes my unread total;
-        # my own message or a status/tag change does not.
-        if (isinstance(event, events.MessageCreated) and event.sender_id != user_id) or isinstance(
-            event, events.ReadUpdated
-        ):
-            total = await aio.call(reads.unread_total, user_id=user_id, db=self._db)
+        thread = None
+        if old is not None:
+            if isinstance(event, events.MessageCreated) and message is not None:
+                thread = rows.after_message(old, message, user_id)
+            elif isinstance(event, events.ReadUpdated):
+                thread = rows.after_read(old, event, user_id)
+        if thread is None:
+            try:
+                thread = await aio.call(
+                    threads.get_thread, user_id=user_id, thread_id=event.thread_id, db=self._db
+                )
+            except NotFound:
+                return None
+        self._rows.put(user_id, thread)
+        total = await self._total_after(user_id, event, old, thread)
         return UserUpdate(
             user_id=user_id,
             thread_id=event.thread_id,
@@ -265,6 +274,32 @@ class Hub:
             message=message,
             reload=isinstance(event, events.MessagesChanged),
         )
+
+    async def _total_after(
+        self,
+        user_id: uuid.UUID,
+        event: events.DomainEvent,
+        old: ThreadPublic | None,
+        new: ThreadPublic,
+    ) -> int | None:
+        """The user's unread total if this event changed it (None: unchanged)."""
+        known = self._rows.total(user_id)
+        if old is not None and known is not None:
+            # The total is the sum of the rows' unread counts: it moves as this row moved.
+            total = known + new.unread_count - old.unread_count
+            self._rows.set_total(user_id, total)
+            return total if total != known else None
+        # A new message from the other side, or my own cursor moving, can change my unread
+        # total: read it. Anything else leaves it alone, except that sending reads what came
+        # before my message, so a total held without this thread's row is no longer sure.
+        if (isinstance(event, events.MessageCreated) and event.sender_id != user_id) or isinstance(
+            event, events.ReadUpdated
+        ):
+            total = await aio.call(reads.unread_total, user_id=user_id, db=self._db)
+            self._rows.set_total(user_id, total)
+            return total
+        self._rows.drop_total(user_id)
+        return None
 
     async def _push(self, token: str, update: Update) -> None:
         assert self._deliver is not None
