@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,12 +112,9 @@ def _display_name(identity: SupabaseUser, email: str) -> str:
     return email.split("@", 1)[0][:80] or "user"
 
 
-def sync_supabase_user(*, identity: SupabaseUser, db: Engine | None = None) -> UserPublic:
-    """Create or refresh the local `users` row of a Supabase Auth user (see the module doc).
-
-    Conflict when the e-mail address belongs to another local account; Invalid when the
-    Supabase user has no usable e-mail address.
-    """
+def _profile(identity: SupabaseUser) -> tuple[str, Callable[[str, str], dict[str, Any]]]:
+    """The role a new row gets, and the other columns as the Supabase user says they are
+    (given the row's role and current tier)."""
     if not identity.email:
         raise Invalid("this Supabase user has no e-mail address", field="email")
     email = validation.normalize_email(identity.email)
@@ -134,6 +132,22 @@ def sync_supabase_user(*, identity: SupabaseUser, db: Engine | None = None) -> U
             "tier": app_tier if app_tier in TIERS else tier,
         }
 
+    return first_role, wanted
+
+
+def _preview(identity: SupabaseUser) -> UserPublic:
+    """What the local row will be at first sight, without writing it."""
+    role, wanted = _profile(identity)
+    return UserPublic.model_validate({"id": identity.id, "role": role, **wanted(role, "beta")})
+
+
+def sync_supabase_user(*, identity: SupabaseUser, db: Engine | None = None) -> UserPublic:
+    """Create or refresh the local `users` row of a Supabase Auth user (see the module doc).
+
+    Conflict when the e-mail address belongs to another local account; Invalid when the
+    Supabase user has no usable e-mail address.
+    """
+    first_role, wanted = _profile(identity)
     with reading(db, elevated=_ELEVATED) as session:
         existing = session.get(User, identity.id)
         if existing is not None:
@@ -152,7 +166,12 @@ def sync_supabase_user(*, identity: SupabaseUser, db: Engine | None = None) -> U
     raise AssertionError("unreachable")
 
 
-def _write(user_id: uuid.UUID, first_role: str, wanted: Any, db: Engine | None) -> UserPublic:
+def _write(
+    user_id: uuid.UUID,
+    first_role: str,
+    wanted: Callable[[str, str], dict[str, Any]],
+    db: Engine | None,
+) -> UserPublic:
     with transaction(db, elevated=_ELEVATED) as (session, _events):
         user = session.get(User, user_id, with_for_update=True)
         if user is None:
@@ -289,4 +308,7 @@ def password_sign_up(
     if session is not None:
         signed = _signed_in(session, db)
         return SignedUp(user=signed.user, signed_in=signed)
-    return SignedUp(user=sync_supabase_user(identity=supa_user, db=db), signed_in=None)
+    # No session: the address is not confirmed yet. No local row now (it is made at the first
+    # sign-in): a project that confirms addresses answers a sign-up for an address already
+    # registered with a look-alike user under a random id, which must not claim the e-mail.
+    return SignedUp(user=_preview(supa_user), signed_in=None)

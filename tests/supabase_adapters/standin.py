@@ -451,6 +451,18 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             with project.lock:
                 exists = email_ in project.users
+            if exists and not project.autoconfirm:
+                # With confirmations on, GoTrue does not reveal that the address is taken: it
+                # answers 200 with a look-alike, unconfirmed user under a random id.
+                decoy = AuthUser(
+                    id=str(uuid.uuid4()),
+                    email=email_,
+                    password="",
+                    user_metadata=data.get("data") or {},
+                    app_metadata={},
+                    confirmed=False,
+                )
+                raise self._ok(decoy.to_json())
             if exists:
                 raise self._auth_error(
                     headers, 422, "user_already_exists", "User already registered"

@@ -249,6 +249,28 @@ def test_sign_in_service_errors(standin: SupabaseStandIn, db: Engine, supabase_m
         db=db,
     )
     assert signed_up.signed_in is None and signed_up.user.display_name == "Cora"
+    cora = standin.users["confirm@example.com"]
+    assert str(signed_up.user.id) == cora.id
+    with Session(db) as session:  # the row comes with the first sign-in, not before
+        assert session.get(User, uuid.UUID(cora.id)) is None
+    with pytest.raises(AuthenticationFailed, match="confirm your e-mail"):
+        identity.password_sign_in(email="confirm@example.com", password="a long password", db=db)
+
+    # Someone signs up again with Cora's address: GoTrue answers with a decoy user under a
+    # random id, which must not claim her e-mail address in the app.
+    decoy = identity.password_sign_up(
+        email="confirm@example.com",
+        password="another long password",
+        display_name="Mallory",
+        role="owner",
+        db=db,
+    )
+    assert decoy.signed_in is None and str(decoy.user.id) != cora.id
+    cora.confirmed = True  # she follows the link in her e-mail
+    signed = identity.password_sign_in(
+        email="confirm@example.com", password="a long password", db=db
+    )
+    assert str(signed.user.id) == cora.id and signed.user.display_name == "Cora"
 
 
 def test_auth_outage_is_503_not_500(api: TestClient, standin: SupabaseStandIn, db: Engine):
