@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     database_url: str = Field(default=f"sqlite:///{VAR_DIR / 'arbibase_chat.db'}")
+    # PostgreSQL: run each user request as `authenticated` with their claims, under RLS
+    # (services/_tx.py, alembic 0004). Off only to measure its cost.
+    db_rls: bool = True
     redis_url: str | None = None
     jwt_secret: str | None = None
     jwt_secret_file: Path = VAR_DIR / "jwt_secret"

@@ -107,7 +107,10 @@ def seed_demo(db: Engine | None = None) -> dict[str, UserPublic]:
     by_title = {}
     for email, listings in PROPERTIES.items():
         owner = users[email]
-        existing = {p.title: p for p in properties.list_properties(owner_id=owner.id, db=db)}
+        existing = {
+            p.title: p
+            for p in properties.list_properties(user_id=owner.id, owner_id=owner.id, db=db)
+        }
         for title, address, city, state, rent, beds, baths, sqft in listings:
             by_title[title] = existing.get(title) or properties.create_property(
                 user_id=owner.id,

@@ -47,9 +47,10 @@ from sqlalchemy.engine import Engine
 
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
+from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagingMessage, MessagingThread, Participant, Property, User
 from arbibase_chat.services import messages, reads, threads
-from arbibase_chat.services._tx import Outbox
+from arbibase_chat.services._tx import Outbox, act_as, claims
 from bench.baseline import raw_insert_samples
 
 UTC = dt.UTC
@@ -536,15 +537,33 @@ def sqlite_plan(engine: Engine, stmt: str, params: Any) -> str:
     return "\n".join(lines)
 
 
-def pg_plan(engine: Engine, stmt: str, params: Any, *, analyze: bool = True) -> str:
+# What services/_tx.py runs first in a user's transaction (RLS on): plans then include the
+# policies, as the services' statements get them.
+ACT_AS = (
+    "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', %s, true)"
+)
+
+
+def pg_plan(
+    engine: Engine,
+    stmt: str,
+    params: Any,
+    *,
+    analyze: bool = True,
+    as_user: uuid.UUID | None = None,
+) -> str:
     opts = "ANALYZE, BUFFERS" if analyze else "COSTS ON"
     with engine.connect() as conn:
+        if as_user is not None and get_settings().db_rls:
+            conn.exec_driver_sql(ACT_AS, (claims(as_user),))
         rows = conn.exec_driver_sql(f"EXPLAIN ({opts}) " + stmt, params).all()
         conn.rollback()
     return "\n".join(r[0] for r in rows)
 
 
-def pg_generic_plan(url: str, stmt: str, params: dict[str, Any]) -> str:
+def pg_generic_plan(
+    url: str, stmt: str, params: dict[str, Any], *, as_user: uuid.UUID | None = None
+) -> str:
     """The plan a prepared statement gets once the server switches to a generic plan.
 
     psycopg prepares a statement server-side after 5 executions (prepare_threshold) and
@@ -561,6 +580,8 @@ def pg_generic_plan(url: str, stmt: str, params: dict[str, Any]) -> str:
     body = re.sub(r"%\((\w+)\)s", repl, stmt).replace("%%", "%")
     with psycopg.connect(url) as conn:
         conn.execute("SET plan_cache_mode = force_generic_plan")
+        if as_user is not None and get_settings().db_rls:
+            conn.execute(ACT_AS, (claims(as_user),))
         conn.execute(pgsql.SQL("PREPARE bench_generic AS {}").format(pgsql.SQL(body)))
         args = pgsql.SQL(", ").join(pgsql.Literal(params[n]) for n in names)
         rows = conn.execute(
@@ -756,7 +777,7 @@ def collect_plans(
         if backend == "sqlite":
             plan = sqlite_plan(engine, stmt, params)
         else:
-            plan = pg_plan(engine, stmt, params)
+            plan = pg_plan(engine, stmt, params, as_user=hub)
         if index:
             plan += "\n" + check_plan(backend, plan, index)
         if (
@@ -764,7 +785,7 @@ def collect_plans(
             and not explain_only
             and name in ("inbox page 1", "unread_total")
         ):
-            generic = pg_generic_plan(url, stmt, params)
+            generic = pg_generic_plan(url, stmt, params, as_user=hub)
             plans[name + " [generic plan]"] = generic + (
                 "\n" + check_plan(backend, generic, index) if index else ""
             )
@@ -778,6 +799,7 @@ def collect_plans(
         contextlib.suppress(_Rollback),
         dbmod.write_session(engine) as session,
     ):
+        act_as(session, hub)
         thread = session.get(MessagingThread, target.id)
         assert thread is not None
         reads.advance_cursor(session, Outbox(), thread=thread, user_id=hub, to_seq=target.n)
@@ -1037,6 +1059,12 @@ def machine_facts(backends: list[str]) -> list[str]:
                 ).fetchall()
             settings = " ".join(f"{n}={s}{u or ''}" for n, s, u in rows)
             facts.append(f"postgres  {version[0] if version else '?'}  {settings}")
+            rls = (
+                "on: requests run as `authenticated` with the user's claims"
+                if get_settings().db_rls
+                else "off (DB_RLS=0): requests run on the app's own role"
+            )
+            facts.append(f"rls       {rls}")
         except psycopg.Error as exc:
             facts.append(f"postgres  unavailable: {exc}")
     return facts

@@ -69,7 +69,7 @@ def sign_up(
         password_hash=password_hash,
     )
     try:
-        with transaction(db) as (session, _events):
+        with transaction(db, elevated="sign-up") as (session, _events):
             if (
                 session.scalar(select(col(User.id)).where(col(User.email) == normalized))
                 is not None
@@ -91,7 +91,7 @@ def authenticate(*, email: Any, password: Any, db: Engine | None = None) -> User
         raise failure from None
     if not isinstance(password, str) or not password:
         raise failure
-    with reading(db) as session:
+    with reading(db, elevated="sign-in") as session:
         user = session.scalar(select(User).where(col(User.email) == normalized))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -103,17 +103,23 @@ def authenticate(*, email: Any, password: Any, db: Engine | None = None) -> User
 
 
 def get_user(*, user_id: Any, db: Engine | None = None) -> UserPublic:
+    """The signed-in user's own account (the caller is `user_id`)."""
     uid = validation.as_uuid(user_id, field="user_id")
-    with reading(db) as session:
-        user = session.get(User, uid)
-        if user is None:
+    with reading(db, as_user=uid) as session:
+        # Columns, not the entity: requests may not read password hashes (alembic 0004).
+        row = session.execute(
+            select(*(col(getattr(User, name)) for name in UserPublic.model_fields)).where(
+                col(User.id) == uid
+            )
+        ).first()
+        if row is None:
             raise NotFound("user not found")
-        return public(user)
+        return UserPublic.model_validate(dict(row._mapping))
 
 
 def set_verified(*, user_id: uuid.UUID, verified: bool, db: Engine | None = None) -> UserPublic:
     """Ownership verification is done by ArbiBase staff; this records the outcome."""
-    with transaction(db) as (session, _events):
+    with transaction(db, elevated="staff") as (session, _events):
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("user not found")

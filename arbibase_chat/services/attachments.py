@@ -291,7 +291,7 @@ def check_upload(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None
     `store_attachment` does this first; a web handler can also call it before it receives
     the request body, so strangers cannot make the server spool their bytes.
     """
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
         return thread.id
 
@@ -337,7 +337,7 @@ def store_attachment(
         if thumbnail_key is not None:
             _put(backend, thumbnail_key, written[1], THUMBNAIL_TYPE)
             stored.append(thumbnail_key)
-        with transaction(db) as (session, _events):
+        with transaction(db, as_user=user_id) as (session, _events):
             participant_thread(session, user_id=user_id, thread_id=tid)
             row = A(
                 id=attachment_id,
@@ -395,7 +395,7 @@ def locate_attachment(
     """
     chosen = validation.choice(variant, field="variant", allowed=VARIANTS)
     aid = validation.as_uuid(attachment_id, field="attachment_id")
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         row = session.scalar(
             select(A)
             .join(P, and_(col(P.thread_id) == col(A.thread_id), col(P.user_id) == user_id))

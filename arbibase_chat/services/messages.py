@@ -135,7 +135,7 @@ def send_message(
             raise
         return stored
     try:
-        with transaction(db) as (session, outbox):
+        with transaction(db, as_user=user_id) as (session, outbox):
             thread, _ = participant_thread(
                 session, user_id=user_id, thread_id=thread_id, for_update=True
             )
@@ -148,8 +148,8 @@ def send_message(
             if thread.status == "closed":
                 raise Invalid("this thread is closed; reopen it to send messages", field="status")
             if user_id == thread.owner_id:
-                owner = session.get(User, user_id)
-                if owner is None or not owner.verified:
+                verified = session.scalar(select(col(User.verified)).where(col(User.id) == user_id))
+                if not verified:
                     raise Forbidden(VERIFY_FIRST)
             attachment = None
             if file_id is not None:
@@ -215,7 +215,7 @@ def send_message(
 def _first_delivery(
     thread_id: Any, user_id: uuid.UUID, retry_key: str, db: Engine | None
 ) -> MessagePublic | None:
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
         first = _find_retry(
             session, thread_id=thread.id, sender_id=user_id, client_msg_id=retry_key
@@ -242,7 +242,7 @@ def list_messages(
     size = validation.page_limit(limit)
     if before is not None and after is not None:
         raise Invalid("give before or after, not both", field="before")
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
         query = select(M).where(col(M.thread_id) == thread.id)
         newest_first = True
@@ -270,7 +270,7 @@ def _seq_of(session: Session, thread_id: uuid.UUID, message_id: Any, *, field: s
 def get_message(*, user_id: uuid.UUID, message_id: Any, db: Engine | None = None) -> MessagePublic:
     """One message, for a participant of its thread (NotFound for anyone else)."""
     mid = validation.as_uuid(message_id, field="message_id")
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         message = session.scalar(
             select(M)
             .join(P, col(P.thread_id) == col(M.thread_id))

@@ -40,13 +40,14 @@ def create_property(
             )
             or None
         )
-    with transaction(db) as (session, _events):
-        owner = session.get(User, user_id)
-        if owner is None:
+    with transaction(db, as_user=user_id) as (session, _events):
+        # Columns, not the entity: requests may not read password hashes (alembic 0004).
+        role = session.scalar(select(col(User.role)).where(col(User.id) == user_id))
+        if role is None:
             raise NotFound("user not found")
-        if owner.role != "owner":
+        if role != "owner":
             raise Forbidden("only owner accounts can list a property")
-        prop = Property(owner_id=owner.id, **values)
+        prop = Property(owner_id=user_id, **values)
         session.add(prop)
         session.flush()
         return _public(prop)
@@ -67,9 +68,11 @@ def _check_numbers(values: dict[str, Any]) -> None:
         raise Invalid(f"bathrooms must be a number up to {MAX_BATHROOMS:g}", field="bathrooms")
 
 
-def get_property(*, property_id: Any, db: Engine | None = None) -> PropertyPublic:
+def get_property(
+    *, user_id: uuid.UUID, property_id: Any, db: Engine | None = None
+) -> PropertyPublic:
     pid = validation.as_uuid(property_id, field="property_id")
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         prop = session.get(Property, pid)
         if prop is None:
             raise NotFound("property not found")
@@ -78,13 +81,14 @@ def get_property(*, property_id: Any, db: Engine | None = None) -> PropertyPubli
 
 def list_properties(
     *,
+    user_id: uuid.UUID,
     city: str | None = None,
     owner_id: uuid.UUID | None = None,
     after: uuid.UUID | None = None,
     limit: int | None = None,
     db: Engine | None = None,
 ) -> list[PropertyPublic]:
-    """Browse listings, oldest listed first, keyset-paginated by id order of listing."""
+    """Browse listings (`user_id`: who browses), keyset-paginated by id order of listing."""
     size = validation.page_limit(limit)
     query = select(Property)
     if city:
@@ -94,5 +98,5 @@ def list_properties(
     if after is not None:
         query = query.where(col(Property.id) > after)
     query = query.order_by(col(Property.id)).limit(size)
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         return [_public(p) for p in session.scalars(query)]

@@ -100,7 +100,7 @@ def mark_read(
     db: Engine | None = None,
 ) -> ReadState:
     """Move my read cursor forward to a message (default: the newest). Never moves back."""
-    with transaction(db) as (session, outbox):
+    with transaction(db, as_user=user_id) as (session, outbox):
         thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
         target = thread.last_seq
         if up_to_message_id is not None:
@@ -127,7 +127,7 @@ def unread_total(*, user_id: uuid.UUID, db: Engine | None = None) -> int:
         .join(T, col(T.id) == col(P.thread_id))
         .where(col(P.user_id) == user_id)
     )
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         return int(session.scalar(query) or 0)
 
 
@@ -149,7 +149,7 @@ def unread_by_property(*, user_id: uuid.UUID, db: Engine | None = None) -> list[
         .group_by(col(T.property_id), col(Property.title))
         .order_by(func.max(col(T.last_message_at)).desc())
     )
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         rows = session.execute(query).all()
     return [
         PropertyUnread(

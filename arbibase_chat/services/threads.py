@@ -71,16 +71,17 @@ def get_or_create_thread(
         raise Invalid("you cannot open a thread with yourself", field="owner_id")
     for attempt in (1, 2):
         try:
-            with transaction(db) as (session, outbox):
+            with transaction(db, as_user=user_id) as (session, outbox):
                 prop = session.get(Property, pid)
                 if prop is None:
                     raise NotFound("property not found")
                 if prop.owner_id != oid:
                     raise Invalid("owner_id is not the owner of this property", field="owner_id")
-                caller = session.get(User, user_id)
-                if caller is None:
+                # Columns, not the entity: requests may not read password hashes (alembic 0004).
+                caller_role = session.scalar(select(col(User.role)).where(col(User.id) == user_id))
+                if caller_role is None:
                     raise NotFound("user not found")
-                if caller.role != "operator":
+                if caller_role != "operator":
                     # Negotiations start from the operator side (ROI "Send Offer", Property
                     # Browser); owners answer in the threads operators open.
                     raise Forbidden("only operator accounts can start a negotiation")
@@ -304,7 +305,7 @@ def list_threads(
             )
         )
     query = _inbox_rows(query.limit(size + 1).subquery("page"))
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         rows = session.execute(query).all()
         page, more = rows[:size], len(rows) > size
         tags = _tags_for(session, (row[0].id for row in page))
@@ -343,7 +344,7 @@ def _read_thread(session: Session, *, user_id: uuid.UUID, thread_id: uuid.UUID) 
 
 def get_thread(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) -> ThreadPublic:
     tid = validation.as_uuid(thread_id, field="thread_id")
-    with reading(db) as session:
+    with reading(db, as_user=user_id) as session:
         return _read_thread(session, user_id=user_id, thread_id=tid)
 
 
@@ -375,7 +376,7 @@ def update_thread(
     to_add = list(dict.fromkeys(_clean_tag(t) for t in add_tags))
     to_remove = list(dict.fromkeys(_clean_tag(t) for t in remove_tags))
     try:
-        with transaction(db) as (session, outbox):
+        with transaction(db, as_user=user_id) as (session, outbox):
             thread, _ = participant_thread(
                 session, user_id=user_id, thread_id=thread_id, for_update=True
             )

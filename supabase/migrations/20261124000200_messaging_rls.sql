@@ -58,6 +58,24 @@ as $$
     false)
 $$;
 
+-- Only operator accounts open negotiations (the app's users.role; owners answer in the threads
+-- operators open). The account's role is app_metadata.role ('operator' | 'owner') in
+-- auth.users, set with the service key like `verified`; user_metadata is never consulted.
+-- SECURITY DEFINER because `authenticated` cannot read auth.users.
+create function messaging_private.caller_is_operator()
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(
+    (select (u.raw_app_meta_data ->> 'role') = 'operator'
+     from auth.users u
+     where u.id = (select auth.uid())),
+    false)
+$$;
+
 -- What a participant may put in a message (the app's validation.py / messages.py rules):
 -- some text or an attachment, at most 10,000 characters, an http(s) or site-path URL only
 -- (no javascript: links in the seed's <a href>), metadata a JSON object of at most 16 KB.
@@ -477,6 +495,7 @@ revoke all on all functions in schema messaging_private
 grant execute on function messaging_private.caller_is_trusted(regclass)
   to authenticated, service_role;
 grant execute on function messaging_private.caller_is_verified() to authenticated, service_role;
+grant execute on function messaging_private.caller_is_operator() to authenticated, service_role;
 grant execute on function messaging_private.thread_tag_count(uuid) to authenticated, service_role;
 grant execute on function messaging_private.valid_message_content(text, text, jsonb)
   to authenticated, service_role;
@@ -519,12 +538,13 @@ create policy "threads: participants read" on public.messaging_threads
     or messaging_threads.owner_id = (select auth.uid())
   );
 
--- The caller opens a thread as its operator, with the owner of the property, never with
--- themselves, active and empty (the one-active unique index refuses a second active thread).
+-- An operator account opens a thread as its operator, with the owner of the property, never
+-- with themselves, active and empty (the one-active unique index refuses a second active thread).
 create policy "threads: operators open with the property owner" on public.messaging_threads
   for insert to authenticated
   with check (
     messaging_threads.operator_id = (select auth.uid())
+    and (select messaging_private.caller_is_operator())
     and messaging_threads.owner_id <> messaging_threads.operator_id
     and messaging_threads.status = 'active'
     and messaging_threads.last_seq = 0

@@ -15,8 +15,10 @@ The world (built by harness.build_world; messages numbered as the database numbe
     prop2 (own2): t2 op1-own2 active   m5 op1 (1)
     prop3 (own1): t_closed op1-own1 closed   m6 op1 (1)
 
+op1, op2 and stranger are operator accounts, own1 and own2 owner accounts (app_metadata.role).
 own1 is a verified owner (app_metadata.verified); own2 is not, although their user_metadata
-(which users can edit themselves) says so. stranger takes part in nothing.
+(which users can edit themselves) says so, and claims role operator there too. stranger takes
+part in nothing.
 Storage: message_attachments/{t1}/{a1} (op1), {t1}/{a2} (own1), {t3}/{a3} (op2), and
 other_bucket/{stranger}/notes.txt (stranger).
 """

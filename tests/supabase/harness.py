@@ -170,8 +170,13 @@ def build_world(url: str) -> World:
     with psycopg.connect(url, autocommit=True) as conn:
         for name in USERS:
             ids[name] = uuid.uuid4()
-            app_meta = {"provider": "email", "verified": True} if name == "own1" else {}
-            user_meta = {"verified": True} if name == "own2" else {}
+            # The account's role and verification are app_metadata (service key only).
+            role = "owner" if name.startswith("own") else "operator"
+            app_meta: dict[str, Any] = {"provider": "email", "role": role}
+            if name == "own1":
+                app_meta["verified"] = True
+            # own2 claims more in user_metadata, which users edit themselves: never consulted.
+            user_meta = {"verified": True, "role": "operator"} if name == "own2" else {}
             conn.execute(
                 "insert into auth.users (id, aud, role, email, raw_app_meta_data,"
                 " raw_user_meta_data, created_at)"

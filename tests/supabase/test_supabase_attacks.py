@@ -224,6 +224,12 @@ ATTACKS = [
         "op1", thread("prop1", "op1", "own2"), DENIED, id="thread-insert-owner-not-property-owner"
     ),
     pytest.param(
+        "own2",
+        thread("prop1", "own2", "own1"),
+        DENIED,
+        id="thread-insert-owner-account-as-operator",
+    ),
+    pytest.param(
         "own1", thread("prop1", "own1", "own1"), DENIED, id="thread-insert-self-on-both-sides"
     ),
     pytest.param(
@@ -703,7 +709,8 @@ create policy "messages participants" on public.messaging_messages
   );
 """
 
-# The holes issue 5 lists, as rows of the matrix above.
+# The holes issue 5 lists (and the owner account opening a thread as operator, found since),
+# as rows of the matrix above.
 SEED_HOLES = (
     "msg-insert-as-the-other-party",
     "msg-update-rewrite-other-partys-message",
@@ -715,6 +722,7 @@ SEED_HOLES = (
     "thread-update-property",
     "msg-update-receipt-for-the-other-user",
     "thread-insert-owner-not-property-owner",
+    "thread-insert-owner-account-as-operator",
 )
 
 

@@ -166,6 +166,7 @@ def test_helper_functions_pin_search_path_and_anon_cannot_call_them(conn):
     # Each SECURITY DEFINER exists for one reason (supabase/README.md, "Helper functions").
     assert definers == {
         "caller_is_verified",  # reads auth.users, which authenticated cannot
+        "caller_is_operator",  # reads auth.users, which authenticated cannot
         "thread_tag_count",  # a policy may not query its own table (recursion)
         "append_message",  # writes the thread's counters the caller may not write
         "threads_add_participants",  # adds the other party's membership row

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/properties", tags=["properties"])
 
 @router.get("", response_model=PropertyList, name="list_properties")
 async def list_properties(
-    _user_id: CurrentUser,
+    user_id: CurrentUser,
     db: Db,
     city: Annotated[str | None, Query(max_length=120)] = None,
     ownerId: uuid.UUID | None = None,
@@ -26,7 +26,13 @@ async def list_properties(
 ) -> PropertyList:
     """Browse listings (signed-in users), in listing-id order, keyset-paginated by `after`."""
     items = await run(
-        properties.list_properties, city=city, owner_id=ownerId, after=after, limit=limit, db=db
+        properties.list_properties,
+        user_id=user_id,
+        city=city,
+        owner_id=ownerId,
+        after=after,
+        limit=limit,
+        db=db,
     )
     return PropertyList(data=items)
 
