@@ -78,14 +78,16 @@ end
 $$
 """
 
-# Supabase's auth.uid() (GoTrue), created only where no auth schema exists; marked so that the
-# downgrade removes only what this revision created.
+# Supabase's auth.uid() (GoTrue), created only where no auth schema exists (then granted as
+# Supabase grants it); marked so that the downgrade removes only what this revision created.
+# In a Supabase database all of this exists already and is left alone.
 AUTH_SQL = f"""
 do $$
 begin
   if pg_catalog.to_regnamespace('auth') is null then
     create schema auth;
     comment on schema auth is '{AUTH_MARK}';
+    grant usage on schema auth to anon, authenticated, service_role;
   end if;
   if pg_catalog.to_regprocedure('auth.uid()') is null then
     create function auth.uid()
@@ -99,11 +101,10 @@ begin
         (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
       )::uuid
     $f$;
+    grant execute on function auth.uid() to anon, authenticated, service_role;
   end if;
 end
-$$;
-grant usage on schema auth to anon, authenticated, service_role;
-grant execute on function auth.uid() to anon, authenticated, service_role;
+$$
 """
 
 HELPERS_SQL = f"""
