@@ -24,6 +24,7 @@ from arbibase_chat.services import events
 log = logging.getLogger(__name__)
 
 Item = events.DomainEvent | TypingSignal
+LOCAL_ONLY = frozenset({"message"})  # objects that stay in their process: ids only on the wire
 _TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
@@ -39,6 +40,8 @@ _TYPES: dict[str, type[Any]] = {
 def encode(item: Item) -> str:
     doc: dict[str, Any] = {"type": type(item).__name__}
     for f in fields(item):
+        if f.name in LOCAL_ONLY:
+            continue
         value = getattr(item, f.name)
         if isinstance(value, uuid.UUID):
             value = str(value)
@@ -53,6 +56,8 @@ def decode(raw: str | bytes) -> Item:
     cls = _TYPES[doc.pop("type")]
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
+        if f.name in LOCAL_ONLY:
+            continue
         value = doc[f.name]
         if f.name == "participant_ids":
             value = tuple(uuid.UUID(v) for v in value)

@@ -211,7 +211,9 @@ class Hub:
         if not affected:
             return
         message = None
-        if isinstance(event, events.MessageCreated):
+        if isinstance(event, events.MessageCreated) and event.message is not None:
+            message = event.message  # committed in this process: no need to read it back
+        elif isinstance(event, events.MessageCreated):
             message = await aio.call(
                 messages.get_message,
                 user_id=event.sender_id,

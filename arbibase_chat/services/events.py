@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from arbibase_chat.models import MessagePublic
+
 log = logging.getLogger(__name__)
 
 
@@ -23,6 +25,9 @@ class MessageCreated:
     seq: int
     sender_id: uuid.UUID
     participant_ids: tuple[uuid.UUID, ...]
+    # The stored message, when the event stays in this process (saves the hub a read). Never
+    # sent between processes: Redis and NOTIFY carry ids only, and the hub reads the rest.
+    message: MessagePublic | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

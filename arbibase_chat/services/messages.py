@@ -191,6 +191,7 @@ def send_message(
             advance_cursor(
                 session, outbox, thread=thread, user_id=user_id, to_seq=seq, own_message=True
             )
+            result = to_public(message, attachment)
             outbox.insert(
                 0,
                 MessageCreated(
@@ -199,9 +200,9 @@ def send_message(
                     seq=seq,
                     sender_id=user_id,
                     participant_ids=participants_of(thread),
+                    message=result,
                 ),
             )
-            result = to_public(message, attachment)
         return result
     except IntegrityError:
         # Two deliveries of the same client_msg_id raced: the loser returns the winner's row.
