@@ -3,19 +3,25 @@
 The browser keeps only its own access token (a SameSite=strict cookie). On the first
 event of a session the token is verified on the server and the user id goes into `_user_id`,
 which is never sent to the browser and never read from an event payload.
+
+In Supabase mode the token is Supabase Auth's (short-lived, 1 hour by default, and not
+refreshed by the app): once it has expired the session signs out, so the page never looks
+signed in while the REST calls it makes with the cookie (downloads, thumbnails) are refused.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import reflex as rx
 
 from arbibase_chat import aio, routes
+from arbibase_chat.adapters import supabase_config
 from arbibase_chat.config import ACCESS_TOKEN_COOKIE, get_settings
 from arbibase_chat.models import UserPublic
-from arbibase_chat.services import accounts, identity
+from arbibase_chat.services import accounts, identity, tokens
 from arbibase_chat.services.errors import AuthenticationFailed, NotFound, Unavailable
 
 
@@ -32,6 +38,8 @@ class SessionState(rx.State):
     # The browser's IANA time zone (set by assets/chat.js) for day separators.
     time_zone: str = rx.Cookie("UTC", name="arbibase_tz", path="/", same_site="strict")
     _user_id: str = ""
+    # Supabase mode: when the access token expires (Unix time); 0: not tracked (local mode).
+    _expires_at: int = 0
     display_name: str = ""
     email: str = ""
     role: str = ""
@@ -47,6 +55,10 @@ class SessionState(rx.State):
         `access_token` is the app's own token, or Supabase's in Supabase mode."""
         self.access_token = access_token
         self._remember(user)
+        self._track_expiry()
+
+    def _track_expiry(self) -> None:
+        self._expires_at = tokens.expiry(self.access_token) if supabase_config() else 0
 
     def _remember(self, user: UserPublic) -> None:
         self._user_id = str(user.id)
@@ -59,6 +71,7 @@ class SessionState(rx.State):
     def _forget(self) -> None:
         self.access_token = ""
         self._user_id = ""
+        self._expires_at = 0
         self.display_name = self.email = self.role = self.tier = ""
         self.verified = False
 
@@ -76,6 +89,9 @@ class SessionState(rx.State):
                 self._forget()
             return None
         if self._user_id:
+            if self._expires_at and time.time() >= self._expires_at:
+                self._forget()
+                return None
             return uuid.UUID(self._user_id)
         try:
             # In a thread: in Supabase mode this may fetch the JWKS and write the user's row.
@@ -88,6 +104,7 @@ class SessionState(rx.State):
             self._forget()
             return None
         self._remember(user)
+        self._track_expiry()
         return user.id
 
     @rx.event

@@ -96,6 +96,15 @@ def verify_token(*, token: Any) -> VerifiedToken:
     return VerifiedToken(user_id=user_id, claims=claims)
 
 
+def expiry(token: str) -> int:
+    """The `exp` of a token that was already verified (reads it; does not verify); 0 if none."""
+    try:
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        return 0
+    return exp if isinstance(exp, int) else 0
+
+
 def _decode_supabase(token: str, config: SupabaseConfig) -> dict[str, Any]:
     header = jwt.get_unverified_header(token)
     alg = header.get("alg")
