@@ -1,4 +1,12 @@
-"""Input rules shared by the services: trimmed text, no NUL, bounded length."""
+"""Input rules shared by the services: trimmed text, no NUL, bounded length.
+
+Text is stored as the user meant it to read: every kind of line break becomes a line feed,
+invisible control characters are dropped, and so are the bidi embedding/override controls
+(U+202A to U+202E), which make text display in another order than it is stored ("Trojan
+Source" spoofing of an amount or a link). Bidi marks and isolates (LRM, RLM, U+2066 to
+U+2069) stay: Arabic and Hebrew text needs them, and they cannot reorder text outside their
+own run.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,9 @@ MAX_MESSAGE_CHARS = 10_000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CLIENT_MSG_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _WS = re.compile(r"\s+")
+_NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85]")
+# C0 and C1 controls except tab and line feed, DEL, and the bidi embeddings/overrides.
+_INVISIBLE = re.compile(r"[\x01-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
 
 
 def clean_text(
@@ -23,7 +34,7 @@ def clean_text(
         raise Invalid(f"{field} must be text", field=field)
     if "\x00" in value:
         raise Invalid(f"{field} must not contain NUL characters", field=field)
-    value = value.strip()
+    value = _INVISIBLE.sub("", _NEWLINES.sub("\n", value)).strip()
     if single_line:
         value = _WS.sub(" ", value)
     if required and not value:

@@ -1,0 +1,37 @@
+"""Text rules every service applies: what is kept, what is dropped, what is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from arbibase_chat.services import validation
+from arbibase_chat.services.errors import Invalid
+
+
+def clean(value: str, **kw: object) -> str:
+    return validation.clean_text(value, field="body", max_chars=1000, **kw)  # type: ignore[arg-type]
+
+
+def test_line_breaks_become_line_feeds_and_invisible_controls_go():
+    assert clean("a\r\nb\rc\u2028d\u2029e\x85f") == "a\nb\nc\nd\ne\nf"
+    assert clean("tab\tstays\x07\x1b[31m\x7f\x9b") == "tab\tstays[31m"
+
+
+def test_bidi_overrides_cannot_reorder_what_is_shown():
+    # "pay $9000" stored, shown reversed as "0009$ yap" with RLO: the override is dropped.
+    assert clean("pay \u202e0009$\u202c now") == "pay 0009$ now"
+    for control in "\u202a\u202b\u202c\u202d\u202e":
+        assert control not in clean(f"x{control}y")
+
+
+def test_rtl_text_and_its_marks_and_isolates_are_kept():
+    hebrew = "\u05e9\u05dc\u05d5\u05dd \u200fmarked\u200e \u2067isolated\u2069 \u200d"
+    assert clean(hebrew) == hebrew.strip()
+
+
+def test_single_line_fields_collapse_breaks_and_nul_is_refused():
+    assert clean("  Lease\r\n offer\u2028 2026 ", single_line=True) == "Lease offer 2026"
+    with pytest.raises(Invalid, match="NUL"):
+        clean("a\x00b")
+    with pytest.raises(Invalid, match="empty"):
+        clean("\x07\u202e  \r\n")
