@@ -119,8 +119,12 @@ def _profile(identity: SupabaseUser) -> tuple[str, Callable[[str, str], dict[str
         raise Invalid("this Supabase user has no e-mail address", field="email")
     email = validation.normalize_email(identity.email)
     name = _display_name(identity, email)
+    # app_metadata (service key only) is what the Supabase policies trust to open threads
+    # (messaging_private.caller_is_operator): when staff or a sign-up hook set it, it wins over
+    # the role the user picked at sign-up (user_metadata). Either way, fixed after first sight.
+    app_role = identity.app_metadata.get("role")
     meta_role = identity.user_metadata.get("role")
-    first_role = meta_role if meta_role in ROLES else "operator"
+    first_role = next((r for r in (app_role, meta_role) if r in ROLES), "operator")
     app_verified = identity.app_metadata.get("verified") is True
     app_tier = identity.app_metadata.get("tier")
 

@@ -163,6 +163,19 @@ def test_first_sight_creates_then_refreshes_the_local_row(
     assert _me(api, standin.access_token(user)).json()["verified"] is False
 
 
+def test_a_role_set_in_app_metadata_wins_over_the_users_own_claim(
+    api: TestClient, standin: SupabaseStandIn
+):
+    # The Supabase policies only let app_metadata.role = "operator" open threads; the local
+    # row must not make an operator of someone the project calls an owner.
+    user = standin.create_user(
+        "hook@example.com",
+        user_metadata={"role": "operator"},
+        app_metadata={"role": "owner"},
+    )
+    assert _me(api, standin.access_token(user)).json()["role"] == "owner"
+
+
 def test_first_sight_with_an_email_of_a_local_account_is_refused(
     api: TestClient, standin: SupabaseStandIn, db: Engine
 ):
