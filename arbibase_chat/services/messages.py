@@ -186,7 +186,9 @@ def send_message(
             if attachment is not None:
                 attachment.message_id = message.id
                 session.add(attachment)
-            session.refresh(thread)
+            # The UPDATE above moved these columns behind the ORM's back: drop the stale
+            # values (reloaded only if something reads them; nothing below does).
+            session.expire(thread, ["last_seq", "last_message_at", "status"])
             # Replying means I have read everything before my own message.
             advance_cursor(
                 session, outbox, thread=thread, user_id=user_id, to_seq=seq, own_message=True

@@ -65,6 +65,13 @@ def advance_cursor(
     old = cursor.last_read_seq
     if to_seq <= old:
         return old
+    # Stepping onto my own new message passes nothing of the other side's: no receipts.
+    quiet = own_message and old == to_seq - 1
+    cursor.last_read_seq = to_seq
+    cursor.last_read_at = utcnow()
+    session.add(cursor)
+    if quiet:
+        return to_seq
     session.execute(
         update(M)
         .where(
@@ -76,11 +83,6 @@ def advance_cursor(
         .values(seen_by=_append_seen_by(session, user_id))
         .execution_options(synchronize_session=False)
     )
-    cursor.last_read_seq = to_seq
-    cursor.last_read_at = utcnow()
-    session.add(cursor)
-    if own_message and old == to_seq - 1:
-        return to_seq
     outbox.append(
         ReadUpdated(
             thread_id=thread.id,
