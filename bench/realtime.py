@@ -277,14 +277,41 @@ def seed(url: str, n_sessions: int, history: int) -> Population:
     return pop
 
 
-def db_messages(path: Path) -> list[tuple[str, str, dt.datetime]]:
-    """(sender_id hex, body, created_at) of every message, read with sqlite3 directly."""
-    con = sqlite3.connect(path)
-    try:
-        rows = con.execute("SELECT sender_id, body, created_at FROM messaging_messages").fetchall()
-    finally:
-        con.close()
-    return [(s, b or "", dt.datetime.fromisoformat(c).replace(tzinfo=UTC)) for s, b, c in rows]
+def db_messages(url: str) -> list[tuple[str, str, dt.datetime]]:
+    """(sender_id hex, body, created_at) of every message, read with the driver directly."""
+    if url.startswith("sqlite"):
+        con = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            rows = con.execute(
+                "SELECT sender_id, body, created_at FROM messaging_messages"
+            ).fetchall()
+        finally:
+            con.close()
+        return [(s, b or "", dt.datetime.fromisoformat(c).replace(tzinfo=UTC)) for s, b, c in rows]
+    import psycopg
+
+    with psycopg.connect(url) as pg:
+        found = pg.execute("SELECT sender_id, body, created_at FROM messaging_messages").fetchall()
+    return [(s.hex, b or "", c) for s, b, c in found]
+
+
+def create_pg_database(admin_url: str, name: str) -> str:
+    """A fresh Postgres database for one run (dropped by drop_pg_database)."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_pg_database(admin_url: str, url: str) -> None:
+    import psycopg
+
+    from arbibase_chat import db as dbmod
+
+    dbmod.dispose_engine(url)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 # --- raw limits in-process: inserts and what the services cost ---------------------------------
@@ -987,6 +1014,8 @@ class Phase:
 class RunResult:
     n: int
     workers: int = 1
+    database: str = "sqlite"
+    url: str = ""
     connect_s: float = 0.0
     rss_before_kb: float = 0.0
     rss_after_kb: float = 0.0
@@ -1143,11 +1172,15 @@ async def run_one(
     from arbibase_chat.services import tokens
     from tests.e2e.server import LiveServer, server_env
 
-    res = RunResult(n=n, workers=workers_n)
+    res = RunResult(n=n, workers=workers_n, database=args.database)
     workdir = tmp / f"n{n}w{workers_n}"
     workdir.mkdir()
     db_path = workdir / "bench.db"
-    url = f"sqlite:///{db_path}"
+    if args.database == "postgres":
+        url = create_pg_database(args.pg_admin_url, f"bench_rt_{n}_{workers_n}_{os.getpid()}")
+    else:
+        url = f"sqlite:///{db_path}"
+    res.url = url
     t0 = time.perf_counter()
     pop = seed(url, n, args.history)
     jwts = [
@@ -1311,7 +1344,7 @@ async def run_one(
         # 6. The database against what each recipient saw.
         hex_to_idx = {u.hex: i for i, u in enumerate(pop.user_ids)}
         stored: dict[tuple[int, int], dt.datetime] = {}
-        for sender_hex, body, created in db_messages(db_path):
+        for sender_hex, body, created in db_messages(url):
             m = BODY_RE.match(body)
             if m is None:
                 continue
@@ -1335,7 +1368,8 @@ async def run_one(
         await http.close()
         t_stop = time.perf_counter()
         server.stop()
-        release_db(db_path)
+        if args.database == "sqlite":
+            release_db(db_path)
         res.stop_s = time.perf_counter() - t_stop
 
 
@@ -1417,8 +1451,9 @@ def print_run(res: RunResult, args: argparse.Namespace) -> None:
 
 
 def _label(r: RunResult) -> str:
-    """N, and the worker count when it is not 1 (e.g. "500/2w")."""
-    return f"{r.n:,}" if r.workers == 1 else f"{r.n:,}/{r.workers}w"
+    """N, the worker count when it is not 1, "pg" on Postgres (e.g. "500/2w/pg")."""
+    workers = "" if r.workers == 1 else f"/{r.workers}w"
+    return f"{r.n:,}{workers}{'/pg' if r.database == 'postgres' else ''}"
 
 
 def lost_of(res: RunResult) -> int | None:
@@ -1541,6 +1576,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/13", help="its db is flushed"
     )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="sqlite (a fresh file per run) or postgres (a fresh database per run on "
+        "--pg-admin-url, dropped at the end; live updates then travel by LISTEN/NOTIFY)",
+    )
+    parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--profile", action="store_true", help="py-spy the worker under load")
     parser.add_argument("--quick", action="store_true", help="N=20, 5 s of load (< 60 s)")
     args = parser.parse_args(argv)
@@ -1591,17 +1634,21 @@ def main(argv: list[str] | None = None) -> int:
             same_n: list[RunResult] = []
             for workers_n in args.workers:
                 out("")
-                out(f"=== N = {n:,} sessions ({n // 2:,} threads), {workers_n} worker(s)")
+                out(
+                    f"=== N = {n:,} sessions ({n // 2:,} threads), {workers_n} worker(s), "
+                    f"{args.database}"
+                )
                 if args.wait_quiet:
                     asyncio.run(wait_quiet(args.wait_quiet))
                 one = asyncio.run(run_one(n, workers_n, args, tmp, secret))
                 print_run(one, args)
                 same_n.append(one)
             res = same_n[-1]
-            db = f"sqlite:///{tmp / f'n{n}w{res.workers}' / 'bench.db'}"
+            db = res.url
             res.insert_rate, res.insert_ms = raw_insert_rate(db, args.inserts)
             out(
-                f"  raw: 1-row insert txn on the same SQLite file {res.insert_rate:,.0f}/s "
+                f"  raw: 1-row insert txn on the same {args.database} database "
+                f"{res.insert_rate:,.0f}/s "
                 f"(p50 {pct(res.insert_ms, 0.5):.2f} ms, p99 {pct(res.insert_ms, 0.99):.2f} ms)"
             )
             res.services = service_costs(db, _pop_from(db), args.service_calls)
@@ -1642,6 +1689,9 @@ def main(argv: list[str] | None = None) -> int:
                     res.echo_aiohttp,
                 )
             results.extend(same_n)
+            if args.database == "postgres":
+                for one in same_n:
+                    drop_pg_database(args.pg_admin_url, one.url)
     except KeyboardInterrupt:
         out("interrupted: cleaning up")
         return 130
@@ -1659,15 +1709,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _pop_from(url: str) -> Population:
     """The first pair of a seeded database (for the in-process service costs)."""
-    con = sqlite3.connect(url.removeprefix("sqlite:///"))
-    try:
-        tid, op, ow = con.execute(
-            "SELECT id, operator_id, owner_id FROM messaging_threads ORDER BY created_at, id LIMIT 1"
-        ).fetchone()
-    finally:
-        con.close()
+    from sqlalchemy import text
+
+    from arbibase_chat import db as dbmod
+
+    with dbmod.get_engine(url).connect() as conn:
+        tid, op, ow = conn.execute(
+            text(
+                "SELECT id, operator_id, owner_id FROM messaging_threads"
+                " ORDER BY created_at, id LIMIT 1"
+            )
+        ).one()
     return Population(
-        user_ids=[uuid.UUID(op), uuid.UUID(ow)], emails=["", ""], thread_ids=[uuid.UUID(tid)]
+        user_ids=[uuid.UUID(str(op)), uuid.UUID(str(ow))],
+        emails=["", ""],
+        thread_ids=[uuid.UUID(str(tid))],
     )
 
 
