@@ -73,10 +73,12 @@ def decode(raw: str | bytes) -> Item:
 class RedisBus:
     """One publisher and one subscriber connection per worker."""
 
-    def __init__(self, url: str, hub: Hub, channel: str) -> None:
+    def __init__(self, url: str, hub: Hub, channel: str, *, carries_events: bool = True) -> None:
         self._url = url
         self._hub = hub
         self._channel = channel
+        # Only when stored changes travel here can a gap lose any (typing is ephemeral).
+        self._resync_on_reconnect = carries_events
         self._outgoing: asyncio.Queue[str] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.subscribed = asyncio.Event()
@@ -99,7 +101,8 @@ class RedisBus:
     async def run(self) -> None:
         """Publish and subscribe until cancelled; reconnect with backoff when Redis goes away."""
         self._loop = asyncio.get_running_loop()
-        client = aioredis.Redis.from_url(self._url)
+        # Named, so an operator can tell the bus's connections apart in CLIENT LIST.
+        client = aioredis.Redis.from_url(self._url, client_name=f"arbibase-bus:{self._channel}")
         try:
             await asyncio.gather(self._send(client), self._listen(client))
         finally:
@@ -126,7 +129,8 @@ class RedisBus:
                     await pubsub.subscribe(self._channel)
                     # Whatever was sent while we were away is lost: sessions catch up
                     # themselves (a no-op at the first start, with no session registered).
-                    self._hub.resync()
+                    if self._resync_on_reconnect:
+                        self._hub.resync()
                     delay = 0.05
                     self.subscribed.set()
                     async for message in pubsub.listen():

@@ -102,7 +102,12 @@ async def lifespan(app: rx.App) -> AsyncIterator[None]:
     engine = get_engine()
     on_postgres = engine.dialect.name == "postgresql"
     bus = (
-        RedisBus(settings.redis_url, hub, channel=settings.realtime_channel)
+        RedisBus(
+            settings.redis_url,
+            hub,
+            channel=settings.realtime_channel,
+            carries_events=not on_postgres,
+        )
         if settings.redis_url
         else None
     )

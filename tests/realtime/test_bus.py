@@ -8,12 +8,13 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy.engine import Engine
 
 from arbibase_chat import aio
 from arbibase_chat.realtime import bus as busmod
 from arbibase_chat.realtime.bus import RedisBus
-from arbibase_chat.realtime.hub import Hub, TypingSignal, TypingUpdate, UserUpdate
+from arbibase_chat.realtime.hub import Hub, Resync, TypingSignal, TypingUpdate, UserUpdate
 from arbibase_chat.services import events, messages
 from tests.factories import Pair
 from tests.realtime.conftest import Recorder
@@ -91,3 +92,47 @@ async def test_an_event_committed_on_one_worker_reaches_tabs_on_the_other(
         await rec_b.wait_for(3)
         typing = [u for u in rec_b.to("owner-tab") if isinstance(u, TypingUpdate)]
         assert [u.name for u in typing] == ["Alice", ""]
+
+
+async def test_a_worker_whose_subscription_drops_resyncs_its_sessions(
+    db: Engine, redis_url: str, channel: str
+):
+    pair = Pair(db)
+    async with (
+        worker(db, redis_url, channel, local=True) as (hub_a, rec_a),
+        worker(db, redis_url, channel, local=False) as (hub_b, rec_b),
+    ):
+        hub_a.register("operator-tab", pair.operator.id)
+        hub_b.register("owner-tab", pair.owner.id)
+        admin = aioredis.Redis.from_url(redis_url)
+        try:
+            # Cut one worker's subscriber connection (this test's channel only): whatever was
+            # published meanwhile is lost to it, so its tabs are told to catch up.
+            (victim,) = [
+                c
+                for c in await admin.client_list()
+                if c.get("name") == f"arbibase-bus:{channel}" and c.get("sub") == "1"
+            ][:1]
+            assert await admin.client_kill_filter(_id=victim["id"]) == 1
+        finally:
+            await admin.aclose()
+        async with asyncio.timeout(5):
+            while not any(isinstance(u, Resync) for _, u in rec_a.got + rec_b.got):
+                await asyncio.sleep(0.02)
+        resynced = [t for t, u in rec_a.got + rec_b.got if isinstance(u, Resync)]
+        assert len(resynced) == 1  # only the worker that lost its subscription
+        # Live again afterwards, on both workers.
+        await aio.call(
+            messages.send_message,
+            user_id=pair.operator.id,
+            thread_id=pair.thread_id,
+            body="after the drop",
+            db=db,
+        )
+        for rec, tab in ((rec_a, "operator-tab"), (rec_b, "owner-tab")):
+            async with asyncio.timeout(5):
+                while not any(
+                    isinstance(u, UserUpdate) and u.message and u.message.body == "after the drop"
+                    for u in rec.to(tab)
+                ):
+                    await asyncio.sleep(0.02)
