@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     send_rate_burst: int = Field(default=20, ge=0)
     send_rate_per_second: float = Field(default=5.0, gt=0)
     rate_limit_key_prefix: str = "arbibase:ratelimit:"
+    # Message sends one worker runs at once (UI and API); past it a send is refused at once
+    # as busy (nothing stored) instead of queueing behind an overloaded worker. 0: no bound.
+    max_sends_in_flight: int = Field(default=32, ge=0)
     # Redis pub/sub channel the workers' realtime hubs share (one per deployment).
     realtime_channel: str = "arbibase_chat:realtime"
 

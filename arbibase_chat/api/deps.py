@@ -119,10 +119,18 @@ CurrentUser = Annotated[uuid.UUID, Depends(current_user)]
 
 
 async def run(
-    service: Callable[..., R], /, *, fields: Mapping[str, str] | None = None, **kwargs: Any
+    service: Callable[..., R],
+    /,
+    *,
+    fields: Mapping[str, str] | None = None,
+    gate: aio.Gate | None = None,
+    **kwargs: Any,
 ) -> R:
-    """Call a service off the event loop; its domain errors become HTTP errors."""
+    """Call a service off the event loop (through `gate` if given, e.g. `aio.sends`); its
+    domain errors become HTTP errors."""
     try:
+        if gate is not None:
+            return await gate.call(service, **kwargs)
         return await aio.call(service, **kwargs)
     except DomainError as exc:
         raise from_domain(exc, fields) from None

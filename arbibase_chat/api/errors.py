@@ -3,7 +3,8 @@
 Domain errors map to status codes here and nowhere else: NotFound 404, Forbidden 403,
 Invalid 422 (TooLarge 413), Conflict 409, AuthenticationFailed 401 with the seed's exact
 `{"error": "Unauthorized"}`, RateLimited 429 with Retry-After,
-Unavailable 503 (Supabase Auth/Storage did not answer). Field names in error bodies are
+Unavailable 503 (Supabase Auth/Storage did not answer), Busy 503 with Retry-After (the worker
+refused a send it had no room for). Field names in error bodies are
 the API's own (`text`, `threadId`, ...), not the services' argument names.
 """
 
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from arbibase_chat.services.errors import (
     AuthenticationFailed,
+    Busy,
     Conflict,
     DomainError,
     Forbidden,
@@ -110,6 +112,10 @@ def from_domain(exc: DomainError, fields: Mapping[str, str] | None = None) -> Ap
     field = names.get(exc.field, exc.field) if exc.field else None
     if isinstance(exc, AuthenticationFailed):
         return unauthorized()
+    if isinstance(exc, Busy):
+        return ApiError(
+            503, error_body(exc.message, exc.code, field, retry_after=1), {"Retry-After": "1"}
+        )
     if isinstance(exc, RateLimited):
         seconds = max(1, math.ceil(exc.retry_after))
         return ApiError(

@@ -67,15 +67,16 @@ def label_days(views: list[MessageView], zone: tzinfo) -> None:
     previous = None
     for view in views:
         day = datetime.fromisoformat(view.created_at).astimezone(zone).date()
+        label = ""
         if day != previous:
             if day == today:
-                view.day_label = "Today"
+                label = "Today"
             elif (today - day).days == 1:
-                view.day_label = "Yesterday"
+                label = "Yesterday"
             else:
-                view.day_label = day.strftime("%a, %b %-d, %Y")
-        else:
-            view.day_label = ""
+                label = day.strftime("%a, %b %-d, %Y")
+        if view.day_label != label:  # a write marks the whole list for resending
+            view.day_label = label
         previous = day
 
 

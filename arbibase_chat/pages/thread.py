@@ -74,12 +74,20 @@ class ChatState(rx.State):
         return str(self.router.page.params.get("thread_id", "") or "")
 
     def _apply_header(self, thread: ThreadPublic) -> None:
-        self.subject = thread.subject or thread.property_title
-        self.property_title = thread.property_title
-        self.counterparty_name = thread.counterparty_name
-        self.status = thread.status
-        self.tags = list(thread.tags)
-        self.seen_seq = thread.counterparty_last_read_seq
+        # Assign only what changed: Reflex resends every var that is assigned, equal or not,
+        # and the hub calls this on every pushed update.
+        header = {
+            "subject": thread.subject or thread.property_title,
+            "property_title": thread.property_title,
+            "counterparty_name": thread.counterparty_name,
+            "status": thread.status,
+            "tags": list(thread.tags),
+        }
+        for name, value in header.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+        if thread.counterparty_last_read_seq > self.seen_seq:
+            self.seen_seq = thread.counterparty_last_read_seq
         self._counterparty_id = str(thread.counterparty_id)
         self._names = {
             self._me: "You",
@@ -103,16 +111,21 @@ class ChatState(rx.State):
 
     def _merge(self, batch: list[MessageView]) -> None:
         """Add confirmed messages: no duplicates, ordered by seq, pending ones kept last."""
-        by_seq = {v.seq: v for v in self.items if v.status == "sent"}
+        current = list(self.items)
+        by_seq = {v.seq: v for v in current if v.status == "sent"}
         arrived = {v.client_msg_id for v in batch if v.client_msg_id}
         for view in batch:
-            by_seq[view.seq] = view
-        pending = [v for v in self.items if v.status != "sent" and v.client_msg_id not in arrived]
+            held = by_seq.get(view.seq)
+            if held is None or held.id != view.id:  # a stored message never changes here
+                by_seq[view.seq] = view
+        pending = [v for v in current if v.status != "sent" and v.client_msg_id not in arrived]
         ordered = [by_seq[s] for s in sorted(by_seq)]
         if len(ordered) > WINDOW:
             ordered = ordered[-WINDOW:]
             self.has_older = True
-        self.items = ordered + pending
+        merged = ordered + pending
+        if merged != current:  # e.g. my own message, confirmed by the send and by the hub
+            self.items = merged
 
     # --- page events -----------------------------------------------------------------------
 
@@ -253,7 +266,8 @@ class ChatState(rx.State):
             client_msg_id=client_msg_id,
         )
         self.items = [*self.items, pending]
-        yield ChatState.deliver(client_msg_id, body)
+        # (Reflex's stubs type a background handler as not callable; it is, as an event.)
+        yield ChatState.deliver(client_msg_id, body)  # type: ignore[misc]
 
     @rx.event
     async def retry(self, client_msg_id: str):
@@ -265,41 +279,48 @@ class ChatState(rx.State):
             _with_status(v, "pending") if v.client_msg_id == client_msg_id else v
             for v in self.items
         ]
-        return ChatState.deliver(client_msg_id, body)
+        return ChatState.deliver(client_msg_id, body)  # type: ignore[misc]
 
-    @rx.event
+    @rx.event(background=True)
     async def deliver(self, client_msg_id: str, body: str):
-        """Store a pending message. A retry reuses its client_msg_id, so it never duplicates."""
-        _, user_id = await self._session()
-        if user_id is None:
-            return rx.redirect(routes.LOGIN)
-        if not any(v.client_msg_id == client_msg_id and v.status != "sent" for v in self.items):
-            return None  # already confirmed (e.g. by the realtime path)
+        """Store a pending message. A retry reuses its client_msg_id, so it never duplicates.
+
+        A background task: the tab's state is locked only to read and to apply, never while
+        the database works, so live updates for this tab (the hub's pushes) are not queued
+        behind its own send when the server is busy.
+        """
+        async with self:
+            _, user_id = await self._session()
+            if user_id is None:
+                return rx.redirect(routes.LOGIN)
+            if not any(v.client_msg_id == client_msg_id and v.status != "sent" for v in self.items):
+                return None  # already confirmed (e.g. by the realtime path)
+            thread_id, counterparty = self.open_id, self._counterparty_id
+        problem = None
         try:
-            stored = await aio.call(
+            stored = await aio.sends.call(
                 messages.send_message,
                 user_id=user_id,
-                thread_id=self.open_id,
+                thread_id=thread_id,
                 body=body,
                 client_msg_id=client_msg_id,
             )
         except DomainError as exc:
-            self.items = [
-                _with_status(v, "failed") if v.client_msg_id == client_msg_id else v
-                for v in self.items
-            ]
-            return rx.toast.error(exc.message)
+            problem = exc.message
         except Exception:
-            self.items = [
-                _with_status(v, "failed") if v.client_msg_id == client_msg_id else v
-                for v in self.items
-            ]
-            return rx.toast.error("Could not send the message. Retry when you are back online.")
-        self._merge(self._views([stored]))
-        await self._relabel()
-        hub.stopped_typing(
-            thread_id=uuid.UUID(self.open_id), to_user=uuid.UUID(self._counterparty_id)
-        )
+            problem = "Could not send the message. Retry when you are back online."
+        async with self:
+            if problem is not None:
+                self.items = [
+                    _with_status(v, "failed") if v.client_msg_id == client_msg_id else v
+                    for v in self.items
+                ]
+                return rx.toast.error(problem)
+            if self.open_id == thread_id:  # still the same thread on screen
+                self._merge(self._views([stored]))
+                await self._relabel()
+        if counterparty:
+            hub.stopped_typing(thread_id=uuid.UUID(thread_id), to_user=uuid.UUID(counterparty))
         return None
 
     # --- attachments -----------------------------------------------------------------------
@@ -401,12 +422,13 @@ class ChatState(rx.State):
         if str(update.thread_id) != self.open_id or not self._me:
             return False
         if isinstance(update, TypingUpdate):
-            self.typing_name = update.name
+            if self.typing_name != update.name:
+                self.typing_name = update.name
             return False
         if update.thread is not None:
             self._apply_header(update.thread)
-        if update.seen_seq is not None:
-            self.seen_seq = max(self.seen_seq, update.seen_seq)
+        if update.seen_seq is not None and update.seen_seq > self.seen_seq:
+            self.seen_seq = update.seen_seq
         if update.reload:
             await self._reload_window(uuid.UUID(self._me))
             await self._relabel()
@@ -416,7 +438,7 @@ class ChatState(rx.State):
                 await self._catch_up(uuid.UUID(self._me))  # a gap: page forward, no holes
             else:
                 self._merge(self._views([message]))
-            if str(message.sender_id) != self._me:
+            if str(message.sender_id) != self._me and self.typing_name:
                 self.typing_name = ""
             await self._relabel()
             return self.tab_visible and str(message.sender_id) != self._me

@@ -56,3 +56,12 @@ class Unavailable(DomainError):
     """An outside service the app depends on (Supabase Auth / Storage) did not answer."""
 
     code = "unavailable"
+
+
+class Busy(Unavailable):
+    """This worker already has as many writes in flight as it takes: try again shortly.
+
+    Raised before any work is done (nothing was stored), so a retry is always safe.
+    """
+
+    code = "busy"

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
+from arbibase_chat import aio
 from arbibase_chat.api.deps import CurrentUser, Db, run
 from arbibase_chat.api.schemas import MessageCreated, MessageCreateIn, MessageList, ReadIn
 from arbibase_chat.models import ReadState
@@ -41,9 +42,12 @@ async def list_messages(
 async def send_message(
     threadId: uuid.UUID, body: MessageCreateIn, user_id: CurrentUser, db: Db
 ) -> MessageCreated:
-    """Send a message (the seed's `{text, attachmentUrl}`); idempotent on `clientMsgId`."""
+    """Send a message (the seed's `{text, attachmentUrl}`); idempotent on `clientMsgId`.
+
+    503 with Retry-After when this worker is overloaded (nothing was stored)."""
     sent = await run(
         messages.send_message,
+        gate=aio.sends,
         user_id=user_id,
         thread_id=threadId,
         body=body.text,

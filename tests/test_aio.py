@@ -1,0 +1,59 @@
+"""The send gate: a worker refuses what it has no room for, at once, and stores nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from arbibase_chat import aio
+from arbibase_chat.api.errors import from_domain
+from arbibase_chat.services.errors import Busy
+
+
+async def test_past_the_limit_a_call_is_refused_at_once_and_nothing_runs():
+    gate = aio.Gate(lambda: 2)
+    release = threading.Event()
+    ran: list[int] = []
+
+    def slow_write(*, n: int) -> int:
+        release.wait(5)
+        ran.append(n)
+        return n
+
+    first = asyncio.create_task(gate.call(slow_write, n=1))
+    second = asyncio.create_task(gate.call(slow_write, n=2))
+    await asyncio.sleep(0.05)
+    assert gate.in_flight == 2
+    with pytest.raises(Busy):
+        await gate.call(slow_write, n=3)
+    assert gate.refused == 1
+    release.set()
+    assert list(await asyncio.gather(first, second)) == [1, 2]
+    assert sorted(ran) == [1, 2]  # the refused one never ran
+    assert gate.in_flight == 0
+    assert await gate.call(slow_write, n=4) == 4  # room again
+
+
+async def test_a_failing_call_frees_its_place_and_zero_means_no_bound():
+    gate = aio.Gate(lambda: 1)
+
+    def broken() -> None:
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        await gate.call(broken)
+    assert gate.in_flight == 0
+    unbounded = aio.Gate(lambda: 0)
+    release = threading.Event()
+    tasks = [asyncio.create_task(unbounded.call(release.wait, timeout=5)) for _ in range(20)]
+    await asyncio.sleep(0.05)
+    release.set()
+    assert all(await asyncio.gather(*tasks))
+
+
+def test_the_api_answers_busy_with_503_and_retry_after():
+    error = from_domain(Busy(aio.BUSY))
+    assert error.status == 503 and error.body["code"] == "busy"
+    assert error.headers == {"Retry-After": "1"}
