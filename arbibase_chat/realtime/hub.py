@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections import OrderedDict, defaultdict
@@ -99,6 +100,8 @@ class Hub:
         self._deliver: Deliver | None = None
         self._publish_typing: Publish | None = None  # None: typing stays in this worker
         self._recent: OrderedDict[uuid.UUID, None] = OrderedDict()
+        self._stash: dict[uuid.UUID, MessagePublic] = {}  # committed here, notice to come
+        self._stash_lock = threading.Lock()
         self._rows = rows.RowCache()
         self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
         self._pending: set[asyncio.Future[None]] = set()
@@ -157,7 +160,18 @@ class Hub:
         self._deliver = deliver
         self._publish_typing = publish_typing
         if not local_events:
-            return lambda: None
+            # The events come back from outside (ids only), but a message committed in this
+            # process is already here: keep it for when its notice arrives (no read back).
+            stash, lock = self._stash, self._stash_lock
+
+            def keep_message(event: events.DomainEvent) -> None:
+                if isinstance(event, events.MessageCreated) and event.message is not None:
+                    with lock:  # committing threads and the loop both touch it
+                        stash[event.message_id] = event.message
+                        while len(stash) > RECENT_MESSAGES:
+                            stash.pop(next(iter(stash)))
+
+            return events.subscribe(keep_message)
         queue, loop = self._queue, self._loop
 
         def on_commit(event: events.DomainEvent) -> None:
@@ -211,9 +225,11 @@ class Hub:
         if not affected:
             return
         message = None
-        if isinstance(event, events.MessageCreated) and event.message is not None:
-            message = event.message  # committed in this process: no need to read it back
-        elif isinstance(event, events.MessageCreated):
+        if isinstance(event, events.MessageCreated):
+            # Committed in this process: no need to read it back.
+            with self._stash_lock:
+                message = event.message or self._stash.pop(event.message_id, None)
+        if isinstance(event, events.MessageCreated) and message is None:
             message = await aio.call(
                 messages.get_message,
                 user_id=event.sender_id,

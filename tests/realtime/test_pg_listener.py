@@ -11,6 +11,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from arbibase_chat import aio
+from arbibase_chat.realtime import hub as hub_module
 from arbibase_chat.realtime import pg_listener
 from arbibase_chat.realtime.hub import Hub, Resync, UserUpdate
 from arbibase_chat.realtime.pg_listener import PgListener, libpq_dsn
@@ -126,7 +128,7 @@ async def listening_hub(pg_db: Engine) -> AsyncIterator[tuple[Hub, Recorder, PgL
     """A hub fed only by the database (as on Postgres in production), with its listener."""
     hub = Hub(db=pg_db)
     recorder = Recorder()
-    hub.start(recorder, local_events=False)
+    stop = hub.start(recorder, local_events=False)
     listener = PgListener(libpq_dsn(pg_db), hub)
     tasks = [asyncio.create_task(hub.run()), asyncio.create_task(listener.run())]
     try:
@@ -134,6 +136,7 @@ async def listening_hub(pg_db: Engine) -> AsyncIterator[tuple[Hub, Recorder, PgL
             await listener.listening.wait()
         yield hub, recorder, listener
     finally:
+        stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -169,8 +172,17 @@ async def _eventually(check: Callable[[], bool], timeout: float = 5) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_listener_delivers_app_and_plain_sql_writes_once(pg_db: Engine):
+async def test_listener_delivers_app_and_plain_sql_writes_once(
+    pg_db: Engine, monkeypatch: pytest.MonkeyPatch
+):
     pair = Pair(pg_db)
+    read_back: list[uuid.UUID] = []
+
+    def counted_get_message(**kw: Any) -> Any:
+        read_back.append(kw["message_id"])
+        return messages.get_message(**kw)
+
+    monkeypatch.setattr(hub_module, "messages", SimpleNamespace(get_message=counted_get_message))
     async with listening_hub(pg_db) as (hub, rec, _):
         hub.register("owner-tab", pair.owner.id)
         hub.register("operator-tab", pair.operator.id)
@@ -185,6 +197,8 @@ async def test_listener_delivers_app_and_plain_sql_writes_once(pg_db: Engine):
         await _eventually(lambda: len(_messages(rec.to("operator-tab"))) == 2)
         await hub.drained()
         assert _messages(rec.to("owner-tab")) == ["from the app", "from plain SQL"]
+        # The app's own message was kept when it committed; only the outsider's is read.
+        assert len(read_back) == 1
         # The plain-SQL message is the owner's: one unread for the operator, fresh inbox row.
         operator_last = rec.to("operator-tab")[-1]
         assert isinstance(operator_last, UserUpdate) and operator_last.unread_total == 1
