@@ -230,7 +230,7 @@ class Hub:
             with self._stash_lock:
                 message = event.message or self._stash.pop(event.message_id, None)
         if isinstance(event, events.MessageCreated) and message is None:
-            message = await aio.call(
+            message = await aio.call_realtime(
                 messages.get_message,
                 user_id=event.sender_id,
                 message_id=event.message_id,
@@ -277,7 +277,7 @@ class Hub:
                 thread = rows.after_read(old, event, user_id)
         if thread is None:
             try:
-                thread = await aio.call(
+                thread = await aio.call_realtime(
                     threads.get_thread, user_id=user_id, thread_id=event.thread_id, db=self._db
                 )
             except NotFound:
@@ -313,7 +313,7 @@ class Hub:
         if (isinstance(event, events.MessageCreated) and event.sender_id != user_id) or isinstance(
             event, events.ReadUpdated
         ):
-            total = await aio.call(reads.unread_total, user_id=user_id, db=self._db)
+            total = await aio.call_realtime(reads.unread_total, user_id=user_id, db=self._db)
             self._rows.set_total(user_id, total)
             return total
         self._rows.drop_total(user_id)
