@@ -45,7 +45,7 @@ async def worker(
     hub = Hub(db=db)
     recorder = Recorder()
     bus = RedisBus(redis_url, hub, channel=channel)
-    hub.start(recorder, local_events=False, publish_typing=bus.publish)
+    stop = hub.start(recorder, local_events=False, publish_typing=bus.publish)
     # Only one "worker" publishes the process's commits (both run in this one test process).
     unsubscribe = events.subscribe(bus.publish) if local else (lambda: None)
     tasks = [asyncio.create_task(hub.run()), asyncio.create_task(bus.run())]
@@ -55,6 +55,7 @@ async def worker(
         yield hub, recorder
     finally:
         unsubscribe()
+        stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
