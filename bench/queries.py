@@ -816,7 +816,7 @@ def collect_plans(
 
 
 class _Rollback(Exception):
-    pass
+    """Raised to roll a timed transaction back (nothing the bench writes may stay)."""
 
 
 def _safe(fn: Callable[[], Any]) -> Any:

@@ -116,7 +116,7 @@ def build_world(pg: Engine) -> World:
 
 
 class _Rollback(Exception):
-    pass
+    """Raised inside a transaction to undo it: the shared world stays as built."""
 
 
 def attempt(db: Engine, user: uuid.UUID | None, sql: str, params: dict[str, Any]) -> int | str:
