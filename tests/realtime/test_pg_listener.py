@@ -172,17 +172,8 @@ async def _eventually(check: Callable[[], bool], timeout: float = 5) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_listener_delivers_app_and_plain_sql_writes_once(
-    pg_db: Engine, monkeypatch: pytest.MonkeyPatch
-):
+async def test_listener_delivers_app_and_plain_sql_writes_once(pg_db: Engine):
     pair = Pair(pg_db)
-    read_back: list[uuid.UUID] = []
-
-    def counted_get_message(**kw: Any) -> Any:
-        read_back.append(kw["message_id"])
-        return messages.get_message(**kw)
-
-    monkeypatch.setattr(hub_module, "messages", SimpleNamespace(get_message=counted_get_message))
     async with listening_hub(pg_db) as (hub, rec, _):
         hub.register("owner-tab", pair.owner.id)
         hub.register("operator-tab", pair.operator.id)
@@ -197,8 +188,6 @@ async def test_listener_delivers_app_and_plain_sql_writes_once(
         await _eventually(lambda: len(_messages(rec.to("operator-tab"))) == 2)
         await hub.drained()
         assert _messages(rec.to("owner-tab")) == ["from the app", "from plain SQL"]
-        # The app's own message was kept when it committed; only the outsider's is read.
-        assert len(read_back) == 1
         # The plain-SQL message is the owner's: one unread for the operator, fresh inbox row.
         operator_last = rec.to("operator-tab")[-1]
         assert isinstance(operator_last, UserUpdate) and operator_last.unread_total == 1
@@ -225,6 +214,53 @@ async def test_listener_delivers_app_and_plain_sql_writes_once(
         )
         await hub.drained()
         assert len(rec.got) == before
+
+
+async def test_a_message_committed_here_is_not_read_back_when_its_notice_comes(
+    pg_db: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    read_back: list[uuid.UUID] = []
+
+    def counted_get_message(**kw: Any) -> Any:
+        read_back.append(kw["message_id"])
+        return messages.get_message(**kw)
+
+    monkeypatch.setattr(hub_module, "messages", SimpleNamespace(get_message=counted_get_message))
+    pair = Pair(pg_db)
+    hub = Hub(db=pg_db)
+    rec = Recorder()
+    stop = hub.start(rec, local_events=False)  # as on Postgres: notices, ids only
+    task = asyncio.create_task(hub.run())
+    try:
+        hub.register("owner-tab", pair.owner.id)
+        mine = await aio.call(
+            messages.send_message,
+            user_id=pair.operator.id,
+            thread_id=pair.thread_id,
+            body="committed in this worker",
+            db=pg_db,
+        )
+        outsider = await asyncio.to_thread(plain_sql_message, pg_db, pair, "from elsewhere")
+        for message_id, seq, sender in (
+            (mine.id, mine.seq, pair.operator.id),
+            (outsider, mine.seq + 1, pair.owner.id),
+        ):
+            # What the listener makes of each notice (the race with the commit aside).
+            hub.receive(
+                events.MessageCreated(
+                    thread_id=pair.thread_id,
+                    message_id=message_id,
+                    seq=seq,
+                    sender_id=sender,
+                    participant_ids=(pair.operator.id, pair.owner.id),
+                )
+            )
+        await hub.drained()
+        assert _messages(rec.to("owner-tab")) == ["committed in this worker", "from elsewhere"]
+        assert read_back == [outsider]  # only the message committed elsewhere was read
+    finally:
+        stop()
+        task.cancel()
 
 
 async def test_listener_reconnects_and_sessions_catch_up(pg_db: Engine):
