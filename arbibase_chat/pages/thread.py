@@ -252,7 +252,18 @@ class ChatState(rx.State):
     @rx.event
     async def send(self, form_data: dict[str, Any]):
         body = str(form_data.get("body") or "")
-        if not body.strip() or not self.open_id:
+        if not body.strip():
+            return
+        if self._route_thread_id() and self.open_id != self._route_thread_id():
+            # Sent before the page's load ran (a fast typist right after opening the thread):
+            # the browser already cleared the composer, so open the thread now rather than
+            # drop the text, or send it to the thread shown before.
+            redirect = await self.load()
+            if redirect is not None:
+                yield redirect
+                return
+        if not self.open_id or self.open_id != (self._route_thread_id() or self.open_id):
+            yield rx.toast.error("This conversation could not be opened; nothing was sent.")
             return
         client_msg_id = uuid.uuid4().hex
         pending = MessageView(
