@@ -34,13 +34,15 @@ def clean_text(
         raise Invalid(f"{field} must be text", field=field)
     if "\x00" in value:
         raise Invalid(f"{field} must not contain NUL characters", field=field)
+    # The limit applies to what was sent (as the API schema documents it), not to what is
+    # left after trimming: cleaning only shortens text, so this is the one check needed.
+    if len(value) > max_chars:
+        raise Invalid(f"{field} is longer than {max_chars} characters", field=field)
     value = _INVISIBLE.sub("", _NEWLINES.sub("\n", value)).strip()
     if single_line:
         value = _WS.sub(" ", value)
     if required and not value:
         raise Invalid(f"{field} must not be empty", field=field)
-    if len(value) > max_chars:
-        raise Invalid(f"{field} is longer than {max_chars} characters", field=field)
     return value
 
 

@@ -35,3 +35,13 @@ def test_single_line_fields_collapse_breaks_and_nul_is_refused():
         clean("a\x00b")
     with pytest.raises(Invalid, match="empty"):
         clean("\x07\u202e  \r\n")
+
+
+def test_the_limit_counts_what_was_sent_not_what_is_left_after_cleaning():
+    # The API schema documents maxLength on the raw value: invisible characters that cleaning
+    # drops still count, so a value the schema calls too long is never accepted.
+    assert clean("x" * 1000) == "x" * 1000
+    with pytest.raises(Invalid, match="longer than 1000"):
+        clean("\x95" + "x" * 1000)
+    with pytest.raises(Invalid, match="longer than 1000"):
+        clean(" " + "x" * 1000)
