@@ -19,6 +19,11 @@ from reflex.plugins.sitemap import SitemapPlugin
 
 load_dotenv(Path(__file__).resolve().parent / ".env", override=False)
 
+# The largest websocket frame a browser may send (python-socketio drops the connection past
+# it). A message is at most 10,000 characters (< 40 KB as UTF-8): 128 KB leaves room for the
+# event's envelope and never lets a forged frame of megabytes into the server's state.
+os.environ.setdefault("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(128 * 1024))
+
 _redis_url = os.environ.get("REDIS_URL") or None
 _state: dict[str, Any] = (
     {"redis_url": _redis_url, "state_manager_mode": rx.constants.StateManagerMode.REDIS}

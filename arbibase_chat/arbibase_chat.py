@@ -2,22 +2,36 @@
 
 import reflex as rx
 
-from arbibase_chat import routes
+from arbibase_chat import log_redaction, routes
 from arbibase_chat.api import api_app
+from arbibase_chat.http_guard import ASGIApp as HttpGuardApp
+from arbibase_chat.http_guard import HttpGuard
 from arbibase_chat.pages.inbox import InboxState, inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
 from arbibase_chat.pages.thread import ChatState, thread_page
 from arbibase_chat.realtime.delivery import lifespan as realtime_lifespan
-from arbibase_chat.session import SessionState
+from arbibase_chat.session import IdentityOnHydrate, SessionState
 
 
 def index() -> rx.Component:
     return rx.center(rx.spinner(size="3"), min_height="100vh")
 
 
+# Before anything else logs: Reflex logs failed events whole (payload, cookie header).
+log_redaction.install()
+
+
+def _guarded(asgi_app: HttpGuardApp) -> HttpGuardApp:
+    return HttpGuard(asgi_app, upload_handler=f"{ChatState.get_full_name()}.upload")
+
+
 # The Radix theme is configured in rxconfig.py (RadixThemesPlugin), not with App(theme=...).
-app = rx.App(api_transformer=api_app)
+# The REST API mounts Reflex's backend inside itself; HttpGuard then wraps everything
+# (Reflex's own upload route and socket, security headers on every response).
+app = rx.App(api_transformer=[api_app, _guarded])
 # Browser-side chat behaviour (Enter to send, autoscroll, visibility): see assets/chat.js.
+# A reconnecting tab whose cookie changed loses the old identity before its state is sent.
+app.add_middleware(IdentityOnHydrate())
 app.head_components.append(rx.script(src="/chat.js"))
 app.add_page(index, route=routes.HOME, title="ArbiBase Chat", on_load=SessionState.route_home)
 app.add_page(

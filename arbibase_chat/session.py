@@ -1,28 +1,46 @@
 """Who is signed in: identity lives in backend-only vars, never in event arguments.
 
-The browser keeps only its own access token (a SameSite=strict cookie). On the first
-event of a session the token is verified on the server and the user id goes into `_user_id`,
-which is never sent to the browser and never read from an event payload.
+The browser can call every public method of a state class, with any payload (Reflex makes
+each one an event handler): so nothing here that sets or reads identity is public. The only
+input is the access token the browser holds (a SameSite=strict cookie, which hydration hands
+to `access_token` on every connect and reconnect): `_current_user_id` verifies it on the
+server and keeps the result in backend-only vars, which never reach the browser.
 
-In Supabase mode the token is Supabase Auth's (short-lived, 1 hour by default, and not
-refreshed by the app): once it has expired the session signs out, so the page never looks
-signed in while the REST calls it makes with the cookie (downloads, thumbnails) are refused.
+Identity follows the token. A different token (another user's, or garbage) is verified again
+before anything else runs; a token past its `exp`, or whose user is gone (checked again at
+least every RECHECK_SECONDS), ends the session. When the identity ends or changes, every
+state registered with `user_view` is reset, so one user's inbox never stays in a tab that now
+belongs to someone else.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import reflex as rx
+from reflex.middleware import Middleware
+from reflex_base.constants.state import FIELD_MARKER
 
 from arbibase_chat import aio, routes
-from arbibase_chat.adapters import supabase_config
 from arbibase_chat.config import ACCESS_TOKEN_COOKIE, get_settings
 from arbibase_chat.models import UserPublic
-from arbibase_chat.services import accounts, identity, tokens
-from arbibase_chat.services.errors import AuthenticationFailed, NotFound, Unavailable
+from arbibase_chat.services import identity, tokens
+from arbibase_chat.services.errors import AuthenticationFailed, Unavailable
+
+# How long a verified session trusts that its user still exists before reading it again.
+RECHECK_SECONDS = 30.0
+
+# States holding one user's data (inbox rows, an open thread): reset when identity changes.
+_USER_VIEWS: list[type[rx.State]] = []
+
+
+def user_view(cls: type[rx.State]) -> type[rx.State]:
+    """Class decorator: this state shows the signed-in user's data (see module docstring)."""
+    _USER_VIEWS.append(cls)
+    return cls
 
 
 class SessionState(rx.State):
@@ -38,8 +56,9 @@ class SessionState(rx.State):
     # The browser's IANA time zone (set by assets/chat.js) for day separators.
     time_zone: str = rx.Cookie("UTC", name="arbibase_tz", path="/", same_site="strict")
     _user_id: str = ""
-    # Supabase mode: when the access token expires (Unix time); 0: not tracked (local mode).
-    _expires_at: int = 0
+    _token: str = ""  # the token `_user_id` was verified from
+    _expires_at: int = 0  # that token's `exp` (Unix time); 0: none
+    _checked_at: float = 0.0  # when the user's row was last read
     display_name: str = ""
     email: str = ""
     role: str = ""
@@ -50,75 +69,133 @@ class SessionState(rx.State):
     def signed_in(self) -> bool:
         return bool(self.display_name)
 
-    def sign_in(self, user: UserPublic, access_token: str) -> None:
+    # --- backend only (never event handlers: every name starts with "_") ---------------------
+
+    async def _sign_in(self, user: UserPublic, access_token: str) -> None:
         """Called by the login/sign-up handlers after the service authenticated the user;
         `access_token` is the app's own token, or Supabase's in Supabase mode."""
+        if self._user_id != str(user.id):
+            await self._reset_views()
         self.access_token = access_token
-        self._remember(user)
-        self._track_expiry()
+        self._remember(user, access_token, tokens.expiry(access_token))
 
-    def _track_expiry(self) -> None:
-        self._expires_at = tokens.expiry(self.access_token) if supabase_config() else 0
-
-    def _remember(self, user: UserPublic) -> None:
+    def _remember(self, user: UserPublic, token: str, expires_at: int) -> None:
         self._user_id = str(user.id)
-        self.display_name = user.display_name
-        self.email = user.email
-        self.role = user.role
-        self.tier = user.tier
-        self.verified = user.verified
+        self._token = token
+        self._expires_at = expires_at
+        self._checked_at = time.time()
+        for name, value in (
+            ("display_name", user.display_name),
+            ("email", user.email),
+            ("role", user.role),
+            ("tier", user.tier),
+            ("verified", user.verified),
+        ):
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     def _forget(self) -> None:
         self.access_token = ""
-        self._user_id = ""
+        self._user_id = self._token = ""
         self._expires_at = 0
+        self._checked_at = 0.0
         self.display_name = self.email = self.role = self.tier = ""
         self.verified = False
 
-    def zone(self) -> ZoneInfo:
+    async def _reset_views(self) -> None:
+        for cls in _USER_VIEWS:
+            (await self.get_state(cls)).reset()
+
+    async def _end(self) -> None:
+        """The session's identity is over: forget it and everything shown for it."""
+        self._forget()
+        await self._reset_views()
+
+    def _zone(self) -> ZoneInfo:
         try:
             return ZoneInfo(self.time_zone or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo("UTC")
 
-    async def current_user_id(self) -> uuid.UUID | None:
-        """The signed-in user's id, restoring it from the stored token when needed."""
-        if not self.access_token:
+    async def _current_user_id(self) -> uuid.UUID | None:
+        """The signed-in user's id, verified from the token the browser holds right now."""
+        token = self.access_token
+        if not token:
             # Also covers a log-out in another tab (the cookie is shared by all tabs).
             if self._user_id:
-                self._forget()
+                await self._end()
             return None
-        if self._user_id:
-            if self._expires_at and time.time() >= self._expires_at:
-                self._forget()
-                return None
+        now = time.time()
+        same_token = bool(self._user_id) and token == self._token
+        if same_token and self._expires_at and now >= self._expires_at:
+            await self._end()
+            return None
+        if same_token and now - self._checked_at < RECHECK_SECONDS:
             return uuid.UUID(self._user_id)
         try:
-            # In a thread: in Supabase mode this may fetch the JWKS and write the user's row.
-            user_id = await aio.call(identity.authenticate_token, token=self.access_token)
-            user = await aio.call(accounts.get_user, user_id=user_id)
+            # In a thread: reads the user's row; in Supabase mode may fetch the JWKS and write it.
+            found = await aio.call(identity.resolve_session, token=token)
         except Unavailable:
-            # Supabase's keys could not be fetched: not signed in for now, token kept.
+            # Supabase's keys could not be fetched: a token already verified stays trusted
+            # until its own expiry; a new one is not signed in for now (and is kept).
+            return uuid.UUID(self._user_id) if same_token else None
+        except AuthenticationFailed:
+            await self._end()
             return None
-        except (AuthenticationFailed, NotFound):
-            self._forget()
-            return None
-        self._remember(user)
-        self._track_expiry()
-        return user.id
+        if self._user_id and self._user_id != str(found.user.id):
+            await self._reset_views()  # the tab now belongs to someone else
+        self._remember(found.user, token, found.expires_at)
+        return found.user.id
+
+    # --- events the browser may send ----------------------------------------------------------
 
     @rx.event
     async def route_home(self):
-        signed_in = await self.current_user_id() is not None
+        signed_in = await self._current_user_id() is not None
         return rx.redirect(routes.INBOX if signed_in else routes.LOGIN)
 
     @rx.event
     async def redirect_if_signed_in(self):
-        if await self.current_user_id() is not None:
+        if await self._current_user_id() is not None:
             return rx.redirect(routes.INBOX)
         return None
 
     @rx.event
-    def log_out(self):
-        self._forget()
+    async def log_out(self):
+        await self._end()
         return rx.redirect(routes.LOGIN)
+
+
+class IdentityOnHydrate(Middleware):
+    """Before a (re)connecting tab gets its state snapshot: if the browser now holds another
+    access token than the one this tab's identity was verified from (another user's, garbage,
+    or none after a log-out elsewhere), end that identity first, so the snapshot carries none
+    of the previous user's data. The next handler verifies the new token as usual."""
+
+    CLIENT_STORAGE_EVENTS = ("hydrate_and_load", "hydrate", "update_vars_internal")
+
+    async def preprocess(self, app: Any, state: Any, event: Any) -> None:
+        if event.name.rpartition(".")[2] not in self.CLIENT_STORAGE_EVENTS:
+            return None
+        session = await state.get_state(SessionState)
+        if not session._user_id:
+            return None
+        incoming = _incoming_token(getattr(event, "payload", None))
+        if incoming is None and event.name.endswith("update_vars_internal"):
+            return None  # a sync of other client storage: the cookie did not change
+        if incoming != session._token:
+            await session._end()
+        return None
+
+
+def _incoming_token(payload: Any) -> str | None:
+    """The access-token cookie value a client-storage event is about to apply (None: absent)."""
+    values = payload.get("vars") if isinstance(payload, dict) else None
+    if not isinstance(values, dict):
+        return None
+    name = f"{SessionState.get_full_name()}.access_token"
+    for key in (name, name + FIELD_MARKER):
+        if key in values:
+            value = values[key]
+            return value if isinstance(value, str) else ""
+    return None

@@ -21,8 +21,8 @@ sessions that talk to it exactly as the browser does:
 - router_data is the thread page `/threads/<id>` with `query.thread_id` (React Router's
   params), so the page's on_load handlers (InboxState.load, ChatState.load) run and the hub
   registers the session;
-- a message is sent through the UI event `ChatState.send` with form_data {"body": ...}; Reflex
-  runs the chained `ChatState.deliver` on the server (no round trip to the browser).
+- a message is sent through the UI event `ChatState.send` with form_data {"body": ...} (a
+  background task: the pending bubble, then the store, then the sent bubble).
 
 Phases per N: one pair verifies the path (a partner's message arrives as a delta on
 ChatState.items); worker RSS before/after the other sessions connect; idle delivery (one
@@ -331,7 +331,7 @@ def raw_insert_rate(url: str, n: int) -> tuple[float, list[float]]:
 
 #: How often the app calls each service for one message from A to B while both have the
 #: thread open (realtime/hub.py + delivery.py + pages/thread.py), in steady state: A's send
-#: (ChatState.deliver); B's coalesced mark-read on delivery; the hub reads the message once
+#: (ChatState.send); B's coalesced mark-read on delivery; the hub reads the message once
 #: (per worker holding a party's tab). Inbox rows and unread totals are folded from the events
 #: (realtime/rows.py): get_thread / unread_total run only at first sight of a (user, thread)
 #: on a worker and on status/subject/tag changes, so they count 0 here (still measured).
@@ -927,7 +927,7 @@ PROFILE_GROUPS = [
     ("get_message (arbibase_chat", "services.messages.get_message (hub)"),
     ("modify_state (reflex", "App.modify_state (hub pushes)"),
     ("apply (arbibase_chat", "InboxState/ChatState.apply"),
-    ("process_event (reflex_base", "Reflex event handlers (send, deliver, loads)"),
+    ("process_event (reflex_base", "Reflex event handlers (send, loads)"),
     ("_get_resolved_delta (reflex", "Reflex delta computation"),
     ("_sio_dumps (reflex", "JSON encoding of updates"),
     ("engineio/", "engineio (socket frames)"),

@@ -12,10 +12,9 @@ from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from arbibase_chat import aio
-from arbibase_chat.adapters import supabase_config
 from arbibase_chat.api.errors import ApiError, error_body, from_domain, unauthorized
 from arbibase_chat.config import ACCESS_TOKEN_COOKIE
-from arbibase_chat.services import identity, tokens
+from arbibase_chat.services import identity
 from arbibase_chat.services.errors import AuthenticationFailed, DomainError
 
 R = TypeVar("R")
@@ -100,12 +99,9 @@ async def current_user(
             raise unauthorized()
         from_cookie = True
     try:
-        if supabase_config() is None:
-            user_id = tokens.verify_access_token(token)
-        else:
-            # Supabase mode: may fetch the project's JWKS and writes the user's local row on
-            # first sight, so off the event loop.
-            user_id = await aio.call(identity.authenticate_token, token=token, db=get_db(request))
+        # Off the event loop: the user's row is read (a deleted account's token stops working),
+        # and in Supabase mode the JWKS may be fetched and the row written on first sight.
+        user_id = await aio.call(identity.authenticate_token, token=token, db=get_db(request))
     except AuthenticationFailed:
         raise unauthorized() from None
     except DomainError as exc:

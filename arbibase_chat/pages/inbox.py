@@ -13,13 +13,14 @@ from arbibase_chat.components.thread_row import ThreadRow, thread_row
 from arbibase_chat.realtime.hub import UserUpdate, hub
 from arbibase_chat.services import reads, threads
 from arbibase_chat.services.errors import DomainError
-from arbibase_chat.session import SessionState
+from arbibase_chat.session import SessionState, user_view
 
 STATUS_FILTERS = ["active", "archived", "closed", "all"]
 ROLE_FILTERS = ["all", "operator", "owner"]
 PAGE_SIZE = 50
 
 
+@user_view
 class InboxState(rx.State):
     rows: list[ThreadRow] = []
     status_filter: str = "active"
@@ -31,6 +32,7 @@ class InboxState(rx.State):
     loaded: bool = False
     has_more: bool = False
     _next_cursor: str | None = None
+    _viewer: str = ""  # whose inbox this is (set by load; "" after the identity changed)
 
     @rx.var
     def has_rows(self) -> bool:
@@ -48,15 +50,16 @@ class InboxState(rx.State):
             "search": self.search.strip() or None,
         }
 
-    async def _user_id(self):
+    async def _user_id(self) -> uuid.UUID | None:
         session = await self.get_state(SessionState)
-        return await session.current_user_id()
+        return await session._current_user_id()
 
     @rx.event
     async def load(self):
         user_id = await self._user_id()
         if user_id is None:
             return rx.redirect(routes.LOGIN)
+        self._viewer = str(user_id)
         hub.register(self.router.session.client_token, user_id)
         try:
             await self._fetch_first_page(user_id)
@@ -74,8 +77,10 @@ class InboxState(rx.State):
         self.has_more = page.next_cursor is not None
         self.loaded = True
 
-    async def resync(self, user_id: uuid.UUID) -> None:
+    async def _resync(self, user_id: uuid.UUID) -> None:
         """Events may have been missed: fetch the list (if shown) and the badge again."""
+        if self._viewer != str(user_id):
+            return
         with contextlib.suppress(DomainError):
             if self.loaded:
                 await self._fetch_first_page(user_id)
@@ -143,8 +148,10 @@ class InboxState(rx.State):
             and (filters["tag"] is None or filters["tag"] in row.tags)
         )
 
-    def apply(self, update: UserUpdate) -> None:
+    def _apply(self, update: UserUpdate) -> None:
         """A pushed change: refresh the row, move it to the top, fix the badge total."""
+        if self._viewer != str(update.user_id):
+            return  # pushed for a user this tab no longer shows
         if update.unread_total is not None:
             self.unread_total = update.unread_total
         if update.thread is None:

@@ -36,7 +36,7 @@ class LoginState(rx.State):
             self.error = exc.message
             return None
         session = await self.get_state(SessionState)
-        session.sign_in(signed_in.user, signed_in.access_token)
+        await session._sign_in(signed_in.user, signed_in.access_token)
         return rx.redirect(routes.INBOX)
 
     @rx.event
@@ -60,7 +60,7 @@ class LoginState(rx.State):
             )
             return rx.redirect(routes.LOGIN)
         session = await self.get_state(SessionState)
-        session.sign_in(signed_up.signed_in.user, signed_up.signed_in.access_token)
+        await session._sign_in(signed_up.signed_in.user, signed_up.signed_in.access_token)
         return rx.redirect(routes.INBOX)
 
     @rx.event

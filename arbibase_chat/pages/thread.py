@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
+import weakref
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +21,8 @@ from arbibase_chat.pages.inbox import InboxState, inbox_layout
 from arbibase_chat.realtime.hub import TypingUpdate, UserUpdate, hub
 from arbibase_chat.services import attachments, messages, reads, threads
 from arbibase_chat.services.errors import DomainError
-from arbibase_chat.session import SessionState
+from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
+from arbibase_chat.session import SessionState, user_view
 from arbibase_chat.textlinks import segments
 
 PAGE = 50
@@ -28,6 +31,7 @@ WINDOW = 200  # messages kept in state while following the conversation at the b
 TYPING_THROTTLE_SECONDS = 2.0
 
 
+@user_view
 class ChatState(rx.State):
     # Header
     open_id: str = ""
@@ -68,7 +72,7 @@ class ChatState(rx.State):
 
     async def _session(self) -> tuple[SessionState, uuid.UUID | None]:
         session = await self.get_state(SessionState)
-        return session, await session.current_user_id()
+        return session, await session._current_user_id()
 
     def _route_thread_id(self) -> str:
         return str(self.router.page.params.get("thread_id", "") or "")
@@ -107,7 +111,7 @@ class ChatState(rx.State):
 
     async def _relabel(self) -> None:
         session = await self.get_state(SessionState)
-        label_days(self.items, session.zone())
+        label_days(self.items, session._zone())
 
     def _merge(self, batch: list[MessageView]) -> None:
         """Add confirmed messages: no duplicates, ordered by seq, pending ones kept last."""
@@ -190,7 +194,7 @@ class ChatState(rx.State):
         self.items = self._views(batch) + pending
         self.has_older = len(batch) == PAGE
 
-    async def resync(self, user_id: uuid.UUID) -> bool:
+    async def _resync(self, user_id: uuid.UUID) -> bool:
         """Events may have been missed: refresh the header, catch up from the newest message
         held. True when the caller should mark the thread read."""
         if not self.open_id or self._me != str(user_id):
@@ -249,77 +253,89 @@ class ChatState(rx.State):
 
     # --- sending ---------------------------------------------------------------------------
 
-    @rx.event
-    async def send(self, form_data: dict[str, Any]):
-        body = str(form_data.get("body") or "")
-        if not body.strip():
-            return
-        if self._route_thread_id() and self.open_id != self._route_thread_id():
-            # Sent before the page's load ran (a fast typist right after opening the thread):
-            # the browser already cleared the composer, so open the thread now rather than
-            # drop the text, or send it to the thread shown before.
-            redirect = await self.load()
-            if redirect is not None:
-                yield redirect
-                return
-        if not self.open_id or self.open_id != (self._route_thread_id() or self.open_id):
-            yield rx.toast.error("This conversation could not be opened; nothing was sent.")
-            return
-        client_msg_id = uuid.uuid4().hex
-        pending = MessageView(
-            id=f"pending-{client_msg_id}",
-            seq=self._last_seq() + 1,
-            mine=True,
-            sender_name="You",
-            segments=segments(body),
-            created_at=_now_iso(),
-            status="pending",
-            client_msg_id=client_msg_id,
-        )
-        self.items = [*self.items, pending]
-        # (Reflex's stubs type a background handler as not callable; it is, as an event.)
-        yield ChatState.deliver(client_msg_id, body)  # type: ignore[misc]
-
-    @rx.event
-    async def retry(self, client_msg_id: str):
-        view = next((v for v in self.items if v.client_msg_id == client_msg_id), None)
-        if view is None or view.status != "failed":
-            return None
-        body = "".join(s.text for s in view.segments)
-        self.items = [
-            _with_status(v, "pending") if v.client_msg_id == client_msg_id else v
-            for v in self.items
-        ]
-        return ChatState.deliver(client_msg_id, body)  # type: ignore[misc]
-
     @rx.event(background=True)
-    async def deliver(self, client_msg_id: str, body: str):
-        """Store a pending message. A retry reuses its client_msg_id, so it never duplicates.
+    async def send(self, form_data: dict[str, Any]):
+        """Show the message at once as pending, store it, then show it sent (or failed).
 
-        A background task: the tab's state is locked only to read and to apply, never while
-        the database works, so live updates for this tab (the hub's pushes) are not queued
-        behind its own send when the server is busy.
+        A background task: the pending bubble goes out when the first `async with self`
+        block ends (no second browser round trip), and the tab's state is not locked while
+        the database works, so live updates for this tab are not queued behind its send.
         """
+        body = form_data.get("body") if isinstance(form_data, dict) else None
+        if not isinstance(body, str) or not body.strip():
+            return None
+        if len(body) > MAX_MESSAGE_CHARS:
+            # The composer stops at the limit; only a forged event gets here. Nothing is kept.
+            return rx.toast.error(f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.")
+        client_msg_id = uuid.uuid4().hex
         async with self:
             _, user_id = await self._session()
             if user_id is None:
                 return rx.redirect(routes.LOGIN)
-            if not any(v.client_msg_id == client_msg_id and v.status != "sent" for v in self.items):
-                return None  # already confirmed (e.g. by the realtime path)
-            thread_id, counterparty = self.open_id, self._counterparty_id
-        problem = None
-        try:
-            stored = await aio.sends.call(
-                messages.send_message,
-                user_id=user_id,
-                thread_id=thread_id,
-                body=body,
+            route_id = self._route_thread_id()
+            if route_id and self.open_id != route_id:
+                # Sent before the page's load ran (a fast typist right after opening the
+                # thread): the browser already cleared the composer, so open the thread now
+                # rather than drop the text, or send it to the thread shown before.
+                redirect = await self.load()
+                if redirect is not None:
+                    return redirect
+            if not self.open_id or self.open_id != (route_id or self.open_id):
+                return rx.toast.error("This conversation could not be opened; nothing was sent.")
+            pending = MessageView(
+                id=f"pending-{client_msg_id}",
+                seq=self._last_seq() + 1,
+                mine=True,
+                sender_name="You",
+                segments=segments(body),
+                created_at=_now_iso(),
+                status="pending",
                 client_msg_id=client_msg_id,
             )
-        except DomainError as exc:
-            problem = exc.message
-        except Exception:
-            problem = "Could not send the message. Retry when you are back online."
+            self.items = [*self.items, pending]
+            token = self.router.session.client_token
+        return await self._store(token, user_id, client_msg_id, body)
+
+    @rx.event(background=True)
+    async def retry(self, client_msg_id: str):
+        async with self:
+            _, user_id = await self._session()
+            if user_id is None:
+                return rx.redirect(routes.LOGIN)
+            view = next((v for v in self.items if v.client_msg_id == client_msg_id), None)
+            if view is None or view.status != "failed":
+                return None
+            body = "".join(s.text for s in view.segments)
+            self.items = [
+                _with_status(v, "pending") if v.client_msg_id == client_msg_id else v
+                for v in self.items
+            ]
+            token = self.router.session.client_token
+        return await self._store(token, user_id, client_msg_id, body)
+
+    async def _store(self, token: str, user_id: uuid.UUID, client_msg_id: str, body: str):
+        """Store a pending message (called outside the state lock). A retry reuses its
+        client_msg_id, so it never duplicates; one tab's sends are stored in the order typed."""
+        async with _send_order(token):
+            async with self:
+                if not any(
+                    v.client_msg_id == client_msg_id and v.status != "sent" for v in self.items
+                ):
+                    return None  # already confirmed (e.g. by the realtime path), or left
+                thread_id, counterparty = self.open_id, self._counterparty_id
+            problem = None
+            try:
+                stored = await aio.sends.call(
+                    messages.send_message,
+                    user_id=user_id,
+                    thread_id=thread_id,
+                    body=body,
+                    client_msg_id=client_msg_id,
+                )
+            except DomainError as exc:
+                problem = exc.message
+            except Exception:
+                problem = "Could not send the message. Retry when you are back online."
         async with self:
             if problem is not None:
                 self.items = [
@@ -428,7 +444,7 @@ class ChatState(rx.State):
 
     # --- realtime --------------------------------------------------------------------------
 
-    async def apply(self, update: UserUpdate | TypingUpdate) -> bool:
+    async def _apply(self, update: UserUpdate | TypingUpdate) -> bool:
         """Apply a pushed update; True when the caller should mark the thread read."""
         if str(update.thread_id) != self.open_id or not self._me:
             return False
@@ -454,6 +470,18 @@ class ChatState(rx.State):
             await self._relabel()
             return self.tab_visible and str(message.sender_id) != self._me
         return False
+
+
+# One lock per tab while it stores a message: sends run as background tasks, and two typed in
+# quick succession must not overtake each other on the way to the database.
+_send_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _send_order(token: str) -> asyncio.Lock:
+    lock = _send_locks.get(token)
+    if lock is None:
+        lock = _send_locks[token] = asyncio.Lock()
+    return lock
 
 
 def _now_iso() -> str:

@@ -69,16 +69,16 @@ def make_deliver(app: rx.App) -> Deliver:
         async with app.modify_state(rx.BaseStateToken(ident=token, cls=InboxState)) as root:
             chat = await root.get_state(ChatState)
             if isinstance(update, TypingUpdate):
-                await chat.apply(update)
+                await chat._apply(update)
                 return
             inbox = await root.get_state(InboxState)
             if isinstance(update, Resync):
-                await inbox.resync(update.user_id)
-                mark_read = await chat.resync(update.user_id)
+                await inbox._resync(update.user_id)
+                mark_read = await chat._resync(update.user_id)
                 thread_id = chat.open_id
             else:
-                inbox.apply(update)
-                mark_read = await chat.apply(update)
+                inbox._apply(update)
+                mark_read = await chat._apply(update)
                 thread_id = str(update.thread_id)
         if not mark_read:
             return

@@ -46,6 +46,7 @@ from arbibase_chat.services.errors import (
     AuthenticationFailed,
     Conflict,
     Invalid,
+    NotFound,
     Unavailable,
 )
 
@@ -69,14 +70,38 @@ class SignedIn:
 
 
 def authenticate_token(*, token: Any, db: Engine | None = None) -> uuid.UUID:
-    """The caller's user id; AuthenticationFailed for a missing, bad or expired token.
+    """The caller's user id; AuthenticationFailed for a missing, bad or expired token, and for
+    a token whose account no longer exists.
 
     Supabase mode: verified against the project's secret / JWKS (may fetch the JWKS: call from
     a worker thread), and the local row is created or refreshed from the claims.
     """
+    return resolve_session(token=token, db=db).user.id
+
+
+@dataclass(frozen=True)
+class SessionIdentity:
+    """Who holds a verified token, and until when (Unix time; 0: the token has no `exp`)."""
+
+    user: UserPublic
+    expires_at: int
+
+
+def resolve_session(*, token: Any, db: Engine | None = None) -> SessionIdentity:
+    """Verify `token` and load its user: the one check behind every page session and request.
+
+    AuthenticationFailed for a missing, forged or expired token and for a user who is gone
+    (a deleted account's unexpired token must not keep working anywhere).
+    """
     verified = tokens.verify_token(token=token)
+    exp = verified.claims.get("exp")
+    expires_at = exp if isinstance(exp, int) else 0
     if supabase_config() is None:
-        return verified.user_id
+        try:
+            user = accounts.get_user(user_id=verified.user_id, db=db)
+        except NotFound:
+            raise AuthenticationFailed("this account no longer exists") from None
+        return SessionIdentity(user=user, expires_at=expires_at)
     claims = verified.claims
     identity = SupabaseUser(
         id=verified.user_id,
@@ -85,10 +110,11 @@ def authenticate_token(*, token: Any, db: Engine | None = None) -> uuid.UUID:
         app_metadata=_mapping(claims.get("app_metadata")),
     )
     try:
-        return sync_supabase_user(identity=identity, db=db).id
+        user = sync_supabase_user(identity=identity, db=db)
     except (Conflict, Invalid) as exc:
         log.warning("Supabase user %s refused: %s", verified.user_id, exc.message)
         raise AuthenticationFailed(exc.message) from None
+    return SessionIdentity(user=user, expires_at=expires_at)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -64,7 +64,7 @@ async def test_log_in_through_supabase(standin: SupabaseStandIn, supabase_mode: 
     claims = jwt.decode(session.access_token, options={"verify_signature": False})
     assert claims["iss"] == standin.issuer and claims["sub"] == user.id
     assert session.display_name == "Uma" and session.role == "owner"
-    assert await session.current_user_id() == uuid.UUID(user.id)
+    assert await session._current_user_id() == uuid.UUID(user.id)
     assert standin.seen("POST", "/auth/v1/token")[-1].query == {"grant_type": ["password"]}
 
 
@@ -101,20 +101,20 @@ async def test_the_session_restores_from_a_supabase_cookie_and_ends_with_it(
     user = standin.create_user("cookie@example.com", user_metadata={"display_name": "Cy"})
     _, session = _states()
     session.access_token = standin.access_token(user, "ES256")
-    assert await session.current_user_id() == uuid.UUID(user.id)
+    assert await session._current_user_id() == uuid.UUID(user.id)
     assert session.display_name == "Cy"
     assert abs(session._expires_at - (time.time() + standin.token_ttl)) < 5
 
     # The token runs out while the tab is open: signed out, not half signed in.
     session._expires_at = int(time.time()) - 1
-    assert await session.current_user_id() is None
+    assert await session._current_user_id() is None
     assert session.access_token == "" and session.display_name == ""
 
     # An expired or forged cookie never signs in.
     _, session = _states()
     now = int(time.time())
     session.access_token = standin.access_token(user, "ES256", exp=now - 1, iat=now - 3601)
-    assert await session.current_user_id() is None and session.access_token == ""
+    assert await session._current_user_id() is None and session.access_token == ""
 
 
 async def test_local_mode_keeps_local_tokens(db: Engine, app_db):
@@ -125,5 +125,5 @@ async def test_local_mode_keeps_local_tokens(db: Engine, app_db):
     assert login.error == ""
     claims = jwt.decode(session.access_token, options={"verify_signature": False})
     assert claims["iss"] == tokens.ISSUER and claims["sub"] == str(account.id)
-    assert session._expires_at == 0  # tracked only for Supabase's short-lived tokens
-    assert await session.current_user_id() == account.id
+    assert session._expires_at == claims["exp"]  # both modes: the session ends with its token
+    assert await session._current_user_id() == account.id

@@ -1,0 +1,155 @@
+"""The browser can call every event handler of every state, with any payload.
+
+Reflex turns each public method of a state class into such a handler (decorated or not), so
+this list is the app's whole websocket attack surface. A new public method fails here until
+someone decides it is safe to call from a forged socket with another user's ids, adds it
+below, and adds it to the raw-socket attack test (tests/e2e/test_socket_attacks.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reflex.state import BaseState, State
+
+import arbibase_chat.arbibase_chat  # noqa: F401  (registers every page state)
+from arbibase_chat.session import SessionState
+
+# Reflex's own handlers: hydration, on_load dispatch, client-storage sync, the frontend's
+# exception report, and `setvar` (which only calls `set_<var>` setters: the app has none,
+# `state_auto_setters` is off, so it fails for every var; checked below).
+REFLEX_BUILTINS = {
+    "reflex___state____state": {"hydrate", "hydrate_and_load", "set_is_hydrated", "setvar"},
+    "reflex___state____state.reflex___istate___shared____shared_state_base_internal": {"setvar"},
+    "reflex___state____state.reflex___state____frontend_event_exception_state": {
+        "handle_frontend_exception",
+        "setvar",
+    },
+    "reflex___state____state.reflex___state____on_load_internal_state": {
+        "on_load_internal",
+        "set_is_hydrated",
+        "setvar",
+    },
+    "reflex___state____state.reflex___state____update_vars_internal_state": {
+        "setvar",
+        "update_vars_internal",
+    },
+}
+
+# The app's handlers: each takes identity from SessionState only and is attacked over a raw
+# socket in tests/e2e/test_socket_attacks.py.
+APP_HANDLERS = {
+    "reflex___state____state.arbibase_chat___session____session_state": {
+        "log_out",
+        "redirect_if_signed_in",
+        "route_home",
+    },
+    "reflex___state____state.arbibase_chat___pages___login____login_state": {
+        "clear_error",
+        "log_in",
+        "sign_up",
+    },
+    "reflex___state____state.arbibase_chat___pages___inbox____inbox_state": {
+        "clear_search",
+        "load",
+        "load_more",
+        "run_search",
+        "set_role_filter",
+        "set_status_filter",
+        "set_tag_filter",
+    },
+    "reflex___state____state.arbibase_chat___pages___thread____chat_state": {
+        "add_tag",
+        "close",
+        "composer_changed",
+        "load",
+        "load_older",
+        "remove_tag",
+        "retry",
+        "send",
+        "set_status",
+        "tab_hidden",
+        "tab_shown",
+        "upload",
+        "upload_progress",
+    },
+}
+
+
+def _states(cls: type[BaseState]) -> Iterator[type[BaseState]]:
+    yield cls
+    for sub in cls.get_substates():
+        yield from _states(sub)
+
+
+def registered_handlers() -> dict[str, set[str]]:
+    """Every (state, handler) the event processor would run, from Reflex's own registry."""
+    return {
+        cls.get_full_name(): set(cls.event_handlers) for cls in _states(State) if cls.event_handlers
+    }
+
+
+def allowed_handlers() -> dict[str, set[str]]:
+    # Every state has Reflex's `setvar` (see REFLEX_BUILTINS).
+    allowed: dict[str, set[str]] = {name: {"setvar"} for name in APP_HANDLERS}
+    for table in (REFLEX_BUILTINS, APP_HANDLERS):
+        for state, names in table.items():
+            allowed.setdefault(state, set()).update(names)
+    return allowed
+
+
+def test_every_event_handler_is_on_the_allow_list() -> None:
+    registered = registered_handlers()
+    allowed = allowed_handlers()
+    surprises = {
+        state: sorted(names - allowed.get(state, set()))
+        for state, names in registered.items()
+        if names - allowed.get(state, set())
+    }
+    assert not surprises, (
+        "public state methods are event handlers the browser can call with any payload; make "
+        f"these private (_name) or allow them after a review: {surprises}"
+    )
+    stale = {
+        state: sorted(names - registered.get(state, set()))
+        for state, names in allowed.items()
+        if names - registered.get(state, set())
+    }
+    assert not stale, f"allow-listed handlers that no longer exist: {stale}"
+
+
+def test_the_pen_test_handlers_are_gone() -> None:
+    """The handlers the penetration test called to impersonate users and read inboxes."""
+    registered = registered_handlers()
+    for state, names in registered.items():
+        for forbidden in ("sign_in", "current_user_id", "zone", "apply", "resync", "deliver"):
+            assert forbidden not in names, f"{state}.{forbidden} is callable from the browser"
+
+
+def test_setvar_can_set_nothing_of_ours() -> None:
+    """`setvar(name, value)` calls `set_<name>`: no state of the app may have one."""
+    for cls in _states(State):
+        if not cls.get_full_name().startswith("reflex___state____state.arbibase_chat"):
+            continue
+        own = {name for klass in cls.__mro__ if klass not in State.__mro__ for name in vars(klass)}
+        setters = [name for name in own if name.startswith("set_")]
+        handlers = set(cls.event_handlers)
+        # A setter that is also an allow-listed handler (e.g. set_status) validates its input.
+        assert set(setters) <= handlers, f"{cls.__name__} has setters {setters}"
+
+
+def test_identity_is_backend_only() -> None:
+    """The user id and the verified token never reach the browser (backend vars)."""
+    sent = set(SessionState.base_vars) | set(SessionState.computed_vars)
+    assert sent == {
+        "access_token",  # the browser's own cookie
+        "time_zone",
+        "display_name",
+        "email",
+        "role",
+        "tier",
+        "verified",
+        "signed_in",
+    }
+    fields = set(SessionState.get_fields())
+    assert {"_user_id", "_token", "_expires_at", "_checked_at"} <= fields - sent
