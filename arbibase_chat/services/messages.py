@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import uuid
 from typing import Any
 
@@ -28,9 +28,11 @@ from arbibase_chat.services.events import MessageCreated
 from arbibase_chat.services.reads import advance_cursor
 from arbibase_chat.services.threads import ACTIVE_CONFLICT
 
+log = logging.getLogger(__name__)
+
 T, P, M = MessagingThread, Participant, MessagingMessage
 SENDABLE_KINDS = ("text", "offer")
-MAX_METADATA_BYTES = 16_384
+MAX_METADATA_BYTES = validation.MAX_JSON_BYTES
 VERIFY_FIRST = "Verify ownership of this property before replying to operators."
 
 
@@ -49,10 +51,27 @@ def to_public(
         seq=message.seq,
         kind=message.kind,  # type: ignore[arg-type]
         client_msg_id=message.client_msg_id,
-        metadata=message.meta,
+        metadata=_shown_metadata(message),
         edited_at=message.edited_at,
         deleted_at=message.deleted_at,
     )
+
+
+def _shown_metadata(message: MessagingMessage) -> dict[str, Any] | None:
+    """Stored metadata as it can be shown: a row that breaks the rules (written before they
+    existed, or by plain SQL) shows `{}` instead of failing the whole page."""
+    meta = message.meta
+    if meta is None:
+        return None
+    problem = (
+        validation.json_problem(meta, strict=False)
+        if isinstance(meta, dict)
+        else "must be an object"
+    )
+    if problem is None:
+        return meta
+    log.warning("message %s: stored metadata %s; shown as {}", message.id, problem)
+    return {}
 
 
 def _clean_attachment_url(value: Any) -> str | None:
@@ -66,20 +85,6 @@ def _clean_attachment_url(value: Any) -> str | None:
     if any(ch.isspace() for ch in url):
         raise Invalid("attachment_url must not contain spaces", field="attachment_url")
     return url
-
-
-def _clean_metadata(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise Invalid("metadata must be an object", field="metadata")
-    try:
-        size = len(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError):
-        raise Invalid("metadata must be plain JSON", field="metadata") from None
-    if size > MAX_METADATA_BYTES:
-        raise Invalid(f"metadata is larger than {MAX_METADATA_BYTES} bytes", field="metadata")
-    return value
 
 
 def _find_retry(
@@ -125,7 +130,7 @@ def send_message(
     )
     retry_key = validation.client_msg_id(client_msg_id)
     kind = validation.choice(kind, field="kind", allowed=SENDABLE_KINDS)
-    meta = _clean_metadata(metadata)
+    meta = validation.json_object(metadata, field="metadata")
     try:
         ratelimit.check_send(user_id=user_id)
     except RateLimited:

@@ -1,0 +1,146 @@
+"""Hostile input over the REST API (pen test, issue #9): every bad value is a 422 naming its
+field, nothing is stored, and a bad row already in the database never breaks a page.
+
+Bodies are sent as `json.dumps` text: it spells a lone surrogate as the escape "\\ud800",
+exactly what an attacker sends (httpx's own `json=` cannot encode one).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from arbibase_chat.services import messages
+from tests.api.conftest import World
+
+LONE = "\ud800"
+
+
+def nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def send_raw(client, method: str, path: str, body: Any, headers: dict[str, str]):
+    return client.request(
+        method,
+        path,
+        content=json.dumps(body),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+
+def history(client, world: World, who: str = "owner") -> list[dict[str, Any]]:
+    actor = world.owner if who == "owner" else world.operator
+    res = client.get(f"/api/messages/{world.thread_id}", headers=actor.auth)
+    assert res.status_code == 200, res.text
+    return res.json()["data"]
+
+
+# --- (4) metadata that used to break the thread's history for both parties ----------------
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        pytest.param(nested(256), id="nested-256"),
+        pytest.param(nested(33), id="nested-33"),
+        pytest.param({"note": LONE}, id="surrogate-value"),
+        pytest.param({LONE: 1}, id="surrogate-key"),
+        pytest.param({"list": [1, ["x", {"deep": LONE}]]}, id="surrogate-inside"),
+        pytest.param({"n": "a\u0000b"}, id="nul"),
+        pytest.param({"n": 2**64}, id="int-over-64-bits"),
+        pytest.param({"pad": "y" * messages.MAX_METADATA_BYTES}, id="too-large"),
+    ],
+)
+def test_bad_metadata_is_422_and_history_stays_readable(client, world: World, metadata):
+    path = f"/api/messages/{world.thread_id}"
+    res = send_raw(client, "POST", path, {"text": "hi", "metadata": metadata}, world.operator.auth)
+    assert res.status_code == 422, res.text
+    assert res.json()["field"] == "metadata" and res.json()["code"] == "invalid"
+    assert history(client, world, "owner") == history(client, world, "operator") == []
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_non_finite_numbers_in_metadata_are_422(client, world: World, raw):
+    body = '{"text": "hi", "metadata": {"rent": ' + raw + "}}"
+    res = client.post(
+        f"/api/messages/{world.thread_id}",
+        content=body,
+        headers={**world.operator.auth, "Content-Type": "application/json"},
+    )
+    assert res.status_code == 422 and res.json()["field"] == "metadata", res.text
+    assert history(client, world) == []
+
+
+def test_metadata_within_the_bounds_round_trips(client, world: World):
+    metadata = {
+        "offer": {"rent": 2450.5, "months": 12, "terms": ["pets", None, True]},
+        "deep": nested(31),
+        "text": "caf\u00e9 \U0001f3e0 \u05e9",
+    }
+    path = f"/api/messages/{world.thread_id}"
+    res = send_raw(client, "POST", path, {"text": "hi", "metadata": metadata}, world.operator.auth)
+    assert res.status_code == 200, res.text
+    assert [m["metadata"] for m in history(client, world)] == [metadata]
+
+
+def _bad_rows(dialect: str) -> list[tuple[str, Any]]:
+    """(stored JSON text, what the page shows) for rows only plain SQL can write."""
+    deep = json.dumps(nested(300))
+    rows: list[tuple[str, Any]] = [
+        (deep, {}),  # pydantic cannot serialize it
+        ('{"a": ' * 3000 + "{}" + "}" * 3000, None),  # json cannot even load it back
+        ('{"n": 1' + "0" * 5000 + "}", None),  # over Python's 4,300 digits
+        ("[1, 2]", {}),  # not an object
+    ]
+    if dialect == "sqlite":  # PostgreSQL's jsonb refuses these itself
+        rows += [
+            ('{"note": "\\ud800"}', {}),
+            ('{"rent": NaN}', {}),
+            ("not json at all", None),
+        ]
+    return rows
+
+
+def test_a_bad_stored_row_never_breaks_the_page(client, world: World, db: Engine, caplog):
+    path = f"/api/messages/{world.thread_id}"
+    good = {"text": "before", "metadata": {"ok": 1}}
+    assert send_raw(client, "POST", path, good, world.operator.auth).status_code == 200
+    rows = _bad_rows(db.dialect.name)
+    ids = []
+    for _ in rows:
+        res = send_raw(client, "POST", path, {"text": "victim"}, world.operator.auth)
+        ids.append(res.json()["id"])
+    after = {"text": "after", "metadata": {"ok": 2}}
+    assert send_raw(client, "POST", path, after, world.owner.auth).status_code == 200
+    cast = "CAST(:raw AS jsonb)" if db.dialect.name == "postgresql" else ":raw"
+    with db.begin() as conn:
+        for message_id, (raw, _shown) in zip(ids, rows, strict=True):
+            conn.execute(
+                text(f"UPDATE messaging_messages SET metadata = {cast} WHERE id = :id"),
+                {
+                    "raw": raw,
+                    "id": message_id if db.dialect.name == "postgresql" else _hex(message_id),
+                },
+            )
+    with caplog.at_level(logging.WARNING):
+        for who in ("owner", "operator"):
+            page = history(client, world, who)
+            assert [m["metadata"] for m in page] == [
+                {"ok": 1},
+                *(shown for _raw, shown in rows),
+                {"ok": 2},
+            ]
+    assert "shown as {}" in caplog.text or "read as null" in caplog.text
+
+
+def _hex(message_id: str) -> str:
+    return message_id.replace("-", "")
