@@ -38,6 +38,22 @@ def require_unicode(value: Any, *, field: str) -> None:
         raise Invalid(f"{field} must be valid Unicode text (no lone surrogates)", field=field)
 
 
+def holds_lone_surrogate(value: Any) -> bool:
+    """True when a str anywhere in value (keys included, any nesting) holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
 def clean_text(
     value: Any, *, field: str, max_chars: int, required: bool = True, single_line: bool = False
 ) -> str:

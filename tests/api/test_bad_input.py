@@ -144,3 +144,91 @@ def test_a_bad_stored_row_never_breaks_the_page(client, world: World, db: Engine
 
 def _hex(message_id: str) -> str:
     return message_id.replace("-", "")
+
+
+# --- (8) lone surrogates anywhere in a body: 422 naming the field, never a 500 ---------------
+
+SIGNUP = {"email": "new@example.com", "password": "long enough pw", "display_name": "New"}
+LOGIN = {"email": "new@example.com", "password": "long enough pw"}
+
+
+def _with(body: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
+    return {**body, field: value}
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("login", _with(LOGIN, "email", f"a{LONE}@example.com"), "email"),
+        ("login", _with(LOGIN, "password", f"pass{LONE}word!!"), "password"),
+        ("signup", _with(SIGNUP, "email", f"a{LONE}@example.com"), "email"),
+        ("signup", _with(SIGNUP, "password", f"pass{LONE}word!!"), "password"),
+        ("signup", _with(SIGNUP, "display_name", f"Name {LONE}"), "display_name"),
+        ("patch", {"subject": f"Lease {LONE}"}, "subject"),
+        ("patch", {"addTags": ["ok", f"x{LONE}"]}, "addTags"),
+        ("patch", {"removeTags": [LONE]}, "removeTags"),
+        ("patch", {"addTags": ["ok"], "removeTags": [LONE]}, "removeTags"),
+        ("send", {"text": f"hi {LONE}"}, "text"),
+        (
+            "send",
+            {"text": "hi", "attachmentUrl": f"https://files.example.com/{LONE}"},
+            "attachmentUrl",
+        ),
+        ("send", {"text": "hi", "attachmentUrl": f"/api/attachments/{LONE}"}, "attachmentUrl"),
+        ("open", {"subject": f"s{LONE}"}, "subject"),
+    ],
+)
+def test_lone_surrogates_are_422_naming_the_field(client, world: World, route, body, field):
+    auth = world.operator.auth
+    method, path = {
+        "login": ("POST", "/api/auth/login"),
+        "signup": ("POST", "/api/auth/signup"),
+        "patch": ("PATCH", f"/api/messages/threads/{world.thread_id}"),
+        "send": ("POST", f"/api/messages/{world.thread_id}"),
+        "open": ("POST", "/api/messages/threads"),
+    }[route]
+    if route == "open":
+        body = {
+            **body,
+            "propertyId": str(world.pair.property.id),
+            "ownerId": str(world.owner.user.id),
+        }
+    res = send_raw(client, method, path, body, auth if route not in ("login", "signup") else {})
+    assert res.status_code == 422, res.text
+    assert res.json()["field"] == field and res.json()["code"] == "invalid"
+    assert "Unicode" in res.json()["error"]
+    rows = client.get("/api/messages/threads", headers=auth).json()["data"]
+    assert [(t["id"], t["subject"], t["tags"]) for t in rows] == [
+        (world.thread_id, "Lease offer", [])
+    ]
+    assert history(client, world) == []
+    login = client.post("/api/auth/login", json=LOGIN)
+    assert login.status_code == 401  # no account was created
+
+
+def test_error_bodies_never_fail_on_what_they_echo():
+    from arbibase_chat.api.errors import ApiError, error_body
+
+    body = error_body(f"bad {LONE}", "invalid", f"f{LONE}")
+    rendered = json.loads(bytes(ApiError(422, body).response().body))
+    assert rendered["code"] == "invalid" and rendered["field"].startswith("f")
+
+
+# --- (13) one PATCH may not both add and remove a tag --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"addTags": ["x"], "removeTags": ["x"]},
+        {"addTags": ["Offer Sent"], "removeTags": [" Offer \r\n Sent "]},
+        {"addTags": ["HOA", "x"], "removeTags": ["x"], "subject": "changed"},
+    ],
+)
+def test_adding_and_removing_the_same_tag_is_422(client, world: World, body):
+    path = f"/api/messages/threads/{world.thread_id}"
+    res = client.patch(path, json=body, headers=world.operator.auth)
+    assert res.status_code == 422, res.text
+    assert res.json()["field"] == "addTags" and "added and removed at once" in res.json()["error"]
+    rows = client.get("/api/messages/threads", headers=world.operator.auth).json()["data"]
+    assert [(t["subject"], t["tags"]) for t in rows] == [("Lease offer", [])]
