@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 T, P, M = MessagingThread, Participant, MessagingMessage
 SENDABLE_KINDS = ("text", "offer")
 MAX_METADATA_BYTES = validation.MAX_JSON_BYTES
+#: The one site path a message may link to: a file uploaded here (services/attachments.py).
+ATTACHMENT_PATH = re.compile(
+    re.escape(attachments.URL_PREFIX) + r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+    r"(\?variant=thumbnail)?"
+)
 VERIFY_FIRST = "Verify ownership of this property before replying to operators."
 
 
@@ -74,19 +80,6 @@ def _shown_metadata(message: MessagingMessage) -> dict[str, Any] | None:
     return {}
 
 
-def _clean_attachment_url(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    url = validation.clean_text(value, field="attachment_url", max_chars=2048)
-    if not (url.startswith(("https://", "http://")) or (url[0] == "/" and url[:2] != "//")):
-        raise Invalid(
-            "attachment_url must be an http(s) URL or a site path", field="attachment_url"
-        )
-    if any(ch.isspace() for ch in url):
-        raise Invalid("attachment_url must not contain spaces", field="attachment_url")
-    return url
-
-
 def _find_retry(
     session: Session, *, thread_id: uuid.UUID, sender_id: uuid.UUID, client_msg_id: str
 ) -> MessagingMessage | None:
@@ -116,7 +109,7 @@ def send_message(
     `attachment_id`: a file the sender uploaded to this thread (services/attachments.py); the
     message gets its URL. Sends are rate limited per user (services/ratelimit.py).
     """
-    url = _clean_attachment_url(attachment_url)
+    url = validation.link_url(attachment_url, field="attachment_url", site_path=ATTACHMENT_PATH)
     file_id = (
         None if attachment_id is None else validation.as_uuid(attachment_id, field="attachment_id")
     )

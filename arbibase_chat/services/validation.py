@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 import uuid
 from typing import Any
 
@@ -74,6 +75,39 @@ def clean_text(
     if required and not value:
         raise Invalid(f"{field} must not be empty", field=field)
     return value
+
+
+# Spaces, controls, invisible formatting characters: a browser drops or rewrites some of them
+# inside a URL (tab and line feed vanish), so a link must hold none, not have them cleaned.
+_NOT_IN_LINKS = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+
+
+def link_url(
+    value: Any, *, field: str, site_path: re.Pattern[str], max_chars: int = 2048
+) -> str | None:
+    """A link a browser will open: an absolute http(s) URL, or a path on this site that
+    `site_path` matches whole. A path starts with one "/" followed by neither "/" nor "\\":
+    browsers read "//host" and "/\\host" as another host. No backslash anywhere (browsers treat
+    it as "/"), no space or control character."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be text", field=field)
+    require_unicode(value, field=field)
+    if len(value) > max_chars:
+        raise Invalid(f"{field} is longer than {max_chars} characters", field=field)
+    url = value.strip()
+    if not url:
+        raise Invalid(f"{field} must not be empty", field=field)
+    if any(ch == "\\" or unicodedata.category(ch) in _NOT_IN_LINKS for ch in url):
+        raise Invalid(
+            f"{field} must not contain spaces, control characters or backslashes", field=field
+        )
+    if url.startswith(("https://", "http://")):
+        return url
+    if url[0] == "/" and url[1:2] not in ("/", "\\") and site_path.fullmatch(url):
+        return url
+    raise Invalid(f"{field} must be an http(s) URL or a link to a file of this site", field=field)
 
 
 def normalize_email(value: Any) -> str:

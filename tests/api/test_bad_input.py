@@ -232,3 +232,65 @@ def test_adding_and_removing_the_same_tag_is_422(client, world: World, body):
     assert res.json()["field"] == "addTags" and "added and removed at once" in res.json()["error"]
     rows = client.get("/api/messages/threads", headers=world.operator.auth).json()["data"]
     assert [(t["subject"], t["tags"]) for t in rows] == [("Lease offer", [])]
+
+
+# --- (11) attachmentUrl: only http(s) or this site's own attachment route ------------------
+
+OFF_SITE_LINKS = [
+    "/\\example.org/lease.pdf",  # the pen test's bypass: a browser reads /\ as //
+    "//example.org/lease.pdf",
+    "\\\\example.org/lease.pdf",
+    "\\/example.org/lease.pdf",
+    "/%5Cexample.org/lease.pdf",
+    "/%2F/example.org/lease.pdf",
+    "/\t/example.org/lease.pdf",  # browsers drop tab and line feed inside URLs
+    "/\n/example.org/lease.pdf",
+    "/\r\\example.org",
+    "/\x0b/example.org",  # controls used to be silently dropped, leaving "//"
+    "/\x01\\example.org",
+    "/\u200b/example.org",
+    "/\u00a0/example.org",
+    "/api/attachments/../../\\example.org",
+    "/lease.pdf",  # a site path, but not an attachment of this app
+    "/api/attachments/not-a-uuid",
+    "/api/attachments/00000000-0000-0000-0000-000000000000/../x",
+    "/api/attachments/00000000-0000-0000-0000-000000000000?variant=thumbnail&x=1",
+    "https://files.example.com/a\\b",
+    "https://files.example.com/\tlease.pdf",
+    "javascript:alert(1)",
+    " javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "ftp://example.org/x",
+    "example.org/lease.pdf",
+]
+
+
+@pytest.mark.parametrize("url", OFF_SITE_LINKS)
+def test_attachment_url_that_could_leave_the_site_is_422(client, world: World, url):
+    path = f"/api/messages/{world.thread_id}"
+    res = send_raw(
+        client, "POST", path, {"text": "lease", "attachmentUrl": url}, world.operator.auth
+    )
+    assert res.status_code == 422, res.text
+    assert res.json()["field"] == "attachmentUrl" and res.json()["code"] == "invalid"
+    assert history(client, world) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://files.example.com/lease.pdf",
+        "http://files.example.com/lease.pdf?x=1#p2",
+        "/api/attachments/0b8f4a4e-54a1-4d5e-9a52-1c1f1b2a3c4d",
+        "/api/attachments/0b8f4a4e-54a1-4d5e-9a52-1c1f1b2a3c4d?variant=thumbnail",
+        "  https://files.example.com/lease.pdf  ",
+    ],
+)
+def test_attachment_urls_that_stay_allowed(client, world: World, url):
+    path = f"/api/messages/{world.thread_id}"
+    res = send_raw(
+        client, "POST", path, {"text": "lease", "attachmentUrl": url}, world.operator.auth
+    )
+    assert res.status_code == 200, res.text
+    assert [m["attachment_url"] for m in history(client, world)] == [url.strip()]
