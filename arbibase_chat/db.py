@@ -7,6 +7,8 @@ with "database is locked" when a read transaction tries to upgrade.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +21,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 from arbibase_chat.config import get_settings
+
+log = logging.getLogger(__name__)
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -77,6 +81,17 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
 
 
+def load_json(text: str | bytes) -> Any:
+    """JSON columns as read. A stored value json cannot load (a number of over 4,300 digits,
+    nesting past the recursion limit, non-JSON text in SQLite) reads as None with a log line:
+    one such row must not fail every page that includes it."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        log.warning("unreadable JSON value (%d bytes) read as null", len(text))
+        return None
+
+
 def _create(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -85,13 +100,18 @@ def _create(url: str) -> Engine:
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=8
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            pool_size=8,
+            json_deserializer=load_json,
         )
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_deserializer=load_json
+    )
 
 
 def dispose_engine(url: str) -> None:

@@ -1,5 +1,7 @@
 """Alembic owns the schema: it round-trips and matches the models on both backends."""
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,7 +11,9 @@ from sqlmodel import SQLModel
 import arbibase_chat.models  # noqa: F401  (tables on the metadata)
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
+from arbibase_chat.services import messages
 from tests.conftest import create_pg_database, drop_pg_database, unavailable
+from tests.factories import Pair
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -68,3 +72,71 @@ def test_one_active_thread_index_is_partial(fresh_url):
                 text("select sql from sqlite_master where name = 'uq_messaging_threads_one_active'")
             )
     assert "WHERE" in sql.upper() and "active" in sql
+
+
+def test_0005_repairs_metadata_that_breaks_reads_and_leaves_the_rest(fresh_url):
+    """Rows written before the metadata rules: bad ones become {}, every other row (good
+    objects, no metadata, NUL text and big numbers that can still be shown) is untouched."""
+    migrations.upgrade(fresh_url, "0004")
+    engine = dbmod.get_engine(fresh_url)
+    pg = engine.dialect.name == "postgresql"
+    pair = Pair(engine)
+    deep = '{"a": ' * 40 + "{}" + "}" * 40
+    stored: dict[str, object] = {  # stored text -> what 0005 leaves
+        '{"offer": {"rent": 2450.5, "terms": ["pets", null, true]}}': "same",
+        '{"big": 1' + "0" * 30 + ', "nul": "a\\u0000b"}': "same" if not pg else None,
+        '{"a": ' * 31 + "{}" + "}" * 31: "same",  # 32 levels
+        deep: {},
+        '{"a": ' * 3000 + "{}" + "}" * 3000: {},
+        '{"n": 1' + "0" * 5000 + "}": {},
+        "[1, 2]": {},
+        "null": "same",
+        '{"note": "\\ud800"}': {} if not pg else None,
+        '{"rent": NaN}': {} if not pg else None,
+        "not json": {} if not pg else None,
+    }
+    stored = {raw: after for raw, after in stored.items() if after is not None}
+    sent = [
+        messages.send_message(
+            user_id=pair.operator.id, thread_id=pair.thread_id, body="x", db=engine
+        )
+        for _ in stored
+    ]
+    no_metadata = messages.send_message(
+        user_id=pair.owner.id, thread_id=pair.thread_id, body="plain", db=engine
+    )
+    key = str if pg else lambda m: m.hex
+    value = "CAST(:raw AS jsonb)" if pg else ":raw"
+    with engine.begin() as conn:
+        for message, raw in zip(sent, stored, strict=True):
+            conn.execute(
+                text(f"UPDATE messaging_messages SET metadata = {value} WHERE id = :id"),
+                {"raw": raw, "id": key(message.id)},
+            )
+
+    def snapshot() -> dict[str, str | None]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, CAST(metadata AS TEXT) FROM messaging_messages")
+            ).all()
+        return {str(r[0]).replace("-", ""): r[1] for r in rows}
+
+    before = snapshot()
+    migrations.upgrade(fresh_url)
+    after = snapshot()
+    for message, (raw, expected) in zip(sent, stored.items(), strict=True):
+        mid = message.id.hex
+        if expected == "same":
+            assert after[mid] == before[mid], raw[:40]
+        else:
+            assert json.loads(after[mid] or "") == expected, raw[:40]
+    assert after[no_metadata.id.hex] == before[no_metadata.id.hex]
+    # Now every row can be shown.
+    page = messages.list_messages(
+        user_id=pair.owner.id, thread_id=pair.thread_id, limit=200, db=engine
+    )
+    assert len(page) == len(stored) + 1
+    # Clean data: running it again changes nothing.
+    migrations.downgrade(fresh_url, "0004")
+    migrations.upgrade(fresh_url)
+    assert snapshot() == after

@@ -50,6 +50,8 @@ FIELD_NAMES: dict[str, str] = {
     "property_id": "propertyId",
     "owner_id": "ownerId",
     "up_to_message_id": "upToMessageId",
+    "add_tags": "addTags",
+    "remove_tags": "removeTags",
 }
 
 
@@ -99,10 +101,16 @@ def unauthorized() -> ApiError:
     return ApiError(401, UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
 
 
+def _printable(text: str) -> str:
+    """A message or field name echoing input may hold a lone surrogate, which JSON responses
+    cannot encode (a 500 in place of the 422): shown as U+FFFD instead."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def error_body(message: str, code: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": message, "code": code}
+    body: dict[str, Any] = {"error": _printable(message), "code": code}
     if field is not None:
-        body["field"] = field
+        body["field"] = _printable(field)
     body.update({k: v for k, v in extra.items() if v is not None})
     return body
 
@@ -166,12 +174,12 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     details = []
     for err in exc.errors():
         field = _loc_field(err.get("loc", ()))
-        message = str(err.get("msg", "invalid value"))
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         if err.get("type") == "json_invalid":
             field, message = "body", "request body is not valid JSON"
         elif err.get("type") == "missing" and field == "body":
             message = "request body is required"
-        details.append({"field": field, "message": message})
+        details.append({"field": _printable(field), "message": _printable(message)})
     first = details[0] if details else {"field": "body", "message": "invalid request"}
     body = error_body(
         f"{first['field']}: {first['message']}", "invalid", first["field"], details=details

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arbibase_chat.models import (
     MessagePublic,
@@ -33,8 +33,18 @@ def _doc(**schema: Any) -> Any:
     return Field(default=None, json_schema_extra=schema)
 
 
+def _unicode_only(value: Any) -> Any:
+    # JSON can spell a lone surrogate ("\\ud800"); no service, database or response can
+    # carry one. The services refuse it too; this names the field for any body, new ones too.
+    if validation.holds_lone_surrogate(value):
+        raise ValueError("must be valid Unicode text (no lone surrogates)")
+    return value
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    _valid_unicode = field_validator("*", mode="before")(_unicode_only)
 
 
 # --- auth -----------------------------------------------------------------------------------
@@ -137,3 +147,5 @@ class PropertyList(BaseModel):
 class PropertyIn(PropertyBase):
     # Strict: JSON `true` or "3" is not a number of bedrooms.
     model_config = ConfigDict(extra="forbid", strict=True)  # type: ignore[assignment]
+
+    _valid_unicode = field_validator("*", mode="before")(_unicode_only)

@@ -28,6 +28,7 @@ _DUMMY_HASH = _hasher.hash("arbibase-chat-timing-equaliser")
 def _check_password(password: Any) -> str:
     if not isinstance(password, str):
         raise Invalid("password must be text", field="password")
+    validation.require_unicode(password, field="password")
     if "\x00" in password:
         raise Invalid("password must not contain NUL characters", field="password")
     if len(password) < MIN_PASSWORD_CHARS or not password.strip():
@@ -83,8 +84,16 @@ def sign_up(
     return result
 
 
+def refuse_unencodable(*, email: Any, password: Any) -> None:
+    """Sign-in input that is not Unicode text is a malformed request (422 naming the field),
+    not wrong credentials: argon2 and Supabase could not even encode it."""
+    validation.require_unicode(email, field="email")
+    validation.require_unicode(password, field="password")
+
+
 def authenticate(*, email: Any, password: Any, db: Engine | None = None) -> UserPublic:
     failure = AuthenticationFailed("wrong email or password")
+    refuse_unencodable(email=email, password=password)
     try:
         normalized = validation.normalize_email(email)
     except Invalid:

@@ -237,6 +237,7 @@ def password_sign_in(*, email: Any, password: Any, db: Engine | None = None) -> 
 
     AuthenticationFailed("wrong email or password") for wrong credentials in both modes.
     """
+    accounts.refuse_unencodable(email=email, password=password)
     config = supabase_config()
     if config is None:
         user = accounts.authenticate(email=email, password=password, db=db)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import logging
+import re
 import uuid
 from typing import Any
 
@@ -28,9 +29,16 @@ from arbibase_chat.services.events import MessageCreated
 from arbibase_chat.services.reads import advance_cursor
 from arbibase_chat.services.threads import ACTIVE_CONFLICT
 
+log = logging.getLogger(__name__)
+
 T, P, M = MessagingThread, Participant, MessagingMessage
 SENDABLE_KINDS = ("text", "offer")
-MAX_METADATA_BYTES = 16_384
+MAX_METADATA_BYTES = validation.MAX_JSON_BYTES
+#: The one site path a message may link to: a file uploaded here (services/attachments.py).
+ATTACHMENT_PATH = re.compile(
+    re.escape(attachments.URL_PREFIX) + r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+    r"(\?variant=thumbnail)?"
+)
 VERIFY_FIRST = "Verify ownership of this property before replying to operators."
 
 
@@ -49,37 +57,27 @@ def to_public(
         seq=message.seq,
         kind=message.kind,  # type: ignore[arg-type]
         client_msg_id=message.client_msg_id,
-        metadata=message.meta,
+        metadata=_shown_metadata(message),
         edited_at=message.edited_at,
         deleted_at=message.deleted_at,
     )
 
 
-def _clean_attachment_url(value: Any) -> str | None:
-    if value is None or value == "":
+def _shown_metadata(message: MessagingMessage) -> dict[str, Any] | None:
+    """Stored metadata as it can be shown: a row that breaks the rules (written before they
+    existed, or by plain SQL) shows `{}` instead of failing the whole page."""
+    meta = message.meta
+    if meta is None:
         return None
-    url = validation.clean_text(value, field="attachment_url", max_chars=2048)
-    if not (url.startswith(("https://", "http://")) or (url[0] == "/" and url[:2] != "//")):
-        raise Invalid(
-            "attachment_url must be an http(s) URL or a site path", field="attachment_url"
-        )
-    if any(ch.isspace() for ch in url):
-        raise Invalid("attachment_url must not contain spaces", field="attachment_url")
-    return url
-
-
-def _clean_metadata(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise Invalid("metadata must be an object", field="metadata")
-    try:
-        size = len(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError):
-        raise Invalid("metadata must be plain JSON", field="metadata") from None
-    if size > MAX_METADATA_BYTES:
-        raise Invalid(f"metadata is larger than {MAX_METADATA_BYTES} bytes", field="metadata")
-    return value
+    problem = (
+        validation.json_problem(meta, strict=False)
+        if isinstance(meta, dict)
+        else "must be an object"
+    )
+    if problem is None:
+        return meta
+    log.warning("message %s: stored metadata %s; shown as {}", message.id, problem)
+    return {}
 
 
 def _find_retry(
@@ -111,7 +109,7 @@ def send_message(
     `attachment_id`: a file the sender uploaded to this thread (services/attachments.py); the
     message gets its URL. Sends are rate limited per user (services/ratelimit.py).
     """
-    url = _clean_attachment_url(attachment_url)
+    url = validation.link_url(attachment_url, field="attachment_url", site_path=ATTACHMENT_PATH)
     file_id = (
         None if attachment_id is None else validation.as_uuid(attachment_id, field="attachment_id")
     )
@@ -125,7 +123,7 @@ def send_message(
     )
     retry_key = validation.client_msg_id(client_msg_id)
     kind = validation.choice(kind, field="kind", allowed=SENDABLE_KINDS)
-    meta = _clean_metadata(metadata)
+    meta = validation.json_object(metadata, field="metadata")
     try:
         ratelimit.check_send(user_id=user_id)
     except RateLimited:

@@ -351,8 +351,8 @@ def get_thread(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) 
 # --- changing -------------------------------------------------------------------------------
 
 
-def _clean_tag(tag: Any) -> str:
-    return validation.clean_text(tag, field="tag", max_chars=40, single_line=True)
+def _clean_tag(tag: Any, *, field: str = "tag") -> str:
+    return validation.clean_text(tag, field=field, max_chars=40, single_line=True)
 
 
 def update_thread(
@@ -373,8 +373,12 @@ def update_thread(
         new_subject = validation.clean_text(
             subject, field="subject", max_chars=200, required=False, single_line=True
         )
-    to_add = list(dict.fromkeys(_clean_tag(t) for t in add_tags))
-    to_remove = list(dict.fromkeys(_clean_tag(t) for t in remove_tags))
+    to_add = list(dict.fromkeys(_clean_tag(t, field="add_tags") for t in add_tags))
+    to_remove = list(dict.fromkeys(_clean_tag(t, field="remove_tags") for t in remove_tags))
+    # Compared as stored (after cleaning): which of the two the caller meant is unknowable.
+    both = [t for t in to_add if t in to_remove]
+    if both:
+        raise Invalid(f"a tag cannot be added and removed at once: {both[0]!r}", field="add_tags")
     try:
         with transaction(db, as_user=user_id) as (session, outbox):
             thread, _ = participant_thread(

@@ -6,7 +6,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from arbibase_chat.config import get_settings
-from arbibase_chat.services import accounts, tokens
+from arbibase_chat.services import accounts, identity, tokens
 from arbibase_chat.services.errors import AuthenticationFailed, Conflict, Invalid, NotFound
 from tests import factories
 
@@ -50,6 +50,9 @@ def test_duplicate_email_is_a_conflict_whatever_the_case(db):
         ({"display_name": "x" * 81}, "display_name"),
         ({"role": "admin"}, "role"),
         ({"email": 42}, "email"),
+        ({"email": "a\ud800@example.com"}, "email"),
+        ({"password": "long enough \udfff"}, "password"),
+        ({"display_name": "C \ud83d"}, "display_name"),
     ],
 )
 def test_sign_up_rejects_bad_input(db, fields, field):
@@ -126,3 +129,20 @@ def test_expired_or_foreign_tokens_are_refused():
     for token in (expired, anon, other_secret, none_alg):
         with pytest.raises(AuthenticationFailed):
             tokens.verify_access_token(token)
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "field"),
+    [
+        ("e\ud800@example.com", "long enough pw", "email"),
+        ("e@example.com", "long enough \ud800", "password"),
+    ],
+)
+def test_sign_in_with_a_lone_surrogate_is_invalid_input_not_a_crash(db, email, password, field):
+    """argon2 cannot encode such a password: a clear Invalid naming the field (the UI's toast,
+    the API's 422), not a UnicodeEncodeError, in either sign-in path."""
+    accounts.sign_up(email="e@example.com", password="long enough pw", display_name="E", db=db)
+    for sign_in in (accounts.authenticate, identity.password_sign_in):
+        with pytest.raises(Invalid) as err:
+            sign_in(email=email, password=password, db=db)
+        assert err.value.field == field

@@ -70,7 +70,16 @@ def test_send_accepts_exactly_the_limit_and_attachment_only(db):
         db=db,
     )
     assert m.body is None and (m.attachment_url or "").endswith("lease.pdf")
-    for url in ("javascript:alert(1)", "//evil.example.com/x", "ftp://x", "https://a b"):
+    for url in (
+        "javascript:alert(1)",
+        "//evil.example.com/x",
+        "ftp://x",
+        "https://a b",
+        "/\\evil.example.com/lease.pdf",
+        "/\x0b/evil.example.com",
+        "/%5Cevil.example.com",
+        "/lease.pdf",
+    ):
         with pytest.raises(Invalid) as err:
             messages.send_message(
                 user_id=pair.operator.id,

@@ -280,3 +280,41 @@ def test_inbox_search_matches_subject_property_person_and_text(db):
     assert found("secret-word") == []
     with pytest.raises(Invalid):
         found("x" * 101)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"subject": "Lease \ud800"}, "subject"),
+        ({"add_tags": ["ok", "x\udfff"]}, "add_tags"),
+        ({"remove_tags": ["\ud800"]}, "remove_tags"),
+    ],
+)
+def test_lone_surrogates_are_refused_naming_the_field(db, change, field):
+    pair = Pair(db)
+    with pytest.raises(Invalid) as err:
+        threads.update_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db, **change)
+    assert err.value.field == field
+    t = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    assert (t.subject, t.tags) == ("Lease offer", [])
+
+
+@pytest.mark.parametrize(
+    ("add", "remove"),
+    [(["Offer Sent"], ["Offer Sent"]), (["Offer Sent"], ["  Offer \n Sent "]), (["a", "b"], ["b"])],
+)
+def test_a_tag_cannot_be_added_and_removed_at_once(db, add, remove):
+    """Compared as the service stores tags: the request is ambiguous, so it is refused."""
+    pair = Pair(db)
+    threads.add_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="b", db=db)
+    with pytest.raises(Invalid, match="added and removed at once") as err:
+        threads.update_thread(
+            user_id=pair.operator.id,
+            thread_id=pair.thread_id,
+            add_tags=add,
+            remove_tags=remove,
+            db=db,
+        )
+    assert err.value.field == "add_tags"
+    t = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    assert t.tags == ["b"]

@@ -45,3 +45,58 @@ def test_the_limit_counts_what_was_sent_not_what_is_left_after_cleaning():
         clean("\x95" + "x" * 1000)
     with pytest.raises(Invalid, match="longer than 1000"):
         clean(" " + "x" * 1000)
+
+
+# --- JSON objects (message metadata) --------------------------------------------------------
+
+
+def _nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_json_objects_are_bounded_in_depth_and_size():
+    assert validation.json_object(_nested(validation.MAX_JSON_DEPTH), field="metadata")
+    for bad in (_nested(validation.MAX_JSON_DEPTH + 1), {"ok": 1, "b": [_nested(300)]}):
+        with pytest.raises(Invalid, match="deeper than 32") as err:
+            validation.json_object(bad, field="metadata")
+        assert err.value.field == "metadata"
+    # The size is counted in UTF-8 bytes as PostgreSQL prints jsonb: "é" counts 2.
+    pad = validation.MAX_JSON_BYTES - len('{"p": ""}')
+    assert validation.json_object({"p": "y" * pad}, field="metadata")
+    with pytest.raises(Invalid, match="larger than"):
+        validation.json_object({"p": "\u00e9" * (pad // 2 + 1)}, field="metadata")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({"a": "\ud800"}, "lone surrogates"),
+        ({"\udfff": 1}, "lone surrogates"),
+        ({"a": ["ok", {"b": "x\ud83d"}]}, "lone surrogates"),
+        ({"a": "x\x00"}, "NUL"),
+        ({"a": float("nan")}, "finite"),
+        ({"a": [float("-inf")]}, "finite"),
+        ({"a": 2**63}, "64 bits"),
+        ({1: "x"}, "text keys"),
+        ({"a": (1, 2)}, "plain JSON"),
+        ({"a": {1, 2}}, "plain JSON"),
+        ({"a": b"bytes"}, "plain JSON"),
+        ([1], "must be an object"),
+    ],
+)
+def test_json_objects_hold_plain_json_only(value, reason):
+    with pytest.raises(Invalid, match=reason) as err:
+        validation.json_object(value, field="metadata")
+    assert err.value.field == "metadata"
+
+
+def test_stored_json_is_judged_by_what_can_be_shown():
+    # Reads only drop what cannot be serialized; NUL and big integers can be.
+    assert validation.json_problem({"a": "x\x00", "n": 2**70}, strict=False) is None
+    assert validation.json_problem({"a": "\ud800"}, strict=False)
+    assert validation.json_problem(_nested(40), strict=False)
+    emoji = {"\U0001f3e0": "\u05e9\u05dc\u05d5\u05dd \u00e9", "n": -(2**63) + 1, "f": 1.5}
+    assert validation.json_object(emoji, field="metadata") == emoji

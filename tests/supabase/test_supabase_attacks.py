@@ -107,6 +107,12 @@ ATTACKS = [
         DENIED,
         id="msg-insert-protocol-relative-url",
     ),
+    pytest.param(
+        "op1",
+        send("t1", "op1", attachment_url="'/\\evil.example/x'"),
+        DENIED,
+        id="msg-insert-backslash-site-path-url",
+    ),
     pytest.param("op1", send("t1", "op1", body="' \n\t '"), DENIED, id="msg-insert-blank"),
     pytest.param("op1", send("t1", "op1", body=LONG_BODY), DENIED, id="msg-insert-too-long"),
     pytest.param(

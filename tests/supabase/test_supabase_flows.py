@@ -174,7 +174,8 @@ def test_offers_are_sendable_and_links_may_be_http_or_site_paths(conn, world: Wo
     for kind, url in (
         ("offer", None),
         ("text", "https://arbibase.example/roi/1"),
-        ("text", "/api/attachments/x"),
+        # The app's own file route (a uuid); other site paths are refused (migration 5).
+        ("text", "/api/attachments/0b8f4a4e-54a1-4d5e-9a52-1c1f1b2a3c4d?variant=thumbnail"),
     ):
         body = None if url else "$2,300"
         meta = json.dumps({"rent_cents": 230000})

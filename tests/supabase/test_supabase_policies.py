@@ -240,9 +240,30 @@ def test_policies_use_the_apps_limits(conn, policies):
     pad = messages.MAX_METADATA_BYTES - len('{"p": ""}')
     assert valid("x", meta='{"p": "' + "y" * pad + '"}')
     assert not valid("x", meta='{"p": "' + "y" * (pad + 1) + '"}')
-    assert valid(None, "/api/attachments/1") and valid(None, "https://a.example/x")
-    for bad in ("javascript:alert(1)", "//evil.example", "https://a.example/x y", "data:,x"):
+    file = "/api/attachments/0b8f4a4e-54a1-4d5e-9a52-1c1f1b2a3c4d"
+    assert valid(None, file) and valid(None, file + "?variant=thumbnail")
+    assert valid(None, "https://a.example/x?y=1#z")
+    for bad in (
+        "javascript:alert(1)",
+        "//evil.example",
+        "https://a.example/x y",
+        "data:,x",
+        "/\\evil.example/lease.pdf",  # a browser opens /\ like //
+        "/%5Cevil.example",
+        "/lease.pdf",
+        "/api/attachments/1",
+        file + "/../x",
+        "https://a.example/a\\b",
+        "https://a.example/\tx",
+        "https://a.example/\u200bx",
+        "/\n/evil.example",
+    ):
         assert not valid("x", bad), bad
+    # The app's depth limit (validation.MAX_JSON_DEPTH): 32 levels pass, 33 do not.
+    depth = validation.MAX_JSON_DEPTH
+    assert valid("x", meta='{"a": ' * (depth - 1) + "[1]" + "}" * (depth - 1))
+    assert not valid("x", meta='{"a": ' * depth + "{}" + "}" * depth)
+    assert not valid("x", meta='{"a": ' + "[" * 300 + "]" * 300 + "}")
 
 
 def test_policies_read_auth_uid_once_per_statement(conn, world: World):

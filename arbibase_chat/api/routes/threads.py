@@ -60,10 +60,11 @@ async def update_thread(
     threadId: uuid.UUID, body: ThreadPatchIn, user_id: CurrentUser, db: Db
 ) -> ThreadPublic:
     """Change status, subject and tags (either participant)."""
+    # The tag-count limit names no list: blame the one that was sent.
     tag_field = "removeTags" if body.removeTags and not body.addTags else "addTags"
     return await run(
         threads.update_thread,
-        fields={"tag": tag_field, "tags": tag_field},
+        fields={"tags": tag_field},
         user_id=user_id,
         thread_id=threadId,
         status=body.status,
