@@ -110,6 +110,7 @@ def _attachment(view: MessageView) -> rx.Component:
                 ),
                 href=view.attachment_url,
                 is_external=True,
+                rel="noopener noreferrer nofollow",
             ),
             rx.link(
                 rx.hstack(
@@ -121,6 +122,7 @@ def _attachment(view: MessageView) -> rx.Component:
                 ),
                 href=view.attachment_url,
                 is_external=True,
+                rel="noopener noreferrer nofollow",
                 class_name="attachment-chip",
                 padding="6px 10px",
                 border_radius="8px",

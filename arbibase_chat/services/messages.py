@@ -51,7 +51,7 @@ def to_public(
         thread_id=message.thread_id,
         sender_id=message.sender_id,
         body=message.body,
-        attachment_url=message.attachment_url,
+        attachment_url=_shown_link(message),
         seen_by=[uuid.UUID(u) for u in message.seen_by or []],
         created_at=message.created_at,
         seq=message.seq,
@@ -61,6 +61,19 @@ def to_public(
         edited_at=message.edited_at,
         deleted_at=message.deleted_at,
     )
+
+
+def _shown_link(message: MessagingMessage) -> str | None:
+    """A stored attachment link as it can be opened: one stored before the link rules (e.g.
+    "/\\host", which a browser opens on another host) or by plain SQL is not shown."""
+    url = message.attachment_url
+    if url is None:
+        return None
+    try:
+        return validation.link_url(url, field="attachment_url", site_path=ATTACHMENT_PATH)
+    except Invalid as exc:
+        log.warning("message %s: stored attachment_url %s; not shown", message.id, exc.message)
+        return None
 
 
 def _shown_metadata(message: MessagingMessage) -> dict[str, Any] | None:

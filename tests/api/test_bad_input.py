@@ -294,3 +294,22 @@ def test_attachment_urls_that_stay_allowed(client, world: World, url):
     )
     assert res.status_code == 200, res.text
     assert [m["attachment_url"] for m in history(client, world)] == [url.strip()]
+
+
+def test_a_stored_link_that_could_leave_the_site_is_not_shown(client, world: World, db: Engine):
+    """A row stored before the link rules (or by plain SQL) keeps its text; its link is
+    dropped on the way out, so no page ever renders "/\\host" as a link."""
+    path = f"/api/messages/{world.thread_id}"
+    res = send_raw(client, "POST", path, {"text": "lease"}, world.operator.auth)
+    message_id = res.json()["id"]
+    with db.begin() as conn:
+        conn.execute(
+            text("UPDATE messaging_messages SET attachment_url = :url WHERE id = :id"),
+            {
+                "url": "/\\evil.example/lease.pdf",
+                "id": message_id if db.dialect.name == "postgresql" else _hex(message_id),
+            },
+        )
+    for who in ("owner", "operator"):
+        shown = next(m for m in history(client, world, who) if m["id"] == message_id)
+        assert shown["attachment_url"] is None and shown["body"] == "lease"
