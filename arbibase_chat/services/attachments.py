@@ -48,7 +48,7 @@ from arbibase_chat.adapters.storage import (
 )
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import AttachmentPublic, MessagingAttachment, Participant
-from arbibase_chat.services import validation
+from arbibase_chat.services import policy, validation
 from arbibase_chat.services._access import participant_thread
 from arbibase_chat.services._tx import reading, transaction
 from arbibase_chat.services.errors import Invalid, NotFound, TooLarge, Unavailable
@@ -286,13 +286,15 @@ def _make_thumbnail(src: Path, dst: Path, kind: Kind) -> None:
 
 
 def check_upload(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) -> uuid.UUID:
-    """May `user_id` upload to this thread? Its id, or NotFound (strangers, missing ids).
+    """May `user_id` upload to this thread? Its id, NotFound (strangers, missing ids) or
+    VerifyOwnership (services/policy.py).
 
     `store_attachment` does this first; a web handler can also call it before it receives
     the request body, so strangers cannot make the server spool their bytes.
     """
     with reading(db, as_user=user_id) as session:
         thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        policy.require_in_thread(session, user_id=user_id, thread=thread, action="upload")
         return thread.id
 
 
@@ -338,7 +340,8 @@ def store_attachment(
             _put(backend, thumbnail_key, written[1], THUMBNAIL_TYPE)
             stored.append(thumbnail_key)
         with transaction(db, as_user=user_id) as (session, _events):
-            participant_thread(session, user_id=user_id, thread_id=tid)
+            thread, _ = participant_thread(session, user_id=user_id, thread_id=tid)
+            policy.require_in_thread(session, user_id=user_id, thread=thread, action="upload")
             row = A(
                 id=attachment_id,
                 thread_id=tid,
