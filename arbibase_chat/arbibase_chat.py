@@ -6,6 +6,7 @@ from arbibase_chat import log_redaction, routes
 from arbibase_chat.api import api_app
 from arbibase_chat.http_guard import ASGIApp as HttpGuardApp
 from arbibase_chat.http_guard import HttpGuard
+from arbibase_chat.maintenance import lifespan as maintenance_lifespan
 from arbibase_chat.pages.inbox import InboxState, inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
 from arbibase_chat.pages.thread import ChatState, thread_page
@@ -60,3 +61,5 @@ app.add_page(
 )
 # One realtime hub per worker: services' committed events → connected sessions.
 app.register_lifespan_task(realtime_lifespan)
+# Housekeeping: uploads never sent in a message are swept after their grace period.
+app.register_lifespan_task(maintenance_lifespan)

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 60 * 60 * 24 * 7
     attachments_dir: Path = VAR_DIR / "attachments"
     max_attachment_bytes: int = 25 * 1024 * 1024
+    # Per user: total bytes of their stored attachments (0: no quota), and uploads not yet
+    # sent in a message (0: no cap). Uploads never sent are deleted after the grace period by
+    # the sweep (`python -m arbibase_chat.cli sweep-uploads`, or every
+    # upload_sweep_interval_seconds in each worker: arbibase_chat/maintenance.py).
+    attachment_quota_bytes: int = Field(default=500 * 1024 * 1024, ge=0)
+    max_pending_uploads: int = Field(default=20, ge=0)
+    pending_upload_grace_seconds: int = Field(default=24 * 60 * 60, ge=0)
+    upload_sweep_interval_seconds: int = Field(default=60 * 60, ge=1)
 
     # REST API (/api). Browser origins (scheme://host[:port]) other than the app's own that
     # may call the API: comma-separated in the environment. Empty: same-origin only.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -91,3 +92,66 @@ def noisy_png(size: tuple[int, int] = (300, 300)) -> bytes:
 def truncated_png() -> bytes:
     data = noisy_png()
     return data[: len(data) // 2]
+
+
+@functools.lru_cache(maxsize=4)
+def png_of(width: int, height: int, mode: str = "RGBA") -> bytes:
+    """A real, fully decodable PNG of one colour, built row by row (a 7060x7060 RGBA one is
+    ~200 KB and decodes to 200 MB: the pen test's decompression bomb)."""
+    channels, colour_type = {"RGB": (3, 2), "RGBA": (4, 6)}[mode]
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    packer = zlib.compressobj(9)
+    row = b"\x00" + b"\x00" * (width * channels)  # filter 0, zero bytes
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
+
+
+def jpeg_claiming(
+    width: int, height: int, *, progressive: bool = False, subsampling: int = 2, scans: int = 1
+) -> bytes:
+    """A small real JPEG whose frame header claims `width`x`height` (`scans` > 1: its scan is
+    repeated, as in a sequential JPEG with several scans)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 120, 40)).save(
+        buf, "JPEG", progressive=progressive, subsampling=subsampling
+    )
+    data = bytearray(buf.getvalue())
+    pos = 2
+    while pos < len(data):
+        marker, length = data[pos + 1], int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker in (0xC0, 0xC2):
+            data[pos + 5 : pos + 9] = struct.pack(">HH", height, width)
+        if marker == 0xDA:
+            break
+        pos += 2 + length
+    if scans > 1:
+        scan = bytes(data[pos:-2])  # the scan header and its entropy-coded data, before EOI
+        data = data[:-2] + scan * (scans - 1) + b"\xff\xd9"
+    return bytes(data)
+
+
+def gif_animation(width: int, height: int, frames: int) -> bytes:
+    """An animated GIF: a `width`x`height` canvas and `frames` frames of one pixel each."""
+    header = (
+        b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    )
+    loop = b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    frame = (
+        b"!\xf9\x04\x04\x0a\x00\x00\x00"  # graphic control: 0.1 s, keep the previous frame
+        + b","
+        + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
+        + b"\x02\x02D\x01\x00"  # one pixel of colour 0, LZW
+    )
+    return header + loop + frame * frames + b";"
+
+
+def jpeg_rotated(size: tuple[int, int], orientation: int) -> bytes:
+    """A JPEG with an EXIF Orientation tag (6: shown rotated 90 degrees clockwise)."""
+    img = Image.new("RGB", size, (30, 60, 200))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    return buf.getvalue()

@@ -1,8 +1,11 @@
 """Every API error is JSON: domain errors, validation errors, HTTP errors and crashes.
 
-Domain errors map to status codes here and nowhere else: NotFound 404, Forbidden 403,
-Invalid 422 (TooLarge 413), Conflict 409, AuthenticationFailed 401 with the seed's exact
-`{"error": "Unauthorized"}`, RateLimited 429 with Retry-After,
+Domain errors map to status codes here and nowhere else: NotFound 404, Forbidden 403 (the
+code says which rule: `operators_only`, `owners_only`, `verify_ownership`), Invalid 422
+(TooLarge 413, a storage quota too: `storage_quota_exceeded`), Conflict 409,
+AuthenticationFailed 401 with the seed's exact `{"error": "Unauthorized"}`, RateLimited 429
+with Retry-After, TooManyPending 429 without one (`too_many_pending_uploads`: waiting does not
+help, sending the pending files does),
 Unavailable 503 (Supabase Auth/Storage did not answer), Busy 503 with Retry-After (the worker
 refused a send it had no room for). Field names in error bodies are
 the API's own (`text`, `threadId`, ...), not the services' argument names.
@@ -32,6 +35,7 @@ from arbibase_chat.services.errors import (
     NotFound,
     RateLimited,
     TooLarge,
+    TooManyPending,
     Unavailable,
 )
 
@@ -78,7 +82,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _described("Request body or file over its limit."),
     422: _described("Bad input; `field` names the offending field."),
     429: {
-        **_described("Rate limited; retry after `Retry-After` seconds."),
+        **_described(
+            "Rate limited; retry after `Retry-After` seconds. Without `Retry-After` "
+            "(`too_many_pending_uploads`): send the files already uploaded first."
+        ),
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
     },
 }
@@ -132,7 +139,9 @@ def from_domain(exc: DomainError, fields: Mapping[str, str] | None = None) -> Ap
             {"Retry-After": str(seconds)},
         )
     status = 500
-    if isinstance(exc, NotFound):
+    if isinstance(exc, TooManyPending):
+        status = 429
+    elif isinstance(exc, NotFound):
         status = 404
     elif isinstance(exc, Forbidden):
         status = 403

@@ -36,6 +36,8 @@ ELEVATED: dict[str, str] = {
     "sign-in": "accounts.authenticate: looks up the password hash by e-mail before anyone is "
     "signed in; `authenticated` may never read password hashes",
     "staff": "accounts.set_verified: ArbiBase staff record an owner's ownership verification",
+    "sweep-uploads": "attachments.sweep_pending_uploads: deletes every user's uploads never "
+    "sent in a message after the grace period; runs for no user (maintenance task, CLI)",
 }
 
 _ACT_AS = text(

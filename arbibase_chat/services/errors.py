@@ -24,6 +24,24 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class OperatorsOnly(Forbidden):
+    """Only operator accounts may do this (services/policy.py)."""
+
+    code = "operators_only"
+
+
+class OwnersOnly(Forbidden):
+    """Only owner accounts may do this (services/policy.py)."""
+
+    code = "owners_only"
+
+
+class VerifyOwnership(Forbidden):
+    """An owner may do this only once ArbiBase verified their ownership (services/policy.py)."""
+
+    code = "verify_ownership"
+
+
 class Invalid(DomainError):
     code = "invalid"
 
@@ -50,6 +68,25 @@ class TooLarge(Invalid):
     """An upload (or other input) over its size limit; the message states the limit."""
 
     code = "too_large"
+
+
+class ImageTooLarge(Invalid):
+    """An image with more pixels than its format may be decoded with; the message names the
+    limit in megapixels."""
+
+    code = "image_too_large"
+
+
+class QuotaExceeded(TooLarge):
+    """The upload would take the user's stored attachments over their storage quota."""
+
+    code = "storage_quota_exceeded"
+
+
+class TooManyPending(DomainError):
+    """Too many uploads not yet sent in a message: send them (or wait for the sweep)."""
+
+    code = "too_many_pending_uploads"
 
 
 class Unavailable(DomainError):

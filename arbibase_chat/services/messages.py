@@ -19,12 +19,11 @@ from arbibase_chat.models import (
     MessagingMessage,
     MessagingThread,
     Participant,
-    User,
 )
-from arbibase_chat.services import attachments, ratelimit, validation
+from arbibase_chat.services import attachments, policy, ratelimit, validation
 from arbibase_chat.services._access import participant_thread, participants_of
 from arbibase_chat.services._tx import reading, transaction
-from arbibase_chat.services.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
+from arbibase_chat.services.errors import Conflict, Invalid, NotFound, RateLimited
 from arbibase_chat.services.events import MessageCreated
 from arbibase_chat.services.reads import advance_cursor
 from arbibase_chat.services.threads import ACTIVE_CONFLICT
@@ -39,7 +38,7 @@ ATTACHMENT_PATH = re.compile(
     re.escape(attachments.URL_PREFIX) + r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
     r"(\?variant=thumbnail)?"
 )
-VERIFY_FIRST = "Verify ownership of this property before replying to operators."
+VERIFY_FIRST = policy.VERIFIED_OWNER["send"]
 
 
 def to_public(
@@ -158,10 +157,7 @@ def send_message(
                     return to_public(first, _attachments_of(session, [first.id]).get(first.id))
             if thread.status == "closed":
                 raise Invalid("this thread is closed; reopen it to send messages", field="status")
-            if user_id == thread.owner_id:
-                verified = session.scalar(select(col(User.verified)).where(col(User.id) == user_id))
-                if not verified:
-                    raise Forbidden(VERIFY_FIRST)
+            policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
             attachment = None
             if file_id is not None:
                 attachment = attachments.claim_for_message(

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from arbibase_chat.models import Property, PropertyCreate, PropertyPublic, User
-from arbibase_chat.services import validation
+from arbibase_chat.models import Property, PropertyCreate, PropertyPublic
+from arbibase_chat.services import policy, validation
 from arbibase_chat.services._tx import reading, transaction
-from arbibase_chat.services.errors import Forbidden, Invalid, NotFound
+from arbibase_chat.services.errors import Invalid, NotFound
 
 
 def _public(prop: Property) -> PropertyPublic:
@@ -41,12 +41,7 @@ def create_property(
             or None
         )
     with transaction(db, as_user=user_id) as (session, _events):
-        # Columns, not the entity: requests may not read password hashes (alembic 0004).
-        role = session.scalar(select(col(User.role)).where(col(User.id) == user_id))
-        if role is None:
-            raise NotFound("user not found")
-        if role != "owner":
-            raise Forbidden("only owner accounts can list a property")
+        policy.require_account(session, user_id=user_id, action="list_property")
         prop = Property(owner_id=user_id, **values)
         session.add(prop)
         session.flush()

@@ -31,10 +31,10 @@ from arbibase_chat.models import (
     ThreadTag,
     User,
 )
-from arbibase_chat.services import validation
+from arbibase_chat.services import policy, validation
 from arbibase_chat.services._access import participant_thread, participants_of
 from arbibase_chat.services._tx import reading, transaction
-from arbibase_chat.services.errors import Conflict, Forbidden, Invalid, NotFound
+from arbibase_chat.services.errors import Conflict, Invalid, NotFound
 from arbibase_chat.services.events import ThreadUpdated
 
 MAX_TAGS_PER_THREAD = 20
@@ -77,14 +77,7 @@ def get_or_create_thread(
                     raise NotFound("property not found")
                 if prop.owner_id != oid:
                     raise Invalid("owner_id is not the owner of this property", field="owner_id")
-                # Columns, not the entity: requests may not read password hashes (alembic 0004).
-                caller_role = session.scalar(select(col(User.role)).where(col(User.id) == user_id))
-                if caller_role is None:
-                    raise NotFound("user not found")
-                if caller_role != "operator":
-                    # Negotiations start from the operator side (ROI "Send Offer", Property
-                    # Browser); owners answer in the threads operators open.
-                    raise Forbidden("only operator accounts can start a negotiation")
+                policy.require_account(session, user_id=user_id, action="start_negotiation")
                 existing = session.scalar(
                     select(col(T.id)).where(
                         col(T.property_id) == pid,
@@ -365,7 +358,7 @@ def update_thread(
     remove_tags: Iterable[Any] = (),
     db: Engine | None = None,
 ) -> ThreadPublic:
-    """Change status / subject / tags in one transaction; either participant may do it."""
+    """Change status / subject / tags in one transaction (who may: services/policy.py)."""
     if status is not None:
         status = validation.choice(status, field="status", allowed=THREAD_STATUSES)
     new_subject = None
@@ -384,6 +377,15 @@ def update_thread(
             thread, _ = participant_thread(
                 session, user_id=user_id, thread_id=thread_id, for_update=True
             )
+            asked: list[policy.ThreadAction] = []
+            if status is not None:
+                asked.append("change_status")
+            if subject is not None:
+                asked.append("rename")
+            if to_add or to_remove:
+                asked.append("tag")
+            for action in asked:
+                policy.require_in_thread(session, user_id=user_id, thread=thread, action=action)
             changed: list[str] = []
             if status is not None and status != thread.status:
                 if status == "active" and _other_active_exists(session, thread):

@@ -526,7 +526,7 @@ def test_properties_browse_and_list(client, world: World):
     assert {k: created[k] for k in body} == body
     assert created["owner_id"] == str(world.owner.user.id)
     refused = client.post("/api/properties", json=body, headers=world.operator.auth)
-    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert refused.status_code == 403 and refused.json()["code"] == "owners_only"
     listing = client.get("/api/properties", params={"city": "Tampa"}, headers=world.stranger.auth)
     assert listing.status_code == 200
     assert [p["id"] for p in listing.json()["data"]] == [created["id"]]

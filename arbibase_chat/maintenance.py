@@ -1,0 +1,63 @@
+"""Periodic maintenance run by every worker: the upload sweep.
+
+`lifespan` is a Reflex lifespan task (`app.register_lifespan_task(lifespan)`): every
+UPLOAD_SWEEP_INTERVAL_SECONDS it runs `attachments.sweep_pending_uploads` in a thread (never on
+the event loop), which deletes uploads never sent in a message once they are older than
+PENDING_UPLOAD_GRACE_SECONDS. Several workers may sweep at the same time (rows are claimed with
+FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite writes one at a time). The same sweep runs once
+from the command line: `python -m arbibase_chat.cli sweep-uploads`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+from arbibase_chat import aio
+from arbibase_chat.config import get_settings
+from arbibase_chat.services import attachments
+
+log = logging.getLogger(__name__)
+
+# The first sweep waits this long after start-up (plus jitter, so workers started together
+# spread out), then every interval.
+FIRST_SWEEP_DELAY_SECONDS = 60.0
+
+
+async def sweep_once() -> int:
+    """One sweep, off the event loop; an error is logged, never raised (the next one retries)."""
+    try:
+        return await aio.call(attachments.sweep_pending_uploads)
+    except Exception:
+        log.exception("upload sweep failed")
+        return 0
+
+
+async def run_sweeps(*, first_delay: float | None = None) -> None:
+    """Sweep forever: after `first_delay`, then every UPLOAD_SWEEP_INTERVAL_SECONDS."""
+    interval = get_settings().upload_sweep_interval_seconds
+    delay = (
+        FIRST_SWEEP_DELAY_SECONDS + random.uniform(0, min(interval, 300))
+        if first_delay is None
+        else first_delay
+    )
+    while True:
+        await asyncio.sleep(delay)
+        await sweep_once()
+        delay = get_settings().upload_sweep_interval_seconds
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """Lifespan task: run the periodic sweep while the worker serves."""
+    task = asyncio.create_task(run_sweeps(), name="upload-sweep")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,94 @@
+"""Who may do what: the one place the app's permission rules live.
+
+Being a participant is checked first, elsewhere (`_access.participant_thread`: a stranger gets
+NotFound). What a participant, or an account, may then do is decided here and nowhere else:
+
+| action              | who may                                         | refusal (403 code)  |
+|---------------------|-------------------------------------------------|---------------------|
+| `start_negotiation` | operator accounts                               | `operators_only`    |
+| `list_property`     | owner accounts (verified or not)                | `owners_only`       |
+| `read`, `mark_read` | every participant, an unverified owner too      | —                   |
+| `send`, `upload`    | the operator; the owner once verified           | `verify_ownership`  |
+| `change_status`     | (archive, close, reopen) as `send`              | `verify_ownership`  |
+| `rename`, `tag`     | (subject; add / remove tags) as `send`          | `verify_ownership`  |
+
+An unverified owner sees the negotiations operators open with them and can read them, but
+takes no part in them (a message, a file, the thread's status, name or tags) until ArbiBase
+staff verified their ownership (`accounts.set_verified`). Refusals are `Forbidden` subclasses
+with stable codes (`errors.OperatorsOnly`, `OwnersOnly`, `VerifyOwnership`); the API answers
+403 with that code.
+
+The database's own policies (alembic 0004, supabase/migrations/*_rls.sql) are the second line
+and coarser: they refuse an unverified owner's message, not their thread changes or uploads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from arbibase_chat.models import MessagingThread, User
+from arbibase_chat.services.errors import NotFound, OperatorsOnly, OwnersOnly, VerifyOwnership
+
+AccountAction = Literal["start_negotiation", "list_property"]
+ThreadAction = Literal["read", "mark_read", "send", "upload", "change_status", "rename", "tag"]
+
+# Account actions: the account role that may take them.
+ACCOUNT_ROLE: dict[str, str] = {"start_negotiation": "operator", "list_property": "owner"}
+ACCOUNT_REFUSAL: dict[str, type[OperatorsOnly] | type[OwnersOnly]] = {
+    "start_negotiation": OperatorsOnly,
+    "list_property": OwnersOnly,
+}
+ACCOUNT_MESSAGE: dict[str, str] = {
+    # Negotiations start from the operator side (ROI "Send Offer", Property Browser); owners
+    # answer in the threads operators open.
+    "start_negotiation": "only operator accounts can start a negotiation",
+    "list_property": "only owner accounts can list a property",
+}
+
+# Thread actions any participant may take, and those the thread's owner takes only verified.
+ANY_PARTICIPANT: frozenset[str] = frozenset({"read", "mark_read"})
+VERIFIED_OWNER: dict[str, str] = {
+    "send": "Verify ownership of this property before replying to operators.",
+    "upload": "Verify ownership of this property before sharing files with operators.",
+    "change_status": "Verify ownership of this property before changing this thread's status.",
+    "rename": "Verify ownership of this property before renaming this thread.",
+    "tag": "Verify ownership of this property before tagging this thread.",
+}
+
+
+def _known(action: str) -> None:
+    if action not in ANY_PARTICIPANT and action not in VERIFIED_OWNER:
+        raise ValueError(f"unknown thread action {action!r}")
+
+
+def may(action: ThreadAction, *, is_owner: bool, verified: bool) -> bool:
+    """The decision for a participant of a thread (no database): may they take `action`?"""
+    _known(action)
+    return action in ANY_PARTICIPANT or verified or not is_owner
+
+
+def require_account(session: Session, *, user_id: uuid.UUID, action: AccountAction) -> None:
+    """Raise the action's refusal unless the user's account role may take it."""
+    # Columns, not the entity: requests may not read password hashes (alembic 0004).
+    role = session.scalar(select(col(User.role)).where(col(User.id) == user_id))
+    if role is None:
+        raise NotFound("user not found")
+    if role != ACCOUNT_ROLE[action]:
+        raise ACCOUNT_REFUSAL[action](ACCOUNT_MESSAGE[action])
+
+
+def require_in_thread(
+    session: Session, *, user_id: uuid.UUID, thread: MessagingThread, action: ThreadAction
+) -> None:
+    """For a participant (already checked) of `thread`: raise VerifyOwnership unless allowed."""
+    _known(action)
+    is_owner = user_id == thread.owner_id
+    if may(action, is_owner=is_owner, verified=False):
+        return  # no need to look the account up
+    verified = bool(session.scalar(select(col(User.verified)).where(col(User.id) == user_id)))
+    if not may(action, is_owner=is_owner, verified=verified):
+        raise VerifyOwnership(VERIFIED_OWNER[action])
