@@ -217,6 +217,10 @@ def server_env(
             "REFLEX_STATES_WORKDIR": str(workdir / "states"),
             "REFLEX_UPLOADED_FILES_DIR": str(workdir / "uploaded_files"),
             "PYTHONUNBUFFERED": "1",
+            # Every browser and API client of the suite is 127.0.0.1: the per-client sign-in /
+            # sign-up limits would refuse the whole run's logins. The per-account limits stay.
+            "SIGN_IN_CLIENT_BURST": "100000",
+            "SIGN_UP_CLIENT_BURST": "100000",
         }
     )
     if extra:
