@@ -49,5 +49,9 @@ config = rx.Config(
     disable_plugins=[SitemapPlugin],
     # The badge links to an outside site.
     show_built_with_reflex=False,
+    # Reverse proxies trusted to append the client's address to X-Forwarded-For (0: the TCP
+    # peer is the client). The same setting as the REST API's (config.trusted_proxy_hops): the
+    # sign-in limits key on this address (`router.session.client_ip`).
+    trusted_proxy_hops=int(os.environ.get("TRUSTED_PROXY_HOPS") or 0),
     **_state,
 )

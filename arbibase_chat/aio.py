@@ -1,7 +1,8 @@
 """Run the (synchronous) services off the event loop.
 
 The services use a blocking SQLAlchemy engine; Reflex handlers are coroutines. Every call from
-a handler goes through `call`, so database and argon2 work never blocks the loop.
+a handler goes through `call`, so database and argon2 work never blocks the loop; sign-in and
+sign-up go through `call_password`, which bounds the argon2 hashes one worker runs at once.
 
 `sends` bounds the message writes one worker has in flight. Past that the worker is
 overloaded: more accepted sends would only queue (measured: at 5x capacity, deliveries
@@ -15,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -41,6 +44,56 @@ async def call_realtime(service: Callable[..., R], /, **kwargs: Any) -> R:
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(
         _realtime_reads, contextvars.copy_context().run, functools.partial(service, **kwargs)
+    )
+
+
+# Sign-ins and sign-ups (argon2id: 64 MiB and ~0.3 s of CPU each, over up to 4 threads of its
+# own) run on threads of their own, at most PASSWORD_HASHING_THREADS at once per worker, at a
+# lower CPU priority. On the shared pool a burst of logins took its threads (every other
+# request queued behind the hashes) and the CPU: with 24 parallel logins /api/me went from
+# ~12 ms to a p50 of 6.7-8.9 s (bench/login.py, 2 vCPU); here ~13-51 ms.
+PASSWORD_THREAD_NICENESS = 10
+_password_pools: dict[int, ThreadPoolExecutor] = {}
+_password_pools_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    """Run this thread (and the threads argon2 starts from it) below the rest of the worker:
+    when the CPU is short, the event loop and the other requests go first. Linux sets the
+    niceness per thread; elsewhere this does nothing."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + PASSWORD_THREAD_NICENESS
+        )
+    except (AttributeError, OSError):  # pragma: no cover - not Linux / not allowed
+        pass
+
+
+def _password_pool(threads: int) -> ThreadPoolExecutor:
+    with _password_pools_lock:
+        pool = _password_pools.get(threads)
+        if pool is None:
+            pool = _password_pools[threads] = ThreadPoolExecutor(
+                max_workers=threads, thread_name_prefix="password", initializer=_lower_priority
+            )
+        return pool
+
+
+async def call_password(service: Callable[..., R], /, **kwargs: Any) -> R:
+    """Like `call`, for the services that hash passwords (`identity.password_sign_in` /
+    `password_sign_up`): on the worker's password threads (PASSWORD_HASHING_THREADS; 0 = the
+    shared pool, unbounded). In Supabase mode nothing is hashed here (Supabase Auth does it)
+    and the call waits on the network: the shared pool, like any other call."""
+    settings = get_settings()
+    threads = settings.password_hashing_threads
+    if threads <= 0 or settings.supabase_url:
+        return await call(service, **kwargs)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _password_pool(threads),
+        contextvars.copy_context().run,
+        functools.partial(service, **kwargs),
     )
 
 

@@ -55,6 +55,32 @@ class Settings(BaseSettings):
     send_rate_burst: int = Field(default=20, ge=0)
     send_rate_per_second: float = Field(default=5.0, gt=0)
     rate_limit_key_prefix: str = "arbibase:ratelimit:"
+    # Password sign-in and sign-up limits (services/ratelimit.py), token buckets like the send
+    # limit: a burst, then `_per_minute` more; `_burst=0` turns one off. Checked before any
+    # password is hashed (or Supabase Auth asked); shared through Redis when REDIS_URL is set.
+    # One account from one client (the IP address): a few mistakes free, then one a minute.
+    sign_in_pair_burst: int = Field(default=5, ge=0)
+    sign_in_pair_per_minute: float = Field(default=1.0, gt=0)
+    # One client, any accounts (password spraying; the argon2 CPU one client may use).
+    sign_in_client_burst: int = Field(default=20, ge=0)
+    sign_in_client_per_minute: float = Field(default=10.0, gt=0)
+    # One account, any clients (guessing from many addresses). Looser than the pair limit so
+    # that one attacking address cannot keep a victim's account locked.
+    sign_in_account_burst: int = Field(default=30, ge=0)
+    sign_in_account_per_minute: float = Field(default=3.0, gt=0)
+    # Sign-ups from one client.
+    sign_up_client_burst: int = Field(default=5, ge=0)
+    sign_up_client_per_minute: float = Field(default=0.2, gt=0)
+    # Reverse proxies in front of the app that append the client's address to X-Forwarded-For.
+    # 0 (default): the address of the TCP peer is the client and X-Forwarded-For is ignored
+    # (anyone can send one). N: the N-th address from the right. Also Reflex's
+    # trusted_proxy_hops (rxconfig.py), so the login page and the API agree.
+    trusted_proxy_hops: int = Field(default=0, ge=0)
+    # Password hashes (argon2) one worker computes at once, on threads of their own at a lower
+    # CPU priority; sign-ins and sign-ups beyond it wait for a turn, so a burst of logins cannot
+    # take the threads and CPU every other request needs (one argon2id hash already spreads
+    # over up to 4 threads). 0: no bound (the shared thread pool).
+    password_hashing_threads: int = Field(default=1, ge=0)
     # Message sends one worker runs at once (UI and API); past it a send is refused at once
     # as busy (nothing stored) instead of queueing behind an overloaded worker. 0: no bound.
     max_sends_in_flight: int = Field(default=32, ge=0)

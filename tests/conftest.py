@@ -29,7 +29,8 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from arbibase_chat import db as dbmod  # noqa: E402
 from arbibase_chat import migrations  # noqa: E402
-from arbibase_chat.services import accounts  # noqa: E402
+from arbibase_chat.config import get_settings  # noqa: E402
+from arbibase_chat.services import accounts, ratelimit  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("ARBIBASE_REQUIRE_SERVICES") == "1"
 PG_ADMIN_URL = os.environ.get(
@@ -61,6 +62,18 @@ def _fast_password_hashing() -> Iterator[None]:
     accounts._hasher = PasswordHasher.from_parameters(CHEAPEST)
     yield
     accounts._hasher = production
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sign_in_limits() -> Iterator[None]:
+    """Every test starts with empty sign-in / sign-up buckets (the configured limits, in this
+    process): tests sign in from the same few addresses and must not inherit each other's
+    attempts. tests/services/test_login_limits.py installs its own where the limits are under
+    test."""
+    settings = get_settings()
+    kinds = [kind for kind in ratelimit.KINDS if kind != ratelimit.SEND]
+    with ratelimit.use_all({kind: ratelimit.build(kind, settings) for kind in kinds}):
+        yield
 
 
 def _pg_admin() -> psycopg.Connection:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
 
 from arbibase_chat import aio
 from arbibase_chat.api.errors import from_domain
+from arbibase_chat.config import Settings
 from arbibase_chat.services.errors import Busy
 
 
@@ -57,3 +59,50 @@ def test_the_api_answers_busy_with_503_and_retry_after():
     error = from_domain(Busy(aio.BUSY))
     assert error.status == 503 and error.body["code"] == "busy"
     assert error.headers == {"Retry-After": "1"}
+
+
+# --- password hashing ------------------------------------------------------------------------
+
+
+async def test_password_work_waits_its_turn_beside_other_calls(monkeypatch):
+    """Sign-ins hash one at a time (PASSWORD_HASHING_THREADS=1) on threads of their own: a
+    burst of them holds none of the shared pool's threads, so other calls still run."""
+    monkeypatch.setattr(aio, "get_settings", lambda: Settings(password_hashing_threads=1))
+    release = threading.Event()
+    lock = threading.Lock()
+    running: list[int] = []
+    peak = 0
+
+    def sign_in(*, n: int) -> str:
+        nonlocal peak
+        with lock:
+            running.append(n)
+            peak = max(peak, len(running))
+        release.wait(10)
+        with lock:
+            running.remove(n)
+        return threading.current_thread().name
+
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    # Below the rest of the worker (and so are the threads argon2 starts from there).
+    assert await aio.call_password(priority) == priority() + aio.PASSWORD_THREAD_NICENESS
+    burst = [asyncio.create_task(aio.call_password(sign_in, n=i)) for i in range(40)]
+    await asyncio.sleep(0.05)
+    # The shared pool (at most 32 threads) is free for everyone else.
+    assert await asyncio.wait_for(aio.call(lambda: "me"), timeout=2) == "me"
+    assert peak == 1
+    release.set()
+    names = await asyncio.gather(*burst)
+    assert peak == 1 and all(name.startswith("password") for name in names)
+
+
+async def test_password_work_unbounded_or_in_supabase_mode_uses_the_shared_pool(monkeypatch):
+    name = lambda: threading.current_thread().name  # noqa: E731
+    for settings in (
+        Settings(password_hashing_threads=0),
+        Settings(password_hashing_threads=2, supabase_url="https://x.supabase.co"),
+    ):
+        monkeypatch.setattr(aio, "get_settings", lambda s=settings: s)
+        assert not (await aio.call_password(name)).startswith("password")

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from arbibase_chat import aio
 from arbibase_chat.api.errors import ApiError, error_body, from_domain, unauthorized
-from arbibase_chat.config import ACCESS_TOKEN_COOKIE
+from arbibase_chat.config import ACCESS_TOKEN_COOKIE, get_settings
 from arbibase_chat.services import identity
 from arbibase_chat.services.errors import AuthenticationFailed, DomainError
 
@@ -114,19 +114,48 @@ async def current_user(
 CurrentUser = Annotated[uuid.UUID, Depends(current_user)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's IP address, for the sign-in / sign-up limits.
+
+    The TCP peer, unless TRUSTED_PROXY_HOPS says that many reverse proxies each append the
+    address they saw to X-Forwarded-For: then the address the outermost trusted proxy saw
+    (the N-th from the right), as Reflex does for the socket. Without trusted proxies the
+    header is ignored: a client could write any address in it and dodge its limit.
+    """
+    peer = request.client.host if request.client else ""
+    hops = get_settings().trusted_proxy_hops
+    if hops:
+        forwarded = [
+            part.strip()
+            for header in request.headers.getlist("x-forwarded-for")
+            for part in header.split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return peer
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
+
+
 async def run(
     service: Callable[..., R],
     /,
     *,
     fields: Mapping[str, str] | None = None,
     gate: aio.Gate | None = None,
+    hashes_passwords: bool = False,
     **kwargs: Any,
 ) -> R:
-    """Call a service off the event loop (through `gate` if given, e.g. `aio.sends`); its
-    domain errors become HTTP errors."""
+    """Call a service off the event loop (through `gate` if given, e.g. `aio.sends`; on the
+    worker's password threads when it `hashes_passwords`: `aio.call_password`); its domain
+    errors become HTTP errors."""
     try:
         if gate is not None:
             return await gate.call(service, **kwargs)
+        if hashes_passwords:
+            return await aio.call_password(service, **kwargs)
         return await aio.call(service, **kwargs)
     except DomainError as exc:
         raise from_domain(exc, fields) from None

@@ -2,7 +2,10 @@
 
 Either way the services return the user and an access token, which goes into the same cookie
 (ACCESS_TOKEN_COOKIE) that the REST API accepts; supabase-py's HTTP calls run in a worker
-thread (`aio.call`), never on the event loop.
+thread (`aio.call_password`), never on the event loop. The client's address for the sign-in /
+sign-up limits is the socket's (`router.session.client_ip`; Reflex's trusted_proxy_hops, set
+from TRUSTED_PROXY_HOPS in rxconfig.py); a refused attempt shows the service's "Too many
+attempts. Try again in 2 minutes." in the error callout.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ class LoginState(rx.State):
     async def log_in(self, form_data: dict[str, Any]):
         self.error = self.notice = ""
         try:
-            signed_in = await aio.call(
+            signed_in = await aio.call_password(
                 identity.password_sign_in,
                 email=form_data.get("email", ""),
                 password=form_data.get("password", ""),
+                client=self.router.session.client_ip,
             )
         except DomainError as exc:
             self.error = exc.message
@@ -43,12 +47,13 @@ class LoginState(rx.State):
     async def sign_up(self, form_data: dict[str, Any]):
         self.error = self.notice = ""
         try:
-            signed_up = await aio.call(
+            signed_up = await aio.call_password(
                 identity.password_sign_up,
                 email=form_data.get("email", ""),
                 password=form_data.get("password", ""),
                 display_name=form_data.get("display_name", ""),
                 role=form_data.get("role", "operator"),
+                client=self.router.session.client_ip,
             )
         except DomainError as exc:
             self.error = exc.message

@@ -1,7 +1,10 @@
 """Who the caller is, in local mode or in Supabase mode (chosen by SUPABASE_URL).
 
 - `password_sign_in` / `password_sign_up`: local argon2 accounts and app-issued tokens, or
-  Supabase Auth through supabase-py (the access token is then Supabase's).
+  Supabase Auth through supabase-py (the access token is then Supabase's). Both take the
+  caller's `client` (IP address) and apply the sign-in / sign-up rate limits
+  (`ratelimit.check_sign_in` / `check_sign_up`) before any password is hashed or Supabase is
+  asked.
 - `authenticate_token`: the user id of a Bearer/cookie token. In Supabase mode it also makes
   sure the local `users` row exists (`sync_supabase_user`), because every table refers to it.
 - `sync_supabase_user`: the one place a Supabase Auth user becomes / refreshes a local row.
@@ -40,7 +43,7 @@ from arbibase_chat.adapters import supabase_config
 from arbibase_chat.adapters.supabase_auth import SupabaseUser
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import ROLES, TIERS, User, UserPublic
-from arbibase_chat.services import accounts, tokens, validation
+from arbibase_chat.services import accounts, ratelimit, tokens, validation
 from arbibase_chat.services._tx import reading, transaction
 from arbibase_chat.services.errors import (
     AuthenticationFailed,
@@ -232,33 +235,43 @@ def _write(
 # --- password sign-in / sign-up -------------------------------------------------------------
 
 
-def password_sign_in(*, email: Any, password: Any, db: Engine | None = None) -> SignedIn:
+def password_sign_in(
+    *, email: Any, password: Any, client: str, db: Engine | None = None
+) -> SignedIn:
     """Sign in with e-mail and password: a local account, or Supabase Auth when configured.
 
-    AuthenticationFailed("wrong email or password") for wrong credentials in both modes.
+    `client` is who is asking (the IP address the caller saw; see `ratelimit.client_key`).
+    AuthenticationFailed("wrong email or password") for wrong credentials in both modes;
+    RateLimited before any password is hashed or Supabase is asked when this account, this
+    client, or this account from this client tried too often (`ratelimit.check_sign_in`).
     """
-    accounts.refuse_unencodable(email=email, password=password)
-    config = supabase_config()
-    if config is None:
-        user = accounts.authenticate(email=email, password=password, db=db)
-        return SignedIn(
-            user=user,
-            access_token=tokens.issue_access_token(user_id=user.id, email=user.email),
-            expires_in=get_settings().access_token_ttl_seconds,
-        )
+    accounts.refuse_unencodable(email=email, password=password)  # 422, not a 500
     try:
         normalized = validation.normalize_email(email)
     except Invalid:
         raise AuthenticationFailed(WRONG_CREDENTIALS) from None
     if not isinstance(password, str) or not password:
         raise AuthenticationFailed(WRONG_CREDENTIALS)
-    try:
-        session = gotrue.sign_in_with_password(config, email=normalized, password=password)
-    except gotrue.AuthRefused as exc:
-        raise AuthenticationFailed(_sign_in_refusal(exc)) from None
-    except gotrue.AuthUnavailable as exc:
-        raise Unavailable(str(exc)) from None
-    return _signed_in(session, db)
+    # Nothing above costs anything; everything below does (argon2, or a call to Supabase).
+    ratelimit.check_sign_in(email=normalized, client=client)
+    config = supabase_config()
+    if config is None:
+        user = accounts.authenticate(email=normalized, password=password, db=db)
+        signed = SignedIn(
+            user=user,
+            access_token=tokens.issue_access_token(user_id=user.id, email=user.email),
+            expires_in=get_settings().access_token_ttl_seconds,
+        )
+    else:
+        try:
+            session = gotrue.sign_in_with_password(config, email=normalized, password=password)
+        except gotrue.AuthRefused as exc:
+            raise AuthenticationFailed(_sign_in_refusal(exc)) from None
+        except gotrue.AuthUnavailable as exc:
+            raise Unavailable(str(exc)) from None
+        signed = _signed_in(session, db)
+    ratelimit.signed_in(email=normalized, client=client)
+    return signed
 
 
 def _sign_in_refusal(exc: gotrue.AuthRefused) -> str:
@@ -299,13 +312,25 @@ def password_sign_up(
     password: Any,
     display_name: Any,
     role: Any = "operator",
+    client: str,
     db: Engine | None = None,
 ) -> SignedUp:
-    """Create an account: a local one, or a Supabase Auth user (with its local row)."""
+    """Create an account: a local one, or a Supabase Auth user (with its local row).
+
+    `client` as for `password_sign_in`: RateLimited when it signed up too often
+    (`ratelimit.check_sign_up`), checked once the input is valid and before the password is
+    hashed or Supabase is asked. Invalid input takes nothing from the limit.
+    """
+    # The same rules in both modes, checked before the limit and before Supabase is asked.
+    normalized = validation.normalize_email(email)
+    name = validation.clean_text(display_name, field="display_name", max_chars=80, single_line=True)
+    chosen = validation.choice(role, field="role", allowed=ROLES)
+    checked = accounts._check_password(password)
+    ratelimit.check_sign_up(client=client)
     config = supabase_config()
     if config is None:
         user = accounts.sign_up(
-            email=email, password=password, display_name=display_name, role=role, db=db
+            email=normalized, password=checked, display_name=name, role=chosen, db=db
         )
         token = tokens.issue_access_token(user_id=user.id, email=user.email)
         return SignedUp(
@@ -314,11 +339,6 @@ def password_sign_up(
                 user=user, access_token=token, expires_in=get_settings().access_token_ttl_seconds
             ),
         )
-    # The same rules as a local sign-up, checked before Supabase is asked.
-    normalized = validation.normalize_email(email)
-    name = validation.clean_text(display_name, field="display_name", max_chars=80, single_line=True)
-    chosen = validation.choice(role, field="role", allowed=ROLES)
-    checked = accounts._check_password(password)
     try:
         supa_user, session = gotrue.sign_up(
             config,

@@ -1,7 +1,34 @@
-"""Per-user rate limits: a token bucket per (action, user).
+"""Rate limits: a token bucket per (action, who).
 
 A bucket holds up to `burst` tokens and refills at `per_second`; every action takes one. An
 empty bucket refuses with `RateLimited(retry_after=...)`: the seconds until the next token.
+
+The limits (each one its own limiter, built from the settings; burst 0 turns one off):
+
+| kind | key | what | default |
+|---|---|---|---|
+| `send` | user | message sends (`check_send`) | 20, then 5/s |
+| `sign-in-pair` | account + client | password sign-ins of one account from one client | 5, then 1/min |
+| `sign-in-client` | client | password sign-ins from one client, any account | 20, then 10/min |
+| `sign-in-account` | account | password sign-ins of one account, any client | 30, then 3/min |
+| `sign-up-client` | client | sign-ups from one client | 5, then 1 per 5 min |
+
+Sign-in (`check_sign_in`, called by `identity.password_sign_in` before argon2 or Supabase is
+asked) takes a token from the pair, then the client, then the account bucket; the first empty
+one refuses, and the later ones are not touched (a client already refused for the pair does
+not drain the account's bucket, nor a client over its own limit every account it tries). A
+successful sign-in (`signed_in`) refills the pair bucket: a person who mistyped is not slowed
+by it afterwards. The account's own bucket is left to refill at its rate: it measures how hard
+the account is being guessed from everywhere, which one success says nothing about (a refill
+would hand guessers a fresh burst each time the owner signs in). The account is the
+normalized e-mail (hashed in the key), the client the IP address (IPv6: its /64, what one host
+or household usually holds).
+
+Locking a victim out: one address can only take the pair's burst and then one try a minute
+from the account's bucket, which refills three times faster; the owner's own pair is separate.
+Keeping the account's bucket empty takes several addresses working together, and then the
+owner waits too (seconds, at 3 a minute) — the known compromise: the alternative, no
+account-wide bucket, lets a botnet guess one account without bound.
 
 - In-process (`LocalBuckets`) by default: one bucket table per worker process.
 - In Redis (`RedisBuckets`) when REDIS_URL is set, so all workers share the buckets: one Lua
@@ -9,12 +36,16 @@ empty bucket refuses with `RateLimited(retry_after=...)`: the seconds until the 
   workers' clocks never disagree). One round trip per check.
 
 Settings: SEND_RATE_BURST (0 turns sending limits off), SEND_RATE_PER_SECOND,
-RATE_LIMIT_KEY_PREFIX. If Redis cannot be reached the check lets the action through and logs
-a warning: the limiter protects against floods, it must not take messaging down with it.
+SIGN_IN_* / SIGN_UP_* (`config.py`), RATE_LIMIT_KEY_PREFIX. If Redis cannot be reached the
+check lets the action through and logs a warning: the limiter protects against floods, it must
+not take messaging (or signing in) down with it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import ipaddress
 import logging
 import math
 import threading
@@ -24,7 +55,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from arbibase_chat.config import get_settings
+from arbibase_chat.config import Settings, get_settings
 from arbibase_chat.services.errors import RateLimited
 
 log = logging.getLogger(__name__)
@@ -35,12 +66,19 @@ class Limiter(Protocol):
         """Take one token from `key`'s bucket: 0.0 when allowed, else seconds to wait."""
         ...
 
+    def reset(self, key: str) -> None:
+        """Refill `key`'s bucket (forget what it was charged)."""
+        ...
+
 
 class Unlimited:
     """Never refuses (limits turned off)."""
 
     def hit(self, key: str) -> float:
         return 0.0
+
+    def reset(self, key: str) -> None:
+        return None
 
 
 class LocalBuckets:
@@ -78,6 +116,10 @@ class LocalBuckets:
             if len(self._buckets) > self.PRUNE_ABOVE:
                 self._prune(now)
             return wait
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._buckets.pop(key, None)
 
     def _prune(self, now: float) -> None:
         full = [
@@ -146,55 +188,149 @@ class RedisBuckets:
         try:
             raw = self._script(keys=[self.prefix + key], args=[self.burst, self.per_second])
         except redis.RedisError as exc:
-            now = time.monotonic()
-            if now - self._last_warning > 60:
-                self._last_warning = now
-                log.warning("rate limiter: Redis unavailable, not limiting (%s)", exc)
+            self._warn(exc)
             return 0.0
         return float(raw.decode() if isinstance(raw, bytes) else raw)
 
+    def reset(self, key: str) -> None:
+        import redis
 
-# --- the configured limiter -----------------------------------------------------------------
+        try:
+            self.client.delete(self.prefix + key)
+        except redis.RedisError as exc:
+            self._warn(exc)
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_warning > 60:
+            self._last_warning = now
+            log.warning("rate limiter: Redis unavailable, not limiting (%s)", exc)
+
+
+# --- the configured limiters ----------------------------------------------------------------
+
+SEND = "send"
+SIGN_IN_PAIR = "sign-in-pair"
+SIGN_IN_CLIENT = "sign-in-client"
+SIGN_IN_ACCOUNT = "sign-in-account"
+SIGN_UP_CLIENT = "sign-up-client"
+KINDS = (SEND, SIGN_IN_PAIR, SIGN_IN_CLIENT, SIGN_IN_ACCOUNT, SIGN_UP_CLIENT)
+
+
+def rate(kind: str, settings: Settings) -> tuple[int, float]:
+    """(burst, tokens per second) of a kind of limit in these settings; burst 0 = off."""
+    if kind == SEND:
+        return settings.send_rate_burst, settings.send_rate_per_second
+    per_minute: dict[str, tuple[int, float]] = {
+        SIGN_IN_PAIR: (settings.sign_in_pair_burst, settings.sign_in_pair_per_minute),
+        SIGN_IN_CLIENT: (settings.sign_in_client_burst, settings.sign_in_client_per_minute),
+        SIGN_IN_ACCOUNT: (settings.sign_in_account_burst, settings.sign_in_account_per_minute),
+        SIGN_UP_CLIENT: (settings.sign_up_client_burst, settings.sign_up_client_per_minute),
+    }
+    burst, minutely = per_minute[kind]
+    return burst, minutely / 60.0
+
+
+def build(kind: str, settings: Settings, *, redis_client: Any = None) -> Limiter:
+    """A fresh limiter for `kind`: off, in Redis (`redis_client` given), or in this process."""
+    burst, per_second = rate(kind, settings)
+    if burst <= 0:
+        return Unlimited()
+    if redis_client is not None:
+        return RedisBuckets(
+            redis_client,
+            burst=burst,
+            per_second=per_second,
+            prefix=settings.rate_limit_key_prefix,
+        )
+    return LocalBuckets(burst=burst, per_second=per_second)
+
+
+def _redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+
+
+def build_all(settings: Settings | None = None) -> dict[str, Limiter]:
+    """Every kind of limiter, fresh, from the settings (Redis ones share one client)."""
+    settings = settings or get_settings()
+    client = _redis_client(settings.redis_url) if settings.redis_url else None
+    return {kind: build(kind, settings, redis_client=client) for kind in KINDS}
+
 
 _lock = threading.Lock()
-_default: Limiter | None = None
-_override: Limiter | None = None
+_defaults: dict[str, Limiter] | None = None
+_overrides: dict[str, Limiter] = {}
 
 
 def _build_default() -> Limiter:
+    """The send limiter from the settings (as `limiter(SEND)` builds it)."""
     settings = get_settings()
-    if settings.send_rate_burst <= 0:
-        return Unlimited()
-    if settings.redis_url:
-        return RedisBuckets.from_url(
-            settings.redis_url,
-            burst=settings.send_rate_burst,
-            per_second=settings.send_rate_per_second,
-            prefix=settings.rate_limit_key_prefix,
-        )
-    return LocalBuckets(burst=settings.send_rate_burst, per_second=settings.send_rate_per_second)
+    client = _redis_client(settings.redis_url) if settings.redis_url else None
+    return build(SEND, settings, redis_client=client)
+
+
+def limiter(kind: str = SEND) -> Limiter:
+    """The limiter for `kind`: the override if one is installed, else from settings."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of rate limit: {kind!r}")
+    global _defaults
+    override = _overrides.get(kind)
+    if override is not None:
+        return override
+    with _lock:
+        if _defaults is None:
+            _defaults = build_all()
+        return _defaults[kind]
 
 
 def send_limiter() -> Limiter:
-    """The limiter for sending messages: the override if one is installed, else from settings."""
-    global _default
-    if _override is not None:
-        return _override
-    with _lock:
-        if _default is None:
-            _default = _build_default()
-        return _default
+    """The limiter for sending messages."""
+    return limiter(SEND)
 
 
 @contextmanager
-def use(limiter: Limiter) -> Iterator[Limiter]:
-    """Install `limiter` for the duration of the block (tests, benchmarks)."""
-    global _override
-    previous, _override = _override, limiter
+def use(limiter: Limiter, *, kind: str = SEND) -> Iterator[Limiter]:
+    """Install `limiter` for `kind` (default: sends) for the duration of the block (tests,
+    benchmarks)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of rate limit: {kind!r}")
+    previous = _overrides.get(kind)
+    _overrides[kind] = limiter
     try:
         yield limiter
     finally:
-        _override = previous
+        if previous is None:
+            _overrides.pop(kind, None)
+        else:
+            _overrides[kind] = previous
+
+
+@contextmanager
+def use_all(limiters: dict[str, Limiter]) -> Iterator[dict[str, Limiter]]:
+    """Install several limiters at once ({kind: limiter}), e.g. `use_all(build_all())`: fresh
+    limits as configured, for one test."""
+    with contextlib.ExitStack() as stack:
+        for kind, one in limiters.items():
+            stack.enter_context(use(one, kind=kind))
+        yield limiters
+
+
+def in_words(seconds: float) -> str:
+    """A wait as a person reads it: "45 seconds", "1 minute", "3 minutes", "2 hours"."""
+    s = max(1, math.ceil(seconds))
+    if s < 60:
+        return f"{s} second{'s' if s != 1 else ''}"
+    if s < 3600:
+        m = math.ceil(s / 60)
+        return f"{m} minute{'s' if m != 1 else ''}"
+    h = math.ceil(s / 3600)
+    return f"{h} hour{'s' if h != 1 else ''}"
+
+
+def _too_many(wait: float) -> RateLimited:
+    return RateLimited(f"Too many attempts. Try again in {in_words(wait)}.", retry_after=wait)
 
 
 def check_send(*, user_id: uuid.UUID) -> None:
@@ -205,3 +341,66 @@ def check_send(*, user_id: uuid.UUID) -> None:
         raise RateLimited(
             f"too many messages: wait {seconds} s before sending again", retry_after=wait
         )
+
+
+# --- sign-in and sign-up ----------------------------------------------------------------------
+
+
+def client_key(client: str) -> str:
+    """Who a client is for the limits: an IPv4 address as is, an IPv6 address by its /64 (one
+    host or household usually holds a whole /64), anything else as given (at most 100
+    characters); "unknown" when the caller could not tell."""
+    text = (client or "").strip()
+    if not text:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:100]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def _account_key(email: str) -> str:
+    # The normalized e-mail, hashed: Redis keys hold no addresses.
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _sign_in_keys(email: str, client: str) -> tuple[str, str, str]:
+    account, who = _account_key(email), client_key(client)
+    return f"sign-in:pair:{account}:{who}", f"sign-in:client:{who}", f"sign-in:account:{account}"
+
+
+def check_sign_in(*, email: str, client: str) -> None:
+    """Take one sign-in token for (`email`, `client`), `client` and `email`, in that order;
+    RateLimited ("Too many attempts. Try again in 2 minutes.") at the first empty bucket.
+
+    `email` is the normalized address (known or not: the answer is the same either way).
+    """
+    pair, per_client, per_account = _sign_in_keys(email, client)
+    for kind, key in (
+        (SIGN_IN_PAIR, pair),
+        (SIGN_IN_CLIENT, per_client),
+        (SIGN_IN_ACCOUNT, per_account),
+    ):
+        wait = limiter(kind).hit(key)
+        if wait > 0:
+            raise _too_many(wait)
+
+
+def signed_in(*, email: str, client: str) -> None:
+    """A successful sign-in: this client's mistakes on this account (its pair bucket) are
+    forgiven. Not the client's bucket (it bounds the work one client causes), nor the
+    account's (it bounds guessing from everywhere; see the module doc)."""
+    pair, _per_client, _per_account = _sign_in_keys(email, client)
+    limiter(SIGN_IN_PAIR).reset(pair)
+
+
+def check_sign_up(*, client: str) -> None:
+    """Take one sign-up token for `client`; RateLimited when its bucket is empty."""
+    wait = limiter(SIGN_UP_CLIENT).hit(f"sign-up:client:{client_key(client)}")
+    if wait > 0:
+        raise _too_many(wait)

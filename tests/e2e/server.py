@@ -217,6 +217,13 @@ def server_env(
             "REFLEX_STATES_WORKDIR": str(workdir / "states"),
             "REFLEX_UPLOADED_FILES_DIR": str(workdir / "uploaded_files"),
             "PYTHONUNBUFFERED": "1",
+            # Every browser and API client of the suite is 127.0.0.1, and the demo accounts log
+            # in dozens of times per run: the per-client and account-wide limits would refuse
+            # the suite's own logins. The (account, client) limit stays; tests/api and
+            # tests/services prove every limit.
+            "SIGN_IN_CLIENT_BURST": "100000",
+            "SIGN_IN_ACCOUNT_BURST": "100000",
+            "SIGN_UP_CLIENT_BURST": "100000",
         }
     )
     if extra:

@@ -22,6 +22,7 @@ from tests.supabase_adapters.conftest import person
 from tests.supabase_adapters.standin import SupabaseStandIn
 
 UNAUTHORIZED = {"error": "Unauthorized"}
+CLIENT = "203.0.113.7"  # the caller's address (sign-in limits)
 
 
 def _me(api: TestClient, token: str):
@@ -241,13 +242,20 @@ def test_sign_in_service_errors(standin: SupabaseStandIn, db: Engine, supabase_m
 
     standin.create_user("pending@example.com", "pending password", confirmed=False)
     with pytest.raises(AuthenticationFailed, match="confirm your e-mail"):
-        identity.password_sign_in(email="pending@example.com", password="pending password", db=db)
+        identity.password_sign_in(
+            email="pending@example.com", password="pending password", client=CLIENT, db=db
+        )
     with pytest.raises(AuthenticationFailed, match="wrong email or password"):
-        identity.password_sign_in(email="pending@example.com", password="bad", db=db)
+        identity.password_sign_in(email="pending@example.com", password="bad", client=CLIENT, db=db)
     # The app's own password rule applies before Supabase is asked.
     with pytest.raises(Invalid) as short:
         identity.password_sign_up(
-            email="s@example.com", password="short", display_name="S", role="operator", db=db
+            email="s@example.com",
+            password="short",
+            display_name="S",
+            role="operator",
+            client=CLIENT,
+            db=db,
         )
     assert short.value.field == "password"
     assert standin.seen("POST", "/auth/v1/signup") == []
@@ -259,6 +267,7 @@ def test_sign_in_service_errors(standin: SupabaseStandIn, db: Engine, supabase_m
         password="a long password",
         display_name="Cora",
         role="operator",
+        client=CLIENT,
         db=db,
     )
     assert signed_up.signed_in is None and signed_up.user.display_name == "Cora"
@@ -267,7 +276,9 @@ def test_sign_in_service_errors(standin: SupabaseStandIn, db: Engine, supabase_m
     with Session(db) as session:  # the row comes with the first sign-in, not before
         assert session.get(User, uuid.UUID(cora.id)) is None
     with pytest.raises(AuthenticationFailed, match="confirm your e-mail"):
-        identity.password_sign_in(email="confirm@example.com", password="a long password", db=db)
+        identity.password_sign_in(
+            email="confirm@example.com", password="a long password", client=CLIENT, db=db
+        )
 
     # Someone signs up again with Cora's address: GoTrue answers with a decoy user under a
     # random id, which must not claim her e-mail address in the app.
@@ -276,12 +287,13 @@ def test_sign_in_service_errors(standin: SupabaseStandIn, db: Engine, supabase_m
         password="another long password",
         display_name="Mallory",
         role="owner",
+        client=CLIENT,
         db=db,
     )
     assert decoy.signed_in is None and str(decoy.user.id) != cora.id
     cora.confirmed = True  # she follows the link in her e-mail
     signed = identity.password_sign_in(
-        email="confirm@example.com", password="a long password", db=db
+        email="confirm@example.com", password="a long password", client=CLIENT, db=db
     )
     assert str(signed.user.id) == cora.id and signed.user.display_name == "Cora"
 
