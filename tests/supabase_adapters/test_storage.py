@@ -199,7 +199,9 @@ def test_a_failed_row_write_removes_the_uploaded_objects(
 def test_signed_urls_expire(negotiation: Negotiation, standin: SupabaseStandIn, db, monkeypatch):
     from arbibase_chat.services import attachments
 
-    monkeypatch.setenv("SUPABASE_SIGNED_URL_TTL_SECONDS", "1")
+    # Long enough that a loaded machine still fetches it in time (the stand-in's `exp` is a
+    # whole second, so a 1 s URL could already be dead on the first fetch).
+    monkeypatch.setenv("SUPABASE_SIGNED_URL_TTL_SECONDS", "4")
     get_settings.cache_clear()
     att = attachments.store_attachment(
         user_id=negotiation.operator.user.id,
@@ -211,9 +213,9 @@ def test_signed_urls_expire(negotiation: Negotiation, standin: SupabaseStandIn, 
     _, where = attachments.locate_attachment(
         user_id=negotiation.owner.user.id, attachment_id=att.id, db=db
     )
-    assert isinstance(where, SignedUrl) and where.expires_in == 1
+    assert isinstance(where, SignedUrl) and where.expires_in == 4
     assert httpx.get(where.url).status_code == 200
-    time.sleep(2.1)
+    time.sleep(5.1)
     expired = httpx.get(where.url)
     assert expired.status_code == 400 and expired.json()["error"] == "InvalidJWT"
 
