@@ -7,9 +7,11 @@ from arbibase_chat.api import api_app
 from arbibase_chat.http_guard import ASGIApp as HttpGuardApp
 from arbibase_chat.http_guard import HttpGuard
 from arbibase_chat.maintenance import lifespan as maintenance_lifespan
-from arbibase_chat.pages.inbox import InboxState, inbox_page
+from arbibase_chat.pages.inbox import InboxState
+from arbibase_chat.pages.inbox_view import inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
-from arbibase_chat.pages.thread import ChatState, thread_page
+from arbibase_chat.pages.thread import ChatState
+from arbibase_chat.pages.thread_view import thread_page
 from arbibase_chat.realtime.delivery import lifespan as realtime_lifespan
 from arbibase_chat.session import IdentityOnHydrate, SessionState
 

@@ -1,4 +1,10 @@
-"""The chat panel of one thread (with the inbox beside it on wide screens)."""
+"""The open thread's state: loads, sends, uploads, thread actions, live updates.
+
+The window's rules (merge by seq, pending → sent / failed, the ≤ 200 cap, day labels) live in
+`thread_window.MessageWindow`; the view in `thread_view.py`. Every public method here is an
+event the browser may send with any payload (allow-listed in tests/test_event_surface.py):
+identity comes from SessionState only, and everything else is `_private`.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,18 @@ import contextlib
 import time
 import uuid
 import weakref
-from dataclasses import replace
 from typing import Any
 
 import reflex as rx
 
 from arbibase_chat import aio, routes
-from arbibase_chat.components.message_bubble import MessageView, label_days, message_bubble
-from arbibase_chat.config import get_settings
+from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagePublic, ThreadPublic
-from arbibase_chat.pages.inbox import InboxState, inbox_layout
-from arbibase_chat.realtime.hub import TypingUpdate, UserUpdate, hub
+from arbibase_chat.pages.inbox import InboxState
+from arbibase_chat.pages.thread_window import MessageWindow
+from arbibase_chat.realtime import views as live
+from arbibase_chat.realtime.updates import TypingUpdate, Update, UserUpdate
 from arbibase_chat.services import attachments, messages, reads, threads
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
@@ -27,10 +33,10 @@ from arbibase_chat.textlinks import segments
 
 PAGE = 50
 UPLOAD_ID = "attachment-upload"
-WINDOW = 200  # messages kept in state while following the conversation at the bottom
 TYPING_THROTTLE_SECONDS = 2.0
 
 
+@live.live_view
 @user_view
 class ChatState(rx.State):
     # Header
@@ -41,7 +47,7 @@ class ChatState(rx.State):
     status: str = ""
     tags: list[str] = []
     not_found: bool = False
-    # Conversation
+    # Conversation (see MessageWindow)
     items: list[MessageView] = []
     has_older: bool = False
     seen_seq: int = 0  # the other side has read my messages up to this number
@@ -54,32 +60,37 @@ class ChatState(rx.State):
     _names: dict[str, str] = {}
     _last_typing_sent: float = 0.0
 
-    # --- derived --------------------------------------------------------------------------
-
     @rx.var
     def seen_id(self) -> str:
-        """My latest message the other side has read (where "Seen" goes)."""
-        for view in reversed(self.items):
-            if view.mine and view.status == "sent" and view.seq <= self.seen_seq:
-                return view.id
-        return ""
+        return MessageWindow(self.items).seen_id(self.seen_seq)
 
     @rx.var
     def is_closed(self) -> bool:
         return self.status == "closed"
 
-    # --- helpers ---------------------------------------------------------------------------
+    # --- helpers (backend only) -------------------------------------------------------------
 
-    async def _session(self) -> tuple[SessionState, uuid.UUID | None]:
-        session = await self.get_state(SessionState)
-        return session, await session._current_user_id()
+    async def _user(self) -> uuid.UUID | None:
+        return await (await self.get_state(SessionState))._current_user_id()
 
     def _route_thread_id(self) -> str:
         return str(self.router.page.params.get("thread_id", "") or "")
 
+    def _window(self) -> MessageWindow:
+        return MessageWindow(list(self.items), self.has_older)
+
+    async def _keep(self, window: MessageWindow) -> None:
+        """Label the days and assign what changed (Reflex resends every assigned var)."""
+        window.label((await self.get_state(SessionState))._zone())
+        if window.items != self.items:
+            self.items = window.items
+        if window.has_older != self.has_older:
+            self.has_older = window.has_older
+
+    def _views(self, batch: list[MessagePublic]) -> list[MessageView]:
+        return [MessageView.from_message(m, me=self._me, names=self._names) for m in batch]
+
     def _apply_header(self, thread: ThreadPublic) -> None:
-        # Assign only what changed: Reflex resends every var that is assigned, equal or not,
-        # and the hub calls this on every pushed update.
         header = {
             "subject": thread.subject or thread.property_title,
             "property_title": thread.property_title,
@@ -93,157 +104,81 @@ class ChatState(rx.State):
         if thread.counterparty_last_read_seq > self.seen_seq:
             self.seen_seq = thread.counterparty_last_read_seq
         self._counterparty_id = str(thread.counterparty_id)
-        self._names = {
-            self._me: "You",
-            str(thread.counterparty_id): thread.counterparty_name,
-        }
+        self._names = {self._me: "You", str(thread.counterparty_id): thread.counterparty_name}
 
-    def _views(self, batch: list[MessagePublic]) -> list[MessageView]:
-        return [MessageView.from_message(m, me=self._me, names=self._names) for m in batch]
+    async def _page(self, user_id: uuid.UUID, **where: str) -> list[MessagePublic]:
+        return await aio.call(
+            messages.list_messages, user_id=user_id, thread_id=self.open_id, limit=PAGE, **where
+        )
 
-    def _last_seq(self) -> int:
-        confirmed = [v.seq for v in self.items if v.status == "sent"]
-        return max(confirmed, default=0)
+    async def _catch_up(self, user_id: uuid.UUID, window: MessageWindow) -> None:
+        """Page forward from the newest message held: no gap, no duplicate."""
+        while batch := await self._page(user_id, after=window.last_id()):
+            window.merge(self._views(batch))
+            if len(batch) < PAGE:
+                return
 
-    def _last_id(self) -> str:
-        best = max((v for v in self.items if v.status == "sent"), key=lambda v: v.seq, default=None)
-        return best.id if best else ""
+    async def _mark_read(self, user_id: uuid.UUID) -> None:
+        if self.open_id:
+            with contextlib.suppress(DomainError):
+                await aio.call(reads.mark_read, user_id=user_id, thread_id=self.open_id)
 
-    async def _relabel(self) -> None:
-        session = await self.get_state(SessionState)
-        label_days(self.items, session._zone())
-
-    def _merge(self, batch: list[MessageView]) -> None:
-        """Add confirmed messages: no duplicates, ordered by seq, pending ones kept last."""
-        current = list(self.items)
-        by_seq = {v.seq: v for v in current if v.status == "sent"}
-        arrived = {v.client_msg_id for v in batch if v.client_msg_id}
-        for view in batch:
-            held = by_seq.get(view.seq)
-            if held is None or held.id != view.id:  # a stored message never changes here
-                by_seq[view.seq] = view
-        pending = [v for v in current if v.status != "sent" and v.client_msg_id not in arrived]
-        ordered = [by_seq[s] for s in sorted(by_seq)]
-        if len(ordered) > WINDOW:
-            ordered = ordered[-WINDOW:]
-            self.has_older = True
-        merged = ordered + pending
-        if merged != current:  # e.g. my own message, confirmed by the send and by the hub
-            self.items = merged
-
-    # --- page events -----------------------------------------------------------------------
+    # --- page events ------------------------------------------------------------------------
 
     @rx.event
     async def load(self):
-        _, user_id = await self._session()
+        user_id = await self._user()
         if user_id is None:
             return rx.redirect(routes.LOGIN)
-        wanted = self._route_thread_id()
         self._me = str(user_id)
         try:
-            thread = await aio.call(threads.get_thread, user_id=user_id, thread_id=wanted)
+            thread = await aio.call(
+                threads.get_thread, user_id=user_id, thread_id=self._route_thread_id()
+            )
         except DomainError:
-            self.not_found = True
-            self.open_id = ""
-            self.items = []
+            self.not_found, self.open_id, self.items = True, "", []
             return None
         self.not_found = False
         self._apply_header(thread)
-        same_thread = self.open_id == str(thread.id) and self.items
+        revisit = self.open_id == str(thread.id) and bool(self.items)
         self.open_id = str(thread.id)
         token = self.router.session.client_token
-        hub.register(token, user_id)
-        hub.open(token, thread.id)
+        live.register(token, user_id)
+        live.show_thread(token, thread.id)
         (await self.get_state(InboxState)).selected_id = self.open_id
-        if same_thread and self._last_id():
-            # Reconnect / revisit: catch up from the newest message held. No gap, no dupes.
-            await self._catch_up(user_id)
+        window = self._window()
+        if revisit and window.last_id():
+            await self._catch_up(user_id, window)  # reconnect / revisit
         else:
             self.typing_name = ""
-            batch = await aio.call(
-                messages.list_messages, user_id=user_id, thread_id=thread.id, limit=PAGE
-            )
-            self.items = self._views(batch)
-            self.has_older = len(batch) == PAGE
-        await self._relabel()
+            window.start(self._views(await self._page(user_id)), page=PAGE)
+        await self._keep(window)
         if self.tab_visible:
             await self._mark_read(user_id)
         return None
 
-    async def _catch_up(self, user_id: uuid.UUID) -> None:
-        while True:
-            batch = await aio.call(
-                messages.list_messages,
-                user_id=user_id,
-                thread_id=self.open_id,
-                after=self._last_id(),
-                limit=PAGE,
-            )
-            if not batch:
-                return
-            self._merge(self._views(batch))
-            if len(batch) < PAGE:
-                return
-
-    async def _reload_window(self, user_id: uuid.UUID) -> None:
-        """Stored messages changed in place: fetch the newest page again, keep pending ones."""
-        batch = await aio.call(
-            messages.list_messages, user_id=user_id, thread_id=self.open_id, limit=PAGE
-        )
-        pending = [v for v in self.items if v.status != "sent"]
-        self.items = self._views(batch) + pending
-        self.has_older = len(batch) == PAGE
-
-    async def _resync(self, user_id: uuid.UUID) -> bool:
-        """Events may have been missed: refresh the header, catch up from the newest message
-        held. True when the caller should mark the thread read."""
-        if not self.open_id or self._me != str(user_id):
-            return False
-        try:
-            thread = await aio.call(threads.get_thread, user_id=user_id, thread_id=self.open_id)
-            self._apply_header(thread)
-            await self._catch_up(user_id)
-        except DomainError:
-            return False
-        await self._relabel()
-        return self.tab_visible
-
-    async def _mark_read(self, user_id: uuid.UUID) -> None:
-        if not self.open_id:
-            return
-        with contextlib.suppress(DomainError):
-            await aio.call(reads.mark_read, user_id=user_id, thread_id=self.open_id)
-
     @rx.event
     async def load_older(self):
-        _, user_id = await self._session()
-        first = next((v for v in self.items if v.status == "sent"), None)
-        if user_id is None or first is None or not self.has_older:
-            return None
-        batch = await aio.call(
-            messages.list_messages,
-            user_id=user_id,
-            thread_id=self.open_id,
-            before=first.id,
-            limit=PAGE,
+        user_id = await self._user()
+        window = self._window()
+        if user_id is None or not window.first_id() or not self.has_older:
+            return
+        window.prepend_older(
+            self._views(await self._page(user_id, before=window.first_id())), page=PAGE
         )
-        self.has_older = len(batch) == PAGE
-        self.items = self._views(batch) + self.items
-        await self._relabel()
-        return None
+        await self._keep(window)
 
     @rx.event
-    def close(self):
+    async def close(self):
         """Leaving the thread page: stop showing this thread live."""
-        hub.open(self.router.session.client_token, None)
-        self.open_id = ""
-        self.items = []
-        self.typing_name = ""
+        live.show_thread(self.router.session.client_token, None)
+        self.open_id, self.items, self.typing_name = "", [], ""
+        (await self.get_state(InboxState)).selected_id = ""
 
     @rx.event
     async def tab_shown(self):
         self.tab_visible = True
-        _, user_id = await self._session()
+        user_id = await self._user()
         if user_id is not None:
             await self._mark_read(user_id)
 
@@ -251,7 +186,7 @@ class ChatState(rx.State):
     def tab_hidden(self):
         self.tab_visible = False
 
-    # --- sending ---------------------------------------------------------------------------
+    # --- sending ----------------------------------------------------------------------------
 
     @rx.event(background=True)
     async def send(self, form_data: dict[str, Any]):
@@ -269,7 +204,7 @@ class ChatState(rx.State):
             return rx.toast.error(f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.")
         client_msg_id = uuid.uuid4().hex
         async with self:
-            _, user_id = await self._session()
+            user_id = await self._user()
             if user_id is None:
                 return rx.redirect(routes.LOGIN)
             route_id = self._route_thread_id()
@@ -282,45 +217,44 @@ class ChatState(rx.State):
                     return redirect
             if not self.open_id or self.open_id != (route_id or self.open_id):
                 return rx.toast.error("This conversation could not be opened; nothing was sent.")
-            pending = MessageView(
-                id=f"pending-{client_msg_id}",
-                seq=self._last_seq() + 1,
-                mine=True,
-                sender_name="You",
-                segments=segments(body),
-                created_at=_now_iso(),
-                status="pending",
-                client_msg_id=client_msg_id,
+            window = self._window()
+            window.add_pending(
+                MessageView(
+                    id=f"pending-{client_msg_id}",
+                    seq=window.last_seq() + 1,
+                    mine=True,
+                    sender_name="You",
+                    segments=segments(body),
+                    created_at=utcnow().isoformat(),
+                    status="pending",
+                    client_msg_id=client_msg_id,
+                )
             )
-            self.items = [*self.items, pending]
+            await self._keep(window)
             token = self.router.session.client_token
         return await self._store(token, user_id, client_msg_id, body)
 
     @rx.event(background=True)
     async def retry(self, client_msg_id: str):
         async with self:
-            _, user_id = await self._session()
+            user_id = await self._user()
             if user_id is None:
                 return rx.redirect(routes.LOGIN)
-            view = next((v for v in self.items if v.client_msg_id == client_msg_id), None)
-            if view is None or view.status != "failed":
+            window = self._window()
+            body = window.failed_body(client_msg_id) if isinstance(client_msg_id, str) else None
+            if body is None:
                 return None
-            body = "".join(s.text for s in view.segments)
-            self.items = [
-                _with_status(v, "pending") if v.client_msg_id == client_msg_id else v
-                for v in self.items
-            ]
+            window.set_status(client_msg_id, "pending")
+            await self._keep(window)
             token = self.router.session.client_token
         return await self._store(token, user_id, client_msg_id, body)
 
     async def _store(self, token: str, user_id: uuid.UUID, client_msg_id: str, body: str):
-        """Store a pending message (called outside the state lock). A retry reuses its
-        client_msg_id, so it never duplicates; one tab's sends are stored in the order typed."""
+        """Store a pending message outside the state lock. A retry reuses its client_msg_id,
+        so it never duplicates; one tab's sends are stored in the order typed."""
         async with _send_order(token):
             async with self:
-                if not any(
-                    v.client_msg_id == client_msg_id and v.status != "sent" for v in self.items
-                ):
+                if not self._window().waiting(client_msg_id):
                     return None  # already confirmed (e.g. by the realtime path), or left
                 thread_id, counterparty = self.open_id, self._counterparty_id
             problem = None
@@ -337,24 +271,23 @@ class ChatState(rx.State):
             except Exception:
                 problem = "Could not send the message. Retry when you are back online."
         async with self:
+            window = self._window()
             if problem is not None:
-                self.items = [
-                    _with_status(v, "failed") if v.client_msg_id == client_msg_id else v
-                    for v in self.items
-                ]
+                window.set_status(client_msg_id, "failed")
+                await self._keep(window)
                 return rx.toast.error(problem)
             if self.open_id == thread_id:  # still the same thread on screen
-                self._merge(self._views([stored]))
-                await self._relabel()
+                window.merge(self._views([stored]))
+                await self._keep(window)
         if counterparty:
-            hub.stopped_typing(thread_id=uuid.UUID(thread_id), to_user=uuid.UUID(counterparty))
+            live.stopped_typing(thread_id=uuid.UUID(thread_id), to_user=uuid.UUID(counterparty))
         return None
 
-    # --- attachments -----------------------------------------------------------------------
+    # --- attachments ------------------------------------------------------------------------
 
     @rx.event
     def upload_progress(self, progress: dict[str, Any]):
-        fraction = progress.get("progress", 0)
+        fraction = progress.get("progress", 0) if isinstance(progress, dict) else 0
         if isinstance(fraction, int | float):
             self.upload_percent = max(0, min(100, int(fraction * 100)))
             self.uploading = fraction < 1
@@ -362,10 +295,11 @@ class ChatState(rx.State):
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
         """Store each file (type sniffed, size checked by the service) and post it."""
-        _, user_id = await self._session()
+        user_id = await self._user()
         if user_id is None:
             return rx.redirect(routes.LOGIN)
         problems = []
+        window = self._window()
         try:
             for upload in files:
                 try:
@@ -387,11 +321,10 @@ class ChatState(rx.State):
                 except DomainError as exc:
                     problems.append(f"{upload.name or 'File'}: {exc.message}")
                     continue
-                self._merge(self._views([message]))
+                window.merge(self._views([message]))
         finally:
-            self.uploading = False
-            self.upload_percent = 0
-        await self._relabel()
+            self.uploading, self.upload_percent = False, 0
+        await self._keep(window)
         if problems:
             return rx.toast.error(" ".join(problems), duration=8000)
         return None
@@ -404,18 +337,19 @@ class ChatState(rx.State):
         now = time.monotonic()
         if now - self._last_typing_sent < TYPING_THROTTLE_SECONDS:
             return
+        if await self._user() is None:
+            return
         self._last_typing_sent = now
-        session = await self.get_state(SessionState)
-        hub.typing(
+        live.typing(
             thread_id=uuid.UUID(self.open_id),
             to_user=uuid.UUID(self._counterparty_id),
-            name=session.display_name,
+            name=(await self.get_state(SessionState)).display_name,
         )
 
-    # --- thread actions --------------------------------------------------------------------
+    # --- thread actions ---------------------------------------------------------------------
 
     async def _update(self, **changes: Any):
-        _, user_id = await self._session()
+        user_id = await self._user()
         if user_id is None:
             return rx.redirect(routes.LOGIN)
         try:
@@ -433,8 +367,8 @@ class ChatState(rx.State):
 
     @rx.event
     async def add_tag(self, form_data: dict[str, Any]):
-        tag = str(form_data.get("tag") or "")
-        if not tag.strip():
+        tag = form_data.get("tag") if isinstance(form_data, dict) else None
+        if not isinstance(tag, str) or not tag.strip():
             return None
         return await self._update(add_tags=[tag])
 
@@ -442,34 +376,53 @@ class ChatState(rx.State):
     async def remove_tag(self, tag: str):
         return await self._update(remove_tags=[tag])
 
-    # --- realtime --------------------------------------------------------------------------
+    # --- live view (realtime/views.py) --------------------------------------------------------
 
-    async def _apply(self, update: UserUpdate | TypingUpdate) -> bool:
-        """Apply a pushed update; True when the caller should mark the thread read."""
+    async def _live_resync(self, user_id: uuid.UUID) -> str | None:
+        """Events may have been missed: refresh the header, catch up from the newest held."""
+        if not self.open_id or self._me != str(user_id):
+            return None
+        window = self._window()
+        try:
+            self._apply_header(
+                await aio.call(threads.get_thread, user_id=user_id, thread_id=self.open_id)
+            )
+            await self._catch_up(user_id, window)
+        except DomainError:
+            return None
+        await self._keep(window)
+        return self.open_id if self.tab_visible else None
+
+    async def _live_apply(self, update: Update) -> str | None:
+        """Apply a pushed update; the thread to mark read when the tab shows new messages."""
+        if not isinstance(update, UserUpdate | TypingUpdate):
+            return None
         if str(update.thread_id) != self.open_id or not self._me:
-            return False
+            return None
         if isinstance(update, TypingUpdate):
             if self.typing_name != update.name:
                 self.typing_name = update.name
-            return False
+            return None
+        if update.user_id != uuid.UUID(self._me):
+            return None  # pushed for a user this tab no longer shows
         if update.thread is not None:
             self._apply_header(update.thread)
         if update.seen_seq is not None and update.seen_seq > self.seen_seq:
             self.seen_seq = update.seen_seq
+        window = self._window()
         if update.reload:
-            await self._reload_window(uuid.UUID(self._me))
-            await self._relabel()
-        if update.message is not None:
-            message = update.message
-            if message.seq > self._last_seq() + 1:
-                await self._catch_up(uuid.UUID(self._me))  # a gap: page forward, no holes
+            window.replace_newest(self._views(await self._page(update.user_id)), page=PAGE)
+        message = update.message
+        if message is not None:
+            if window.leaves_a_gap(message.seq):
+                await self._catch_up(update.user_id, window)
             else:
-                self._merge(self._views([message]))
+                window.merge(self._views([message]))
             if str(message.sender_id) != self._me and self.typing_name:
                 self.typing_name = ""
-            await self._relabel()
-            return self.tab_visible and str(message.sender_id) != self._me
-        return False
+        await self._keep(window)
+        theirs = message is not None and str(message.sender_id) != self._me
+        return self.open_id if theirs and self.tab_visible else None
 
 
 # One lock per tab while it stores a message: sends run as background tasks, and two typed in
@@ -482,297 +435,3 @@ def _send_order(token: str) -> asyncio.Lock:
     if lock is None:
         lock = _send_locks[token] = asyncio.Lock()
     return lock
-
-
-def _now_iso() -> str:
-    return utcnow().isoformat()
-
-
-def _with_status(view: MessageView, status: str) -> MessageView:
-    return replace(view, status=status)
-
-
-# --- components ------------------------------------------------------------------------------
-
-STATUS_ACTIONS = [
-    ("active", "Reopen", "rotate-ccw"),
-    ("archived", "Archive", "archive"),
-    ("closed", "Close", "lock"),
-]
-
-
-def _actions_menu() -> rx.Component:
-    return rx.menu.root(
-        rx.menu.trigger(
-            rx.icon_button(
-                rx.icon("ellipsis-vertical", size=18),
-                variant="ghost",
-                aria_label="Thread actions",
-                id="thread-actions",
-            )
-        ),
-        rx.menu.content(
-            *[
-                rx.cond(
-                    ChatState.status != status,
-                    rx.menu.item(
-                        rx.hstack(rx.icon(icon, size=14), rx.text(label), align="center"),
-                        on_click=ChatState.set_status(status),
-                    ),
-                )
-                for status, label, icon in STATUS_ACTIONS
-            ],
-        ),
-    )
-
-
-def _tags_bar() -> rx.Component:
-    return rx.hstack(
-        rx.foreach(
-            ChatState.tags,
-            lambda tag: rx.badge(
-                tag,
-                rx.icon(
-                    "x",
-                    size=12,
-                    cursor="pointer",
-                    on_click=ChatState.remove_tag(tag),
-                    aria_label="Remove tag",
-                ),
-                variant="outline",
-                class_name="thread-tag",
-            ),
-        ),
-        rx.popover.root(
-            rx.popover.trigger(
-                rx.button(rx.icon("tag", size=12), "Tag", size="1", variant="ghost", id="add-tag")
-            ),
-            rx.popover.content(
-                rx.form(
-                    rx.hstack(
-                        rx.input(
-                            name="tag",
-                            placeholder="e.g. Offer Sent",
-                            max_length=40,
-                            id="tag-input",
-                            auto_focus=True,
-                        ),
-                        rx.popover.close(rx.button("Add", type="submit", size="2")),
-                    ),
-                    on_submit=ChatState.add_tag,
-                    reset_on_submit=True,
-                ),
-            ),
-        ),
-        spacing="1",
-        wrap="wrap",
-        align="center",
-    )
-
-
-def _header() -> rx.Component:
-    return rx.hstack(
-        rx.link(
-            rx.icon_button(
-                rx.icon("arrow-left", size=18), variant="ghost", aria_label="Back to inbox"
-            ),
-            href=routes.INBOX,
-            display=["inline-flex", "inline-flex", "none"],
-        ),
-        rx.vstack(
-            rx.hstack(
-                rx.text(
-                    ChatState.counterparty_name, weight="bold", size="3", id="chat-counterparty"
-                ),
-                rx.text("·", color=rx.color("gray", 9)),
-                rx.text(ChatState.property_title, size="2", color=rx.color("gray", 11)),
-                rx.badge(ChatState.status, variant="soft", id="chat-status"),
-                align="center",
-                spacing="2",
-                wrap="wrap",
-            ),
-            rx.text(ChatState.subject, size="2", color=rx.color("gray", 11)),
-            _tags_bar(),
-            spacing="1",
-            flex="1",
-            min_width="0",
-        ),
-        _actions_menu(),
-        padding="10px 16px",
-        border_bottom=f"1px solid {rx.color('gray', 5)}",
-        align="start",
-        width="100%",
-    )
-
-
-def _messages() -> rx.Component:
-    return rx.box(
-        rx.cond(
-            ChatState.has_older,
-            rx.center(
-                rx.button(
-                    "Load older messages",
-                    id="load-older",
-                    variant="ghost",
-                    size="1",
-                    on_click=ChatState.load_older,
-                ),
-                padding="8px",
-            ),
-        ),
-        rx.foreach(
-            ChatState.items, lambda view: message_bubble(view, ChatState.seen_id, ChatState.retry)
-        ),
-        rx.cond(
-            ChatState.typing_name != "",
-            rx.text(
-                ChatState.typing_name,
-                " is typing…",
-                size="1",
-                color=rx.color("gray", 10),
-                id="typing-indicator",
-                padding="4px 0",
-            ),
-        ),
-        id="message-list",
-        flex="1",
-        overflow_y="auto",
-        padding="12px 16px",
-        width="100%",
-    )
-
-
-def _composer() -> rx.Component:
-    return rx.cond(
-        ChatState.is_closed,
-        rx.center(
-            rx.text(
-                "This thread is closed. Reopen it from the menu to reply.",
-                size="2",
-                color=rx.color("gray", 10),
-            ),
-            padding="16px",
-            border_top=f"1px solid {rx.color('gray', 5)}",
-        ),
-        rx.form(
-            rx.cond(
-                ChatState.uploading,
-                rx.hstack(
-                    rx.text("Uploading…", size="1"),
-                    rx.progress(value=ChatState.upload_percent, max=100, flex="1"),
-                    width="100%",
-                    align="center",
-                    id="upload-progress",
-                    padding_bottom="6px",
-                ),
-            ),
-            rx.hstack(
-                rx.upload.root(
-                    rx.icon_button(
-                        rx.icon("paperclip", size=18),
-                        variant="ghost",
-                        size="3",
-                        type="button",
-                        aria_label="Attach a file",
-                        id="attach-button",
-                    ),
-                    id=UPLOAD_ID,
-                    multiple=False,
-                    max_size=get_settings().max_attachment_bytes,
-                    no_drag=True,
-                    on_drop=ChatState.upload(
-                        rx.upload_files(
-                            upload_id=UPLOAD_ID, on_upload_progress=ChatState.upload_progress
-                        )
-                    ),
-                    on_drop_rejected=rx.toast.error("That file is larger than the limit."),
-                    border="none",
-                    padding="0",
-                ),
-                rx.text_area(
-                    name="body",
-                    id="composer",
-                    placeholder="Write a message…  (Enter sends, Shift+Enter adds a line)",
-                    max_length=10_000,
-                    rows="1",
-                    resize="vertical",
-                    flex="1",
-                    on_change=ChatState.composer_changed.debounce(300),
-                    aria_label="Message",
-                ),
-                rx.icon_button(
-                    rx.icon("send", size=18),
-                    type="submit",
-                    id="send-button",
-                    aria_label="Send",
-                    size="3",
-                ),
-                align="end",
-                width="100%",
-            ),
-            on_submit=ChatState.send,
-            # Cleared in the browser at submit time: a server-side clear could wipe the next
-            # message a fast typist already started.
-            reset_on_submit=True,
-            padding="10px 16px",
-            border_top=f"1px solid {rx.color('gray', 5)}",
-            width="100%",
-        ),
-    )
-
-
-def _hidden_triggers() -> rx.Component:
-    # Clicked by assets/chat.js when the tab becomes visible / hidden.
-    return rx.fragment(
-        rx.el.button(id="tab-visible", on_click=ChatState.tab_shown, hidden=True, type="button"),
-        rx.el.button(id="tab-hidden", on_click=ChatState.tab_hidden, hidden=True, type="button"),
-    )
-
-
-def chat_panel() -> rx.Component:
-    return rx.cond(
-        ChatState.not_found,
-        rx.center(
-            rx.vstack(
-                rx.heading("Conversation not found", size="4"),
-                rx.link("Back to the inbox", href=routes.INBOX),
-                align="center",
-            ),
-            height="100%",
-            id="chat-not-found",
-        ),
-        rx.flex(
-            _header(),
-            rx.box(
-                _messages(),
-                rx.button(
-                    rx.icon("arrow-down", size=14),
-                    "New messages",
-                    id="new-messages-pill",
-                    size="1",
-                    radius="full",
-                    # assets/chat.js sets data-show="1" when messages arrive below the fold.
-                    style={"&:not([data-show='1'])": {"display": "none"}},
-                    position="absolute",
-                    bottom="12px",
-                    left="50%",
-                    transform="translateX(-50%)",
-                    type="button",
-                ),
-                position="relative",
-                flex="1",
-                min_height="0",
-                display="flex",
-                width="100%",
-            ),
-            _composer(),
-            _hidden_triggers(),
-            direction="column",
-            height="100%",
-            width="100%",
-        ),
-    )
-
-
-def thread_page() -> rx.Component:
-    return inbox_layout(chat_panel(), list_on_phone=False)

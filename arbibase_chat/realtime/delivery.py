@@ -1,4 +1,7 @@
-"""Apply hub updates to browser sessions' state, and wire this worker's event sources.
+"""Apply hub updates to browser sessions' live views, and wire this worker's event sources.
+
+Every state registered with `realtime.views.live_view` gets each update of its session (the
+module names no page).
 
 Sources, chosen once per worker at start (one path per deployment, never two for the same
 event): Postgres → the LISTEN connection (pg_listener.py) carries every stored change from
@@ -12,36 +15,26 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import cast
 
 import reflex as rx
 
 from arbibase_chat import aio
 from arbibase_chat.config import get_settings
 from arbibase_chat.db import get_engine
-from arbibase_chat.pages.inbox import InboxState
-from arbibase_chat.pages.thread import ChatState
+from arbibase_chat.realtime import views
 from arbibase_chat.realtime.bus import RedisBus
-from arbibase_chat.realtime.hub import Deliver, Resync, TypingUpdate, Update, hub
+from arbibase_chat.realtime.hub import PushToSession, hub
 from arbibase_chat.realtime.pg_listener import PgListener, libpq_dsn
+from arbibase_chat.realtime.reflex_sockets import connected_here
+from arbibase_chat.realtime.updates import Resync, TypingUpdate, Update
 from arbibase_chat.services import events, reads
 from arbibase_chat.services.errors import DomainError
 
 MARK_READ_DELAY_SECONDS = 0.2
 
 
-def _connected(app: rx.App, token: str) -> bool:
-    namespace = app.event_namespace
-    if namespace is None:
-        return False
-    # `token_to_sid` copies every connection into a new dict on each access (measured: 8 % of
-    # the worker's CPU at 1,000 sessions); the token manager's own mapping is a plain lookup.
-    # With Redis it may also hold sockets of other workers: those are their hubs' business.
-    manager = namespace._token_manager
-    record = manager.token_to_socket.get(token)
-    return record is not None and record.instance_id == manager.instance_id
-
-
-def make_deliver(app: rx.App) -> Deliver:
+def make_push_to_session(app: rx.App) -> PushToSession:
     # (user, thread) → "another message arrived while marking": one write covers a burst.
     marking: dict[tuple[str, str], bool] = {}
     tasks: set[asyncio.Task[None]] = set()
@@ -59,40 +52,39 @@ def make_deliver(app: rx.App) -> Deliver:
         finally:
             marking.pop(key, None)
 
-    async def deliver(token: str, update: Update) -> None:
-        if not _connected(app, token):
+    async def push_to_session(token: str, update: Update) -> None:
+        if not connected_here(app, token):
             # Tab closed or reconnecting: drop it; when its page loads again it registers
             # anew and catches up from the newest message it holds.
             hub.forget(token)
             return
-        mark_read = False
-        async with app.modify_state(rx.BaseStateToken(ident=token, cls=InboxState)) as root:
-            chat = await root.get_state(ChatState)
-            if isinstance(update, TypingUpdate):
-                await chat._apply(update)
-                return
-            inbox = await root.get_state(InboxState)
-            if isinstance(update, Resync):
-                await inbox._resync(update.user_id)
-                mark_read = await chat._resync(update.user_id)
-                thread_id = chat.open_id
-            else:
-                inbox._apply(update)
-                mark_read = await chat._apply(update)
-                thread_id = str(update.thread_id)
-        if not mark_read:
+        live = views.registered()
+        if not live:
             return
-        key = (str(update.user_id), thread_id)
-        if key in marking:
-            marking[key] = True  # the running task marks once more
+        to_mark: set[str] = set()
+        async with app.modify_state(rx.BaseStateToken(ident=token, cls=live[0])) as root:
+            for cls in live:
+                view = cast(views.LiveView, await root.get_state(cls))
+                if isinstance(update, Resync):
+                    thread_id = await view._live_resync(update.user_id)
+                else:
+                    thread_id = await view._live_apply(update)
+                if thread_id:
+                    to_mark.add(thread_id)
+        if isinstance(update, TypingUpdate):
             return
-        # Off the hub's turn: routing the next event must not wait for this write.
-        marking[key] = False
-        task = asyncio.create_task(mark_read_soon(*key))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        for thread_id in to_mark:
+            key = (str(update.user_id), thread_id)
+            if key in marking:
+                marking[key] = True  # the running task marks once more
+                continue
+            # Off the hub's turn: routing the next event must not wait for this write.
+            marking[key] = False
+            task = asyncio.create_task(mark_read_soon(*key))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
-    return deliver
+    return push_to_session
 
 
 @contextlib.asynccontextmanager
@@ -112,7 +104,7 @@ async def lifespan(app: rx.App) -> AsyncIterator[None]:
         else None
     )
     unsubscribe = hub.start(
-        make_deliver(app),
+        make_push_to_session(app),
         local_events=bus is None and not on_postgres,
         publish_typing=bus.publish if bus else None,
     )

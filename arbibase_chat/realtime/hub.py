@@ -23,7 +23,8 @@ from sqlalchemy.engine import Engine
 
 from arbibase_chat import aio
 from arbibase_chat.models import MessagePublic, ThreadPublic
-from arbibase_chat.realtime import rows
+from arbibase_chat.realtime import rows, views
+from arbibase_chat.realtime.updates import Resync, TypingSignal, TypingUpdate, Update, UserUpdate
 from arbibase_chat.services import events, messages, reads, threads
 from arbibase_chat.services.errors import NotFound
 
@@ -32,50 +33,12 @@ log = logging.getLogger(__name__)
 TYPING_SECONDS = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class UserUpdate:
-    """What one committed event means for one user (shared by all that user's tabs).
-
-    Only what changed is filled in: None means "unchanged", so nothing is queried for it.
-    """
-
-    user_id: uuid.UUID
-    thread_id: uuid.UUID
-    thread: ThreadPublic | None = None  # the user's fresh inbox row for the thread
-    unread_total: int | None = None
-    message: MessagePublic | None = None  # message_created
-    seen_seq: int | None = None  # the other side has read up to here (read_updated)
-    reload: bool = False  # stored messages changed in place: reload the open window
-
-
-@dataclass(frozen=True, slots=True)
-class TypingUpdate:
-    thread_id: uuid.UUID
-    name: str  # "" when the typing stopped
-
-
-@dataclass(frozen=True, slots=True)
-class Resync:
-    """Events may have been missed (the database listener reconnected): catch up on all."""
-
-    user_id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class TypingSignal:
-    """Someone is typing (name) or stopped (""): travels between workers, never stored."""
-
-    thread_id: uuid.UUID
-    to_user: uuid.UUID
-    name: str
-
-
 class _ResyncAll:
     """Queue marker: resync every registered session, in order with the events around it."""
 
 
-Update = UserUpdate | TypingUpdate | Resync
-Deliver = Callable[[str, Update], Awaitable[None]]
+# The worker's way to put one update into one connected session (realtime/delivery.py).
+PushToSession = Callable[[str, Update], Awaitable[None]]
 Publish = Callable[[TypingSignal], None]
 QueueItem = events.DomainEvent | TypingSignal | _ResyncAll
 # How many message ids the hub remembers to drop a second arrival of the same message (the
@@ -97,7 +60,7 @@ class Hub:
         self._by_user: dict[uuid.UUID, set[str]] = defaultdict(set)
         self._queue: asyncio.Queue[QueueItem] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._deliver: Deliver | None = None
+        self._push_to_session: PushToSession | None = None
         self._publish_typing: Publish | None = None  # None: typing stays in this worker
         self._recent: OrderedDict[uuid.UUID, None] = OrderedDict()
         self._stash: dict[uuid.UUID, MessagePublic] = {}  # committed here, notice to come
@@ -144,7 +107,7 @@ class Hub:
 
     def start(
         self,
-        deliver: Deliver,
+        push_to_session: PushToSession,
         *,
         local_events: bool = True,
         publish_typing: Publish | None = None,
@@ -157,7 +120,7 @@ class Hub:
         """
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        self._deliver = deliver
+        self._push_to_session = push_to_session
         self._publish_typing = publish_typing
         if not local_events:
             # The events come back from outside (ids only), but a message committed in this
@@ -320,9 +283,9 @@ class Hub:
         return None
 
     async def _push(self, token: str, update: Update) -> None:
-        assert self._deliver is not None
+        assert self._push_to_session is not None
         try:
-            await self._deliver(token, update)
+            await self._push_to_session(token, update)
         except Exception:
             log.exception("realtime: delivery to %s failed", token)
 
@@ -368,3 +331,5 @@ class Hub:
 
 
 hub = Hub()
+# Pages tell the hub what they show through realtime/views.py, never by importing it.
+views.attach(hub)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
-from arbibase_chat.realtime.hub import Update
+from arbibase_chat.realtime.updates import Update
 from tests.conftest import _truncate, unavailable
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

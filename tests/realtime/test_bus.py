@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from arbibase_chat import aio
 from arbibase_chat.realtime import bus as busmod
 from arbibase_chat.realtime.bus import RedisBus
-from arbibase_chat.realtime.hub import Hub, Resync, TypingSignal, TypingUpdate, UserUpdate
+from arbibase_chat.realtime.hub import Hub
+from arbibase_chat.realtime.updates import Resync, TypingSignal, TypingUpdate, UserUpdate
 from arbibase_chat.services import events, messages
 from tests.factories import Pair
 from tests.realtime.conftest import Recorder

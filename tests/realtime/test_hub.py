@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from arbibase_chat import aio
-from arbibase_chat.realtime.hub import Hub, TypingUpdate, UserUpdate
+from arbibase_chat.realtime.hub import Hub
+from arbibase_chat.realtime.updates import TypingUpdate, UserUpdate
 from arbibase_chat.services import messages, reads, threads
 from tests import factories
 from tests.factories import Pair

@@ -21,8 +21,9 @@ from sqlalchemy.engine import Engine
 from arbibase_chat import aio
 from arbibase_chat.realtime import hub as hub_module
 from arbibase_chat.realtime import pg_listener
-from arbibase_chat.realtime.hub import Hub, Resync, UserUpdate
+from arbibase_chat.realtime.hub import Hub
 from arbibase_chat.realtime.pg_listener import PgListener, libpq_dsn
+from arbibase_chat.realtime.updates import Resync, UserUpdate
 from arbibase_chat.services import events, messages, reads, threads
 from tests.factories import Pair
 from tests.realtime.conftest import Recorder

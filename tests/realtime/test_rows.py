@@ -20,7 +20,8 @@ from arbibase_chat import aio
 from arbibase_chat.models import MessagePublic, ThreadPublic
 from arbibase_chat.realtime import hub as hub_module
 from arbibase_chat.realtime import rows
-from arbibase_chat.realtime.hub import Hub, UserUpdate
+from arbibase_chat.realtime.hub import Hub
+from arbibase_chat.realtime.updates import UserUpdate
 from arbibase_chat.services import events, messages, reads, threads
 from arbibase_chat.services.errors import DomainError
 from tests import factories

@@ -1,0 +1,162 @@
+"""The inbox's view: the thread list with its filters (state in pages/inbox.py)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from arbibase_chat.components.navbar import navbar
+from arbibase_chat.components.thread_row import thread_row
+from arbibase_chat.components.two_pane import two_pane
+from arbibase_chat.pages.inbox import STATUS_FILTERS, InboxState
+
+
+def inbox_navbar() -> rx.Component:
+    return navbar(InboxState.unread_total)
+
+
+def _empty_state() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.icon("inbox", size=40, color=rx.color("gray", 8)),
+            rx.cond(
+                InboxState.search != "",
+                rx.text("No conversation matches your search.", weight="medium"),
+                rx.text("No conversations here yet.", weight="medium"),
+            ),
+            rx.text(
+                "Threads start when an operator contacts an owner about a property.",
+                size="2",
+                color=rx.color("gray", 10),
+                text_align="center",
+            ),
+            align="center",
+            spacing="2",
+        ),
+        padding="48px 16px",
+        id="inbox-empty",
+    )
+
+
+def _filters_bar() -> rx.Component:
+    return rx.vstack(
+        rx.form(
+            rx.hstack(
+                rx.input(
+                    rx.input.slot(rx.icon("search", size=16)),
+                    name="search",
+                    id="inbox-search",
+                    placeholder="Search subject, property, person, messages",
+                    default_value=InboxState.search,
+                    width="100%",
+                    max_length=100,
+                ),
+                rx.cond(
+                    InboxState.search != "",
+                    rx.icon_button(
+                        rx.icon("x", size=16),
+                        variant="ghost",
+                        type="button",
+                        on_click=InboxState.clear_search,
+                        aria_label="Clear search",
+                    ),
+                ),
+                width="100%",
+                align="center",
+            ),
+            on_submit=InboxState.run_search,
+            width="100%",
+        ),
+        rx.hstack(
+            rx.segmented_control.root(
+                *[rx.segmented_control.item(s.title(), value=s) for s in STATUS_FILTERS],
+                value=InboxState.status_filter,
+                on_change=InboxState.set_status_filter,
+                size="1",
+                id="status-filter",
+            ),
+            rx.select.root(
+                rx.select.trigger(aria_label="Role"),
+                rx.select.content(
+                    rx.select.item("All roles", value="all"),
+                    rx.select.item("As operator", value="operator"),
+                    rx.select.item("As owner", value="owner"),
+                ),
+                value=InboxState.role_filter,
+                on_change=InboxState.set_role_filter,
+                size="1",
+            ),
+            rx.cond(
+                InboxState.known_tags.length() > 0,
+                rx.select.root(
+                    rx.select.trigger(aria_label="Tag"),
+                    rx.select.content(
+                        rx.select.item("All tags", value="__all__"),
+                        rx.foreach(
+                            InboxState.known_tags, lambda tag: rx.select.item(tag, value=tag)
+                        ),
+                    ),
+                    value=rx.cond(InboxState.tag_filter == "", "__all__", InboxState.tag_filter),
+                    on_change=InboxState.set_tag_filter,
+                    size="1",
+                ),
+            ),
+            wrap="wrap",
+            spacing="2",
+            align="center",
+        ),
+        padding="12px 16px",
+        spacing="2",
+        width="100%",
+    )
+
+
+def inbox_list() -> rx.Component:
+    """The thread list with its filters (the whole page on phones, the left pane on desktop)."""
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("Inbox", size="5"),
+            padding="16px 16px 0 16px",
+            width="100%",
+        ),
+        _filters_bar(),
+        rx.cond(
+            InboxState.loaded,
+            rx.cond(
+                InboxState.has_rows,
+                rx.box(
+                    rx.foreach(
+                        InboxState.rows, lambda row: thread_row(row, InboxState.selected_id)
+                    ),
+                    id="thread-list",
+                    width="100%",
+                ),
+                _empty_state(),
+            ),
+            rx.center(rx.spinner(size="3"), padding="48px", width="100%"),
+        ),
+        rx.cond(
+            InboxState.has_more,
+            rx.center(
+                rx.button("Load older threads", variant="soft", on_click=InboxState.load_more),
+                padding="16px",
+                width="100%",
+            ),
+        ),
+        spacing="0",
+        width="100%",
+    )
+
+
+def _no_thread_selected() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.icon("messages-square", size=48, color=rx.color("gray", 7)),
+            rx.text("Select a conversation", color=rx.color("gray", 10)),
+            align="center",
+        ),
+        height="100%",
+    )
+
+
+def inbox_page() -> rx.Component:
+    return two_pane(inbox_navbar(), inbox_list(), _no_thread_selected(), list_on_phone=True)

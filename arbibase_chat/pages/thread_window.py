@@ -1,0 +1,113 @@
+"""The open thread's message window: what a tab holds of a conversation, and its rules.
+
+A plain class (no Reflex) so the rules are unit-tested directly (tests/ui/test_thread_window.py):
+
+- stored messages are ordered and deduplicated by `seq`; a stored message never changes here
+  (edits come as a reload of the newest page);
+- my own message arrives twice (the send's return and the hub's push) and shows once; its
+  pending bubble (matched by `client_msg_id`) gives way to the stored one;
+- pending and failed bubbles stay last, in the order typed;
+- at most WINDOW stored messages are kept while following the conversation at the bottom;
+  older ones are paged in on demand (`has_older`);
+- the first message of each local day carries the day's label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import tzinfo
+
+from arbibase_chat.components.message_bubble import MessageView, label_days
+
+WINDOW = 200
+
+
+@dataclass
+class MessageWindow:
+    items: list[MessageView] = field(default_factory=list)
+    has_older: bool = False
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def _sent(self) -> list[MessageView]:
+        return [v for v in self.items if v.status == "sent"]
+
+    def last_seq(self) -> int:
+        """The newest stored message held (0: none)."""
+        return max((v.seq for v in self._sent()), default=0)
+
+    def last_id(self) -> str:
+        newest = max(self._sent(), key=lambda v: v.seq, default=None)
+        return newest.id if newest else ""
+
+    def first_id(self) -> str:
+        oldest = next(iter(self._sent()), None)
+        return oldest.id if oldest else ""
+
+    def leaves_a_gap(self, seq: int) -> bool:
+        """A pushed message further than the next one: something in between was missed."""
+        return seq > self.last_seq() + 1
+
+    def waiting(self, client_msg_id: str) -> bool:
+        """A bubble of mine not stored yet (pending or failed)."""
+        return any(v.client_msg_id == client_msg_id and v.status != "sent" for v in self.items)
+
+    def failed_body(self, client_msg_id: str) -> str | None:
+        view = next((v for v in self.items if v.client_msg_id == client_msg_id), None)
+        if view is None or view.status != "failed":
+            return None
+        return "".join(s.text for s in view.segments)
+
+    def seen_id(self, seen_seq: int) -> str:
+        """My latest stored message the other side has read (where "Seen" goes)."""
+        for view in reversed(self.items):
+            if view.mine and view.status == "sent" and view.seq <= seen_seq:
+                return view.id
+        return ""
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def start(self, batch: list[MessageView], *, page: int) -> None:
+        """A fresh window: the newest page of a thread just opened."""
+        self.items = list(batch)
+        self.has_older = len(batch) == page
+
+    def merge(self, batch: list[MessageView]) -> None:
+        """Add stored messages: no duplicates, ordered by seq, pending ones kept last."""
+        by_seq = {v.seq: v for v in self.items if v.status == "sent"}
+        arrived = {v.client_msg_id for v in batch if v.client_msg_id}
+        for view in batch:
+            held = by_seq.get(view.seq)
+            if held is None or held.id != view.id:
+                by_seq[view.seq] = view
+        pending = [v for v in self.items if v.status != "sent" and v.client_msg_id not in arrived]
+        ordered = [by_seq[s] for s in sorted(by_seq)]
+        if len(ordered) > WINDOW:
+            ordered = ordered[-WINDOW:]
+            self.has_older = True
+        self.items = ordered + pending
+
+    def add_pending(self, view: MessageView) -> None:
+        self.items = [*self.items, view]
+
+    def set_status(self, client_msg_id: str, status: str) -> None:
+        self.items = [
+            replace(v, status=status)
+            if v.client_msg_id == client_msg_id and v.status != "sent"
+            else v
+            for v in self.items
+        ]
+
+    def prepend_older(self, batch: list[MessageView], *, page: int) -> None:
+        known = {v.id for v in self.items}
+        self.items = [v for v in batch if v.id not in known] + self.items
+        self.has_older = len(batch) == page
+
+    def replace_newest(self, batch: list[MessageView], *, page: int) -> None:
+        """Stored messages changed in place: the newest page again, pending ones kept."""
+        pending = [v for v in self.items if v.status != "sent"]
+        self.items = list(batch) + pending
+        self.has_older = len(batch) == page
+
+    def label(self, zone: tzinfo) -> None:
+        label_days(self.items, zone)

@@ -1,0 +1,99 @@
+"""Live views: the page states the realtime path pushes to, and what pages tell it.
+
+A page state that shows live data decorates itself with `@live_view` and implements two
+backend-only methods (never event handlers: the browser must not call them):
+
+    async def _live_apply(self, update: Update) -> str | None
+    async def _live_resync(self, user_id: uuid.UUID) -> str | None
+
+Each returns the id of a thread the tab now shows unread messages of in a visible tab (the
+delivery marks it read), or None. `realtime/delivery.py` applies every update to every
+registered view of the session, in registration order; it names no page, so a new live page
+(the Portfolio, say) needs no edit under realtime/.
+
+Pages tell the hub which user a tab belongs to, which thread it shows and who is typing
+through the functions below, which forward to the worker's hub once it is attached
+(`realtime/hub.py` attaches itself when imported). Pages import this module and
+`realtime/updates.py`, never the hub, so there is no import cycle between pages and realtime.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol, TypeVar
+
+from arbibase_chat.realtime.updates import Update
+
+
+class LiveView(Protocol):
+    async def _live_apply(self, update: Update) -> str | None: ...
+
+    async def _live_resync(self, user_id: uuid.UUID) -> str | None: ...
+
+
+class Presence(Protocol):
+    """What the hub needs to know about tabs (implemented by realtime.hub.Hub)."""
+
+    def register(self, token: str, user_id: uuid.UUID) -> None: ...
+
+    def open(self, token: str, thread_id: uuid.UUID | None) -> None: ...
+
+    def forget(self, token: str) -> None: ...
+
+    def typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID, name: str) -> None: ...
+
+    def stopped_typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID) -> None: ...
+
+
+ViewClass = TypeVar("ViewClass", bound=type)
+_views: list[type] = []
+_presence: Presence | None = None
+
+
+def live_view(cls: ViewClass) -> ViewClass:
+    """Class decorator: pushed updates reach this state in every connected session."""
+    if cls not in _views:
+        _views.append(cls)
+    return cls
+
+
+def registered() -> tuple[type, ...]:
+    return tuple(_views)
+
+
+def attach(presence: Presence) -> None:
+    global _presence
+    _presence = presence
+
+
+# --- what pages call -------------------------------------------------------------------------
+# Without an attached hub (a state exercised outside the app) these do nothing: no tab is
+# connected then, so there is nobody to push to.
+
+
+def register(token: str, user_id: uuid.UUID) -> None:
+    """This tab (client token) belongs to `user_id` and shows live data."""
+    if _presence is not None:
+        _presence.register(token, user_id)
+
+
+def show_thread(token: str, thread_id: uuid.UUID | None) -> None:
+    """This tab shows `thread_id` now (None: no thread)."""
+    if _presence is not None:
+        _presence.open(token, thread_id)
+
+
+def leave(token: str) -> None:
+    """This tab shows nothing live any more (signed out, or another user)."""
+    if _presence is not None:
+        _presence.forget(token)
+
+
+def typing(*, thread_id: uuid.UUID, to_user: uuid.UUID, name: str) -> None:
+    if _presence is not None:
+        _presence.typing(thread_id=thread_id, to_user=to_user, name=name)
+
+
+def stopped_typing(*, thread_id: uuid.UUID, to_user: uuid.UUID) -> None:
+    if _presence is not None:
+        _presence.stopped_typing(thread_id=thread_id, to_user=to_user)

@@ -1,0 +1,130 @@
+"""The message window's rules (pages/thread_window.py), without a browser or Reflex."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from arbibase_chat.components.message_bubble import MessageView
+from arbibase_chat.pages.thread_window import WINDOW, MessageWindow
+from arbibase_chat.textlinks import segments
+
+NOW = datetime.now(UTC)
+
+
+def stored(seq: int, *, mine: bool = False, cmid: str = "", at: datetime | None = None):
+    return MessageView(
+        id=f"m{seq}",
+        seq=seq,
+        mine=mine,
+        client_msg_id=cmid,
+        created_at=(at or NOW).isoformat(),
+    )
+
+
+def pending(cmid: str, seq: int) -> MessageView:
+    return MessageView(
+        id=f"pending-{cmid}",
+        seq=seq,
+        mine=True,
+        status="pending",
+        client_msg_id=cmid,
+        created_at=NOW.isoformat(),
+    )
+
+
+def seqs(window: MessageWindow) -> list[tuple[int, str]]:
+    return [(v.seq, v.status) for v in window.items]
+
+
+def test_merge_orders_by_seq_and_drops_duplicates() -> None:
+    window = MessageWindow()
+    window.merge([stored(3), stored(1)])
+    window.merge([stored(2), stored(3)])
+    assert seqs(window) == [(1, "sent"), (2, "sent"), (3, "sent")]
+    assert window.last_seq() == 3 and window.last_id() == "m3" and window.first_id() == "m1"
+
+
+def test_my_message_arrives_twice_and_shows_once() -> None:
+    """The send's return and the hub's push both carry it; the pending bubble gives way."""
+    window = MessageWindow([stored(1)])
+    window.add_pending(pending("a", 2))
+    mine = stored(2, mine=True, cmid="a")
+    window.merge([mine])  # the hub's push
+    window.merge([mine])  # the send's return
+    assert seqs(window) == [(1, "sent"), (2, "sent")]
+    assert not window.waiting("a")
+
+
+def test_pending_bubbles_stay_last_in_the_order_typed() -> None:
+    window = MessageWindow([stored(1)])
+    window.add_pending(pending("a", 2))
+    window.add_pending(pending("b", 2))
+    window.merge([stored(2)])  # theirs arrives meanwhile
+    assert [v.client_msg_id or v.id for v in window.items] == ["m1", "m2", "a", "b"]
+    window.merge([stored(3, mine=True, cmid="a")])
+    assert [v.client_msg_id or v.id for v in window.items] == ["m1", "m2", "a", "b"]
+    assert [v.status for v in window.items] == ["sent", "sent", "sent", "pending"]
+
+
+def test_failed_then_retried() -> None:
+    window = MessageWindow([stored(1)])
+    view = pending("a", 2)
+    view.segments = segments("hello")
+    window.add_pending(view)
+    window.set_status("a", "failed")
+    assert window.failed_body("a") == "hello" and window.waiting("a")
+    window.set_status("a", "pending")
+    assert window.failed_body("a") is None and window.waiting("a")
+    assert window.failed_body("unknown") is None
+
+
+def test_a_stored_message_is_never_marked_failed() -> None:
+    window = MessageWindow([stored(1, mine=True, cmid="a")])
+    window.set_status("a", "failed")
+    assert seqs(window) == [(1, "sent")]
+
+
+def test_the_window_keeps_the_newest_200() -> None:
+    window = MessageWindow()
+    window.merge([stored(s) for s in range(1, WINDOW + 51)])
+    assert len(window.items) == WINDOW and window.items[0].seq == 51 and window.has_older
+
+
+def test_paging_older_and_gaps() -> None:
+    window = MessageWindow()
+    window.start([stored(s) for s in range(51, 101)], page=50)
+    assert window.has_older
+    window.prepend_older([stored(s) for s in range(41, 51)], page=50)
+    assert window.items[0].seq == 41 and not window.has_older
+    assert not window.leaves_a_gap(101) and window.leaves_a_gap(103)
+
+
+def test_reload_keeps_pending() -> None:
+    window = MessageWindow([stored(1), stored(2)])
+    window.add_pending(pending("a", 3))
+    window.replace_newest([stored(1), stored(2)], page=50)
+    assert seqs(window) == [(1, "sent"), (2, "sent"), (3, "pending")]
+
+
+def test_seen_goes_on_my_latest_read_message() -> None:
+    window = MessageWindow([stored(1, mine=True), stored(2), stored(3, mine=True)])
+    assert window.seen_id(2) == "m1" and window.seen_id(3) == "m3" and window.seen_id(0) == ""
+
+
+def test_day_labels_in_the_readers_zone() -> None:
+    zone = ZoneInfo("America/New_York")
+    today = datetime.now(zone).replace(hour=12)
+    window = MessageWindow(
+        [
+            stored(1, at=today - timedelta(days=3)),
+            stored(2, at=today - timedelta(days=1)),
+            stored(3, at=today - timedelta(days=1, minutes=-5)),
+            stored(4, at=today),
+        ]
+    )
+    window.label(zone)
+    labels = [v.day_label for v in window.items]
+    assert labels[1:] == ["Yesterday", "", "Today"] and labels[0].startswith(
+        (today - timedelta(days=3)).strftime("%a")
+    )
