@@ -19,7 +19,7 @@ from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagePublic, ThreadPublic
 from arbibase_chat.pages.inbox import InboxState, inbox_layout
 from arbibase_chat.realtime.hub import TypingUpdate, UserUpdate, hub
-from arbibase_chat.services import attachments, messages, reads, threads
+from arbibase_chat.services import attachments, inbox, messages, reads, threads
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
 from arbibase_chat.session import SessionState, user_view
@@ -141,7 +141,7 @@ class ChatState(rx.State):
         wanted = self._route_thread_id()
         self._me = str(user_id)
         try:
-            thread = await aio.call(threads.get_thread, user_id=user_id, thread_id=wanted)
+            thread = await aio.call(inbox.get_thread, user_id=user_id, thread_id=wanted)
         except DomainError:
             self.not_found = True
             self.open_id = ""
@@ -200,7 +200,7 @@ class ChatState(rx.State):
         if not self.open_id or self._me != str(user_id):
             return False
         try:
-            thread = await aio.call(threads.get_thread, user_id=user_id, thread_id=self.open_id)
+            thread = await aio.call(inbox.get_thread, user_id=user_id, thread_id=self.open_id)
             self._apply_header(thread)
             await self._catch_up(user_id)
         except DomainError:

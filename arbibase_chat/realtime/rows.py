@@ -24,7 +24,7 @@ from collections import OrderedDict
 
 from arbibase_chat.models import MessagePreview, MessagePublic, ThreadPublic
 from arbibase_chat.services import events
-from arbibase_chat.services.threads import PREVIEW_CHARS
+from arbibase_chat.services.inbox import PREVIEW_CHARS
 
 MAX_ROWS = 20_000  # (user, thread) rows kept per worker; the oldest are read again
 
