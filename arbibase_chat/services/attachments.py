@@ -44,7 +44,7 @@ from typing import Any, BinaryIO, Literal
 
 import filetype
 from PIL import Image, ImageOps
-from sqlalchemy import and_, case, delete, func, select, text
+from sqlalchemy import case, delete, func, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -58,8 +58,7 @@ from arbibase_chat.adapters.storage import (
 from arbibase_chat.config import get_settings
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import AttachmentPublic, MessagingAttachment, Participant
-from arbibase_chat.services import policy, validation
-from arbibase_chat.services._access import participant_thread
+from arbibase_chat.services import _access, policy, validation
 from arbibase_chat.services._tx import reading, transaction
 from arbibase_chat.services.errors import (
     Busy,
@@ -77,7 +76,7 @@ log = logging.getLogger(__name__)
 A, P = MessagingAttachment, Participant
 
 URL_PREFIX = "/api/attachments/"
-ATTACHMENT_NOT_FOUND = "attachment not found"
+ATTACHMENT_NOT_FOUND = _access.ATTACHMENT_NOT_FOUND
 VARIANTS = ("original", "thumbnail")
 THUMBNAIL_PX = 480
 THUMBNAIL_TYPE = "image/webp"
@@ -579,8 +578,9 @@ def check_upload(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None
     QuotaExceeded (already at the quota). `store_attachment` does this first; a web handler
     can also call it before it receives the request body, so refused uploads are not spooled.
     """
+    tid = validation.as_uuid(thread_id, field="thread_id")
     with reading(db, as_user=user_id) as session:
-        thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
         policy.require_in_thread(session, user_id=user_id, thread=thread, action="upload")
         _check_limits(session, user_id=user_id, size=1)
         return thread.id
@@ -630,7 +630,7 @@ def store_attachment(
             _put(backend, thumbnail_key, written[1], THUMBNAIL_TYPE)
             stored.append(thumbnail_key)
         with transaction(db, as_user=user_id) as (session, _events):
-            thread, _ = participant_thread(session, user_id=user_id, thread_id=tid)
+            thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
             policy.require_in_thread(session, user_id=user_id, thread=thread, action="upload")
             # Concurrent uploads of one user: counted one after the other.
             _lock_uploads_of(session, user_id)
@@ -692,13 +692,7 @@ def locate_attachment(
     chosen = validation.choice(variant, field="variant", allowed=VARIANTS)
     aid = validation.as_uuid(attachment_id, field="attachment_id")
     with reading(db, as_user=user_id) as session:
-        row = session.scalar(
-            select(A)
-            .join(P, and_(col(P.thread_id) == col(A.thread_id), col(P.user_id) == user_id))
-            .where(col(A.id) == aid)
-        )
-    if row is None:
-        raise NotFound(ATTACHMENT_NOT_FOUND)
+        row = _access.participant_attachment(session, user_id=user_id, attachment_id=aid)
     key = row.storage_key if chosen == "original" else row.thumbnail_key
     if key is None:
         raise NotFound("this attachment has no thumbnail")

@@ -33,9 +33,10 @@ from arbibase_chat.models import (
     ThreadTag,
     User,
 )
-from arbibase_chat.services import validation
+from arbibase_chat.services import _access, validation
 from arbibase_chat.services._tx import reading
 from arbibase_chat.services.errors import Invalid, NotFound
+from arbibase_chat.services.reads import unread
 
 PREVIEW_CHARS = 160
 
@@ -63,21 +64,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def _my_threads(user_id: uuid.UUID) -> Select[Any, Any, Any, Any]:
-    """The caller's participant rows (membership + cursor), newest activity first.
+    """The caller's participant rows (`_access`), newest activity first.
 
     Filters and the keyset cursor go on this query, so the page is chosen by one range scan of
     `ix_participants_inbox` before anything is joined to it. (Joining first let Postgres
     hash-join the whole inbox and sort it: 98 ms for a user in 10,000 threads.)
     """
-    return (
-        select(
-            col(P.thread_id).label("thread_id"),
-            col(P.role).label("role"),
-            col(P.last_read_seq).label("last_read_seq"),
-            col(P.last_message_at).label("last_message_at"),
-        )
-        .where(col(P.user_id) == user_id)
-        .order_by(col(P.last_message_at).desc(), col(P.thread_id).desc())
+    return _access.my_participations(user_id).order_by(
+        col(P.last_message_at).desc(), col(P.thread_id).desc()
     )
 
 
@@ -146,7 +140,7 @@ def _to_public(row: Sequence[Any], tags: list[str]) -> ThreadPublic:
         last_message_at=thread.last_message_at,
         created_at=thread.created_at,
         message_count=thread.last_seq,
-        unread_count=max(thread.last_seq - last_read, 0),
+        unread_count=unread(thread.last_seq, last_read),
         last_read_seq=last_read,
         counterparty_last_read_seq=cp_read,
         tags=tags,
@@ -246,7 +240,7 @@ def read_thread_in(session: Session, *, user_id: uuid.UUID, thread_id: uuid.UUID
     mine = _my_threads(user_id).where(col(P.thread_id) == thread_id).subquery("page")
     row = session.execute(_inbox_rows(mine)).first()
     if row is None:
-        raise NotFound("thread not found")
+        raise NotFound(_access.THREAD_NOT_FOUND)
     return _to_public(row, _tags_for(session, [thread_id]).get(thread_id, []))
 
 

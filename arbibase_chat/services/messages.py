@@ -20,8 +20,7 @@ from arbibase_chat.models import (
     MessagingThread,
     Participant,
 )
-from arbibase_chat.services import attachments, policy, ratelimit, validation
-from arbibase_chat.services._access import participant_thread, participants_of
+from arbibase_chat.services import _access, attachments, policy, ratelimit, validation
 from arbibase_chat.services._tx import reading, transaction
 from arbibase_chat.services.errors import Conflict, Invalid, NotFound, RateLimited
 from arbibase_chat.services.events import MessageCreated
@@ -140,14 +139,21 @@ def send_message(
         ratelimit.check_send(user_id=user_id)
     except RateLimited:
         # A retry of a message that is already stored gets its answer, not a refusal.
-        stored = _first_delivery(thread_id, user_id, retry_key, db) if retry_key else None
+        stored = (
+            _first_delivery(
+                validation.as_uuid(thread_id, field="thread_id"), user_id, retry_key, db
+            )
+            if retry_key
+            else None
+        )
         if stored is None:
             raise
         return stored
+    tid = validation.as_uuid(thread_id, field="thread_id")
     try:
         with transaction(db, as_user=user_id) as (session, outbox):
-            thread, _ = participant_thread(
-                session, user_id=user_id, thread_id=thread_id, for_update=True
+            thread, _ = _access.participant_thread(
+                session, user_id=user_id, thread_id=tid, for_update=True
             )
             if retry_key is not None:
                 first = _find_retry(
@@ -208,14 +214,14 @@ def send_message(
                     message_id=message.id,
                     seq=seq,
                     sender_id=user_id,
-                    participant_ids=participants_of(thread),
+                    participant_ids=_access.participants_of(thread),
                     message=result,
                 ),
             )
         return result
     except IntegrityError:
         # Two deliveries of the same client_msg_id raced: the loser returns the winner's row.
-        winner = _first_delivery(thread_id, user_id, retry_key, db) if retry_key else None
+        winner = _first_delivery(tid, user_id, retry_key, db) if retry_key else None
         if winner is None:
             # The other unique rule: reviving an archived thread while another is active.
             raise Conflict(ACTIVE_CONFLICT, field="status") from None
@@ -223,10 +229,10 @@ def send_message(
 
 
 def _first_delivery(
-    thread_id: Any, user_id: uuid.UUID, retry_key: str, db: Engine | None
+    thread_id: uuid.UUID, user_id: uuid.UUID, retry_key: str, db: Engine | None
 ) -> MessagePublic | None:
     with reading(db, as_user=user_id) as session:
-        thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=thread_id)
         first = _find_retry(
             session, thread_id=thread.id, sender_id=user_id, client_msg_id=retry_key
         )
@@ -252,8 +258,9 @@ def list_messages(
     size = validation.page_limit(limit)
     if before is not None and after is not None:
         raise Invalid("give before or after, not both", field="before")
+    tid = validation.as_uuid(thread_id, field="thread_id")
     with reading(db, as_user=user_id) as session:
-        thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
         query = select(M).where(col(M.thread_id) == thread.id)
         newest_first = True
         if before is not None:
@@ -281,14 +288,7 @@ def get_message(*, user_id: uuid.UUID, message_id: Any, db: Engine | None = None
     """One message, for a participant of its thread (NotFound for anyone else)."""
     mid = validation.as_uuid(message_id, field="message_id")
     with reading(db, as_user=user_id) as session:
-        message = session.scalar(
-            select(M)
-            .join(P, col(P.thread_id) == col(M.thread_id))
-            .where(col(M.id) == mid, col(P.user_id) == user_id)
-        )
-        if message is None:
-            # Missing, or in another pair's thread: the same answer.
-            raise NotFound("message not found")
+        message = _access.participant_message(session, user_id=user_id, message_id=mid)
         return to_public(message, _attachments_of(session, [message.id]).get(message.id))
 
 

@@ -25,8 +25,7 @@ from arbibase_chat.models import (
     ThreadPublic,
     ThreadTag,
 )
-from arbibase_chat.services import inbox, policy, validation
-from arbibase_chat.services._access import participant_thread, participants_of
+from arbibase_chat.services import _access, inbox, policy, validation
 from arbibase_chat.services._tx import transaction
 from arbibase_chat.services.errors import Conflict, Invalid, NotFound
 from arbibase_chat.services.events import ThreadUpdated
@@ -104,7 +103,7 @@ def get_or_create_thread(
                 outbox.append(
                     ThreadUpdated(
                         thread_id=thread.id,
-                        participant_ids=participants_of(thread),
+                        participant_ids=_access.participants_of(thread),
                         changed=("created",),
                     )
                 )
@@ -145,10 +144,11 @@ def update_thread(
     both = [t for t in to_add if t in to_remove]
     if both:
         raise Invalid(f"a tag cannot be added and removed at once: {both[0]!r}", field="add_tags")
+    tid = validation.as_uuid(thread_id, field="thread_id")
     try:
         with transaction(db, as_user=user_id) as (session, outbox):
-            thread, _ = participant_thread(
-                session, user_id=user_id, thread_id=thread_id, for_update=True
+            thread, _ = _access.participant_thread(
+                session, user_id=user_id, thread_id=tid, for_update=True
             )
             asked: list[policy.ThreadAction] = []
             if status is not None:
@@ -176,7 +176,7 @@ def update_thread(
                 outbox.append(
                     ThreadUpdated(
                         thread_id=thread.id,
-                        participant_ids=participants_of(thread),
+                        participant_ids=_access.participants_of(thread),
                         changed=tuple(changed),
                     )
                 )

@@ -32,11 +32,9 @@ from tests import files
 from tests.conftest import _truncate
 from tests.rls.conftest import World, build_world
 
-MODULES = (messages, reads, threads, attachments)
-
 
 def _forgetful_check(
-    session: Session, *, user_id: uuid.UUID, thread_id: Any, for_update: bool = False
+    session: Session, *, user_id: uuid.UUID, thread_id: uuid.UUID, for_update: bool = False
 ) -> tuple[MessagingThread, Participant]:
     """The bug: the thread by id, any of its participant rows, whoever asks."""
     tid = validation.as_uuid(thread_id, field="thread_id")
@@ -52,23 +50,19 @@ def _forgetful_check(
 
 def _forgetful_inbox(user_id: uuid.UUID) -> Any:
     """The bug: every participant row, not only the caller's."""
-    return (
-        select(
-            col(Participant.thread_id).label("thread_id"),
-            col(Participant.role).label("role"),
-            col(Participant.last_read_seq).label("last_read_seq"),
-            col(Participant.last_message_at).label("last_message_at"),
-        )
-        .where(col(Participant.user_id).is_not(None))
-        .order_by(col(Participant.last_message_at).desc(), col(Participant.thread_id).desc())
-    )
+    return select(
+        col(Participant.thread_id).label("thread_id"),
+        col(Participant.role).label("role"),
+        col(Participant.last_read_seq).label("last_read_seq"),
+        col(Participant.last_message_at).label("last_message_at"),
+    ).where(col(Participant.user_id).is_not(None))
 
 
 @pytest.fixture
 def buggy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for module in MODULES:
-        monkeypatch.setattr(module, "participant_thread", _forgetful_check)
-    monkeypatch.setattr(inbox, "_my_threads", _forgetful_inbox)
+    # Every service reaches threads through services/_access.py: one place to break.
+    monkeypatch.setattr(_access, "participant_thread", _forgetful_check)
+    monkeypatch.setattr(_access, "my_participations", _forgetful_inbox)
     yield
 
 
