@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from arbibase_chat import links
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import (
     MessagePublic,
@@ -32,11 +32,6 @@ log = logging.getLogger(__name__)
 T, P, M = MessagingThread, Participant, MessagingMessage
 SENDABLE_KINDS = ("text", "offer")
 MAX_METADATA_BYTES = validation.MAX_JSON_BYTES
-#: The one site path a message may link to: a file uploaded here (services/attachments.py).
-ATTACHMENT_PATH = re.compile(
-    re.escape(attachments.URL_PREFIX) + r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
-    r"(\?variant=thumbnail)?"
-)
 VERIFY_FIRST = policy.VERIFIED_OWNER["send"]
 
 
@@ -68,7 +63,7 @@ def _shown_link(message: MessagingMessage) -> str | None:
     if url is None:
         return None
     try:
-        return validation.link_url(url, field="attachment_url", site_path=ATTACHMENT_PATH)
+        return validation.link_url(url, field="attachment_url", site_path=links.ATTACHMENT_PATH)
     except Invalid as exc:
         log.warning("message %s: stored attachment_url %s; not shown", message.id, exc.message)
         return None
@@ -120,7 +115,9 @@ def send_message(
     `attachment_id`: a file the sender uploaded to this thread (services/attachments.py); the
     message gets its URL. Sends are rate limited per user (services/ratelimit.py).
     """
-    url = validation.link_url(attachment_url, field="attachment_url", site_path=ATTACHMENT_PATH)
+    url = validation.link_url(
+        attachment_url, field="attachment_url", site_path=links.ATTACHMENT_PATH
+    )
     file_id = (
         None if attachment_id is None else validation.as_uuid(attachment_id, field="attachment_id")
     )

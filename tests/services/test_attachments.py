@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagingAttachment
-from arbibase_chat.services import attachments, messages
+from arbibase_chat.services import attachments, incoming, messages
 from arbibase_chat.services.errors import Invalid, NotFound, TooLarge
 from tests import factories, files
 from tests.factories import Pair
@@ -48,9 +48,9 @@ def _incoming() -> list[Path]:
         ("anim.gif", files.image("GIF"), "image/gif"),
         ("pic.webp", files.image("WEBP"), "image/webp"),
         ("terms.doc", files.doc(), "application/msword"),
-        ("terms.docx", files.docx(), attachments.DOCX),
+        ("terms.docx", files.docx(), incoming.DOCX),
         ("numbers.xls", files.xls(), "application/vnd.ms-excel"),
-        ("numbers.xlsx", files.xlsx(), attachments.XLSX),
+        ("numbers.xlsx", files.xlsx(), incoming.XLSX),
         ("rent.csv", "month,rent\nJan,3200\nFév,3200\n".encode(), "text/csv"),
         ("notes.txt", b"Keys are in the lockbox.\n", "text/plain"),
     ],
@@ -137,7 +137,7 @@ def test_size_limit_is_counted_while_streaming(db, monkeypatch):
         )
     assert isinstance(err.value, Invalid) and err.value.field == "file"
     assert "100000 bytes" in err.value.message
-    assert source.read_bytes < 100_000 + 2 * attachments.CHUNK_BYTES
+    assert source.read_bytes < 100_000 + 2 * incoming.CHUNK_BYTES
     assert [p.name for p in _stored_files(pair.thread_id)] == [str(att.id)]
     assert _incoming() == []
     with pytest.raises(Invalid, match="empty"):
