@@ -1,9 +1,15 @@
-"""Messages: send (idempotent on client_msg_id) and keyset-paginated history."""
+"""Messages: send (idempotent on client_msg_id) and keyset-paginated history.
+
+A send is three steps a caller can also take apart: `validate_draft` (raw input, no
+database), the participant check, and `append_in` (inside the caller's transaction), so that
+another command can append in the same transaction as its own writes (services/opening.py).
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,7 +27,7 @@ from arbibase_chat.models import (
     Participant,
 )
 from arbibase_chat.services import _access, attachments, policy, ratelimit, validation
-from arbibase_chat.services._tx import reading, transaction
+from arbibase_chat.services._tx import Outbox, reading, transaction
 from arbibase_chat.services.errors import Conflict, Invalid, NotFound, RateLimited
 from arbibase_chat.services.events import MessageCreated
 from arbibase_chat.services.reads import advance_cursor
@@ -32,7 +38,6 @@ log = logging.getLogger(__name__)
 T, P, M = MessagingThread, Participant, MessagingMessage
 SENDABLE_KINDS = ("text", "offer")
 MAX_METADATA_BYTES = validation.MAX_JSON_BYTES
-VERIFY_FIRST = policy.VERIFIED_OWNER["send"]
 
 
 def to_public(
@@ -98,23 +103,28 @@ def _find_retry(
     )
 
 
-def send_message(
+@dataclass(frozen=True)
+class Draft:
+    """A message as validated (`validate_draft`), before it has a thread, a number or an id."""
+
+    text: str  # "" when the message is only a file
+    attachment_url: str | None
+    attachment_id: uuid.UUID | None
+    client_msg_id: str | None
+    kind: str
+    meta: dict[str, Any] | None
+
+
+def validate_draft(
     *,
-    user_id: uuid.UUID,
-    thread_id: Any,
     body: Any,
     attachment_url: Any = None,
     client_msg_id: Any = None,
     kind: Any = "text",
     metadata: Any = None,
     attachment_id: Any = None,
-    db: Engine | None = None,
-) -> MessagePublic:
-    """Append a message. A retry with the same client_msg_id returns the first message.
-
-    `attachment_id`: a file the sender uploaded to this thread (services/attachments.py); the
-    message gets its URL. Sends are rate limited per user (services/ratelimit.py).
-    """
+) -> Draft:
+    """The validation boundary of a send: raw input from the API or a page (hence `Any`)."""
     url = validation.link_url(
         attachment_url, field="attachment_url", site_path=links.ATTACHMENT_PATH
     )
@@ -130,16 +140,132 @@ def send_message(
         required=url is None and file_id is None,
     )
     retry_key = validation.client_msg_id(client_msg_id)
-    kind = validation.choice(kind, field="kind", allowed=SENDABLE_KINDS)
+    chosen_kind = validation.choice(kind, field="kind", allowed=SENDABLE_KINDS)
     meta = validation.json_object(metadata, field="metadata")
+    return Draft(
+        text=text,
+        attachment_url=url,
+        attachment_id=file_id,
+        client_msg_id=retry_key,
+        kind=chosen_kind,
+        meta=meta,
+    )
+
+
+def append_in(
+    session: Session,
+    outbox: Outbox,
+    *,
+    user_id: uuid.UUID,
+    thread: MessagingThread,
+    draft: Draft,
+) -> MessagePublic:
+    """Inside the caller's transaction: append `draft` to `thread` as `user_id`.
+
+    `thread` comes from the participant check (`_access.participant_thread`, for_update) in
+    the same transaction. A retry with the same client_msg_id returns the first message and
+    writes nothing. The commit can still fail with IntegrityError (a concurrent delivery of
+    the same client_msg_id; reviving an archived thread while another is active).
+    """
+    if draft.client_msg_id is not None:
+        first = _find_retry(
+            session, thread_id=thread.id, sender_id=user_id, client_msg_id=draft.client_msg_id
+        )
+        if first is not None:
+            return to_public(first, _attachments_of(session, [first.id]).get(first.id))
+    if thread.status == "closed":
+        raise Invalid("this thread is closed; reopen it to send messages", field="status")
+    policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
+    url = draft.attachment_url
+    attachment = None
+    if draft.attachment_id is not None:
+        attachment = attachments.claim_for_message(
+            session, attachment_id=draft.attachment_id, thread_id=thread.id, user_id=user_id
+        )
+        url = attachments.to_public(attachment).url
+    first_event = len(outbox)
+    now = utcnow()
+    # One statement takes the next number and moves the thread to the top; on
+    # Postgres its row lock queues concurrent senders of this thread.
+    values: dict[str, Any] = {"last_seq": col(T.last_seq) + 1, "last_message_at": now}
+    if thread.status == "archived":
+        values["status"] = "active"  # a new message brings an archived thread back
+    seq = session.execute(
+        update(T).where(col(T.id) == thread.id).values(**values).returning(col(T.last_seq))
+    ).scalar_one()
+    session.execute(update(P).where(col(P.thread_id) == thread.id).values(last_message_at=now))
+    message = M(
+        thread_id=thread.id,
+        seq=seq,
+        sender_id=user_id,
+        body=draft.text or None,
+        attachment_url=url,
+        kind=draft.kind,
+        client_msg_id=draft.client_msg_id,
+        meta=draft.meta,
+        seen_by=[],
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    if attachment is not None:
+        attachment.message_id = message.id
+        session.add(attachment)
+    # The UPDATE above moved these columns behind the ORM's back: drop the stale
+    # values (reloaded only if something reads them; nothing below does).
+    session.expire(thread, ["last_seq", "last_message_at", "status"])
+    # Replying means I have read everything before my own message.
+    advance_cursor(session, outbox, thread=thread, user_id=user_id, to_seq=seq, own_message=True)
+    result = to_public(message, attachment)
+    # The message comes before the cursor move it caused (and after any earlier event of
+    # the caller's transaction, e.g. the thread's creation).
+    outbox.insert(
+        first_event,
+        MessageCreated(
+            thread_id=thread.id,
+            message_id=message.id,
+            seq=seq,
+            sender_id=user_id,
+            participant_ids=_access.participants_of(thread),
+            message=result,
+        ),
+    )
+    return result
+
+
+def send_message(
+    *,
+    user_id: uuid.UUID,
+    thread_id: Any,
+    body: Any,
+    attachment_url: Any = None,
+    client_msg_id: Any = None,
+    kind: Any = "text",
+    metadata: Any = None,
+    attachment_id: Any = None,
+    db: Engine | None = None,
+) -> MessagePublic:
+    """Append a message. A retry with the same client_msg_id returns the first message.
+
+    `attachment_id`: a file the sender uploaded to this thread (services/attachments.py); the
+    message gets its URL. Sends are rate limited per user (services/ratelimit.py). Every
+    argument but `user_id` and `db` is raw input, validated here.
+    """
+    draft = validate_draft(
+        body=body,
+        attachment_url=attachment_url,
+        client_msg_id=client_msg_id,
+        kind=kind,
+        metadata=metadata,
+        attachment_id=attachment_id,
+    )
+    retry_key = draft.client_msg_id
     try:
         ratelimit.check_send(user_id=user_id)
     except RateLimited:
         # A retry of a message that is already stored gets its answer, not a refusal.
         stored = (
-            _first_delivery(
-                validation.as_uuid(thread_id, field="thread_id"), user_id, retry_key, db
-            )
+            _stored_retry(validation.as_uuid(thread_id, field="thread_id"), user_id, retry_key, db)
             if retry_key
             else None
         )
@@ -152,82 +278,21 @@ def send_message(
             thread, _ = _access.participant_thread(
                 session, user_id=user_id, thread_id=tid, for_update=True
             )
-            if retry_key is not None:
-                first = _find_retry(
-                    session, thread_id=thread.id, sender_id=user_id, client_msg_id=retry_key
-                )
-                if first is not None:
-                    return to_public(first, _attachments_of(session, [first.id]).get(first.id))
-            if thread.status == "closed":
-                raise Invalid("this thread is closed; reopen it to send messages", field="status")
-            policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
-            attachment = None
-            if file_id is not None:
-                attachment = attachments.claim_for_message(
-                    session, attachment_id=file_id, thread_id=thread.id, user_id=user_id
-                )
-                url = attachments.to_public(attachment).url
-            now = utcnow()
-            # One statement takes the next number and moves the thread to the top; on
-            # Postgres its row lock queues concurrent senders of this thread.
-            values: dict[str, Any] = {"last_seq": col(T.last_seq) + 1, "last_message_at": now}
-            if thread.status == "archived":
-                values["status"] = "active"  # a new message brings an archived thread back
-            seq = session.execute(
-                update(T).where(col(T.id) == thread.id).values(**values).returning(col(T.last_seq))
-            ).scalar_one()
-            session.execute(
-                update(P).where(col(P.thread_id) == thread.id).values(last_message_at=now)
-            )
-            message = M(
-                thread_id=thread.id,
-                seq=seq,
-                sender_id=user_id,
-                body=text or None,
-                attachment_url=url,
-                kind=kind,
-                client_msg_id=retry_key,
-                meta=meta,
-                seen_by=[],
-                created_at=now,
-            )
-            session.add(message)
-            session.flush()
-            if attachment is not None:
-                attachment.message_id = message.id
-                session.add(attachment)
-            # The UPDATE above moved these columns behind the ORM's back: drop the stale
-            # values (reloaded only if something reads them; nothing below does).
-            session.expire(thread, ["last_seq", "last_message_at", "status"])
-            # Replying means I have read everything before my own message.
-            advance_cursor(
-                session, outbox, thread=thread, user_id=user_id, to_seq=seq, own_message=True
-            )
-            result = to_public(message, attachment)
-            outbox.insert(
-                0,
-                MessageCreated(
-                    thread_id=thread.id,
-                    message_id=message.id,
-                    seq=seq,
-                    sender_id=user_id,
-                    participant_ids=_access.participants_of(thread),
-                    message=result,
-                ),
-            )
+            result = append_in(session, outbox, user_id=user_id, thread=thread, draft=draft)
         return result
     except IntegrityError:
-        # Two deliveries of the same client_msg_id raced: the loser returns the winner's row.
-        winner = _first_delivery(tid, user_id, retry_key, db) if retry_key else None
+        # Two sends of the same client_msg_id raced: the loser returns the winner's row.
+        winner = _stored_retry(tid, user_id, retry_key, db) if retry_key else None
         if winner is None:
             # The other unique rule: reviving an archived thread while another is active.
             raise Conflict(ACTIVE_CONFLICT, field="status") from None
         return winner
 
 
-def _first_delivery(
+def _stored_retry(
     thread_id: uuid.UUID, user_id: uuid.UUID, retry_key: str, db: Engine | None
 ) -> MessagePublic | None:
+    """The message already stored under this client_msg_id (a retried send), if any."""
     with reading(db, as_user=user_id) as session:
         thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=thread_id)
         first = _find_retry(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from arbibase_chat.models import (
     ThreadTag,
 )
 from arbibase_chat.services import _access, inbox, policy, validation
-from arbibase_chat.services._tx import transaction
+from arbibase_chat.services._tx import Outbox, transaction
 from arbibase_chat.services.errors import Conflict, Invalid, NotFound
 from arbibase_chat.services.events import ThreadUpdated
 
@@ -39,15 +40,19 @@ T, P = MessagingThread, Participant
 # --- get or create --------------------------------------------------------------------------
 
 
-def get_or_create_thread(
-    *,
-    user_id: uuid.UUID,
-    property_id: Any,
-    owner_id: Any,
-    subject: Any = None,
-    db: Engine | None = None,
-) -> ThreadOpened:
-    """The caller is the operator; returns the pair's active thread or opens one."""
+@dataclass(frozen=True)
+class Opening:
+    """Which negotiation to open, as validated (`validate_opening`)."""
+
+    property_id: uuid.UUID
+    owner_id: uuid.UUID
+    subject: str | None
+
+
+def validate_opening(
+    *, user_id: uuid.UUID, property_id: Any, owner_id: Any, subject: Any = None
+) -> Opening:
+    """The validation boundary of get-or-create: raw input (hence `Any`) to an `Opening`."""
     pid = validation.as_uuid(property_id, field="property_id")
     oid = validation.as_uuid(owner_id, field="owner_id")
     clean_subject = (
@@ -58,56 +63,78 @@ def get_or_create_thread(
     )
     if oid == user_id:
         raise Invalid("you cannot open a thread with yourself", field="owner_id")
+    return Opening(property_id=pid, owner_id=oid, subject=clean_subject)
+
+
+def get_or_create_in(
+    session: Session, outbox: Outbox, *, user_id: uuid.UUID, opening: Opening
+) -> ThreadOpened:
+    """Inside the caller's transaction: the pair's active thread, or a new one.
+
+    A concurrent creator of the same active thread makes the commit fail (IntegrityError,
+    partial unique index); the caller retries the whole transaction once.
+    """
+    pid, oid = opening.property_id, opening.owner_id
+    prop = session.get(Property, pid)
+    if prop is None:
+        raise NotFound("property not found")
+    if prop.owner_id != oid:
+        raise Invalid("owner_id is not the owner of this property", field="owner_id")
+    policy.require_account(session, user_id=user_id, action="start_negotiation")
+    existing = session.scalar(
+        select(col(T.id)).where(
+            col(T.property_id) == pid,
+            col(T.operator_id) == user_id,
+            col(T.owner_id) == oid,
+            col(T.status) == "active",
+        )
+    )
+    if existing is not None:
+        return ThreadOpened(id=existing, created=False)
+    now = utcnow()
+    thread = T(
+        property_id=pid,
+        operator_id=user_id,
+        owner_id=oid,
+        subject=opening.subject,
+        last_message_at=now,
+        created_at=now,
+    )
+    session.add(thread)
+    session.flush()
+    session.add_all(
+        [
+            P(thread_id=thread.id, user_id=user_id, role="operator", last_message_at=now),
+            P(thread_id=thread.id, user_id=oid, role="owner", last_message_at=now),
+        ]
+    )
+    session.flush()
+    outbox.append(
+        ThreadUpdated(
+            thread_id=thread.id,
+            participant_ids=_access.participants_of(thread),
+            changed=("created",),
+        )
+    )
+    return ThreadOpened(id=thread.id, created=True)
+
+
+def get_or_create_thread(
+    *,
+    user_id: uuid.UUID,
+    property_id: Any,
+    owner_id: Any,
+    subject: Any = None,
+    db: Engine | None = None,
+) -> ThreadOpened:
+    """The caller is the operator; returns the pair's active thread or opens one."""
+    opening = validate_opening(
+        user_id=user_id, property_id=property_id, owner_id=owner_id, subject=subject
+    )
     for attempt in (1, 2):
         try:
             with transaction(db, as_user=user_id) as (session, outbox):
-                prop = session.get(Property, pid)
-                if prop is None:
-                    raise NotFound("property not found")
-                if prop.owner_id != oid:
-                    raise Invalid("owner_id is not the owner of this property", field="owner_id")
-                policy.require_account(session, user_id=user_id, action="start_negotiation")
-                existing = session.scalar(
-                    select(col(T.id)).where(
-                        col(T.property_id) == pid,
-                        col(T.operator_id) == user_id,
-                        col(T.owner_id) == oid,
-                        col(T.status) == "active",
-                    )
-                )
-                if existing is not None:
-                    return ThreadOpened(id=existing, created=False)
-                now = utcnow()
-                thread = T(
-                    property_id=pid,
-                    operator_id=user_id,
-                    owner_id=oid,
-                    subject=clean_subject,
-                    last_message_at=now,
-                    created_at=now,
-                )
-                session.add(thread)
-                session.flush()
-                session.add_all(
-                    [
-                        P(
-                            thread_id=thread.id,
-                            user_id=user_id,
-                            role="operator",
-                            last_message_at=now,
-                        ),
-                        P(thread_id=thread.id, user_id=oid, role="owner", last_message_at=now),
-                    ]
-                )
-                session.flush()
-                outbox.append(
-                    ThreadUpdated(
-                        thread_id=thread.id,
-                        participant_ids=_access.participants_of(thread),
-                        changed=("created",),
-                    )
-                )
-                opened = ThreadOpened(id=thread.id, created=True)
+                opened = get_or_create_in(session, outbox, user_id=user_id, opening=opening)
             return opened
         except IntegrityError:
             # A concurrent creator committed the same active thread first (partial unique
