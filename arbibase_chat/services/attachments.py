@@ -269,22 +269,6 @@ def locate_attachment(
     return public, where
 
 
-def open_attachment(
-    *,
-    user_id: uuid.UUID,
-    attachment_id: Any,
-    variant: Literal["original", "thumbnail"] = "original",
-    db: Engine | None = None,
-) -> tuple[AttachmentPublic, Path]:
-    """The attachment and the local path of its bytes (local storage only)."""
-    public, where = locate_attachment(
-        user_id=user_id, attachment_id=attachment_id, variant=variant, db=db
-    )
-    if not isinstance(where, Path):
-        raise RuntimeError("attachments are in remote storage: use locate_attachment")
-    return public, where
-
-
 def claim_for_message(
     session: Session, *, attachment_id: uuid.UUID, thread_id: uuid.UUID, user_id: uuid.UUID
 ) -> MessagingAttachment:

@@ -251,27 +251,3 @@ def _change_tags(
     for tag in adding:
         session.add(ThreadTag(thread_id=thread.id, tag=tag, created_by=user_id))
     return bool(removing or adding)
-
-
-def archive_thread(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) -> ThreadPublic:
-    return update_thread(user_id=user_id, thread_id=thread_id, status="archived", db=db)
-
-
-def close_thread(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) -> ThreadPublic:
-    return update_thread(user_id=user_id, thread_id=thread_id, status="closed", db=db)
-
-
-def reopen_thread(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None) -> ThreadPublic:
-    return update_thread(user_id=user_id, thread_id=thread_id, status="active", db=db)
-
-
-def add_tag(
-    *, user_id: uuid.UUID, thread_id: Any, tag: Any, db: Engine | None = None
-) -> ThreadPublic:
-    return update_thread(user_id=user_id, thread_id=thread_id, add_tags=[tag], db=db)
-
-
-def remove_tag(
-    *, user_id: uuid.UUID, thread_id: Any, tag: Any, db: Engine | None = None
-) -> ThreadPublic:
-    return update_thread(user_id=user_id, thread_id=thread_id, remove_tags=[tag], db=db)

@@ -97,7 +97,7 @@ def test_with_rls_the_bug_shows_nothing(world: World, buggy: None) -> None:
     with pytest.raises(NotFound):
         messages.get_message(user_id=w.op_a, message_id=w.m_b1, db=db)
     with pytest.raises(NotFound):
-        attachments.open_attachment(user_id=w.op_a, attachment_id=w.f_b, db=db)
+        attachments.locate_attachment(user_id=w.op_a, attachment_id=w.f_b, db=db)
     listed = inbox.list_threads(user_id=w.op_a, db=db)
     assert {t.id for t in listed.items} <= {w.t_a}
     assert reads.unread_total(user_id=w.op_a, db=db) == 0

@@ -19,7 +19,7 @@ from PIL import Image
 from arbibase_chat.config import PROJECT_ROOT, get_settings
 from arbibase_chat.services import attachments, images, incoming
 from arbibase_chat.services.errors import Busy, ImageTooLarge
-from tests import files
+from tests import factories, files
 from tests.factories import Pair
 
 MB = 1024 * 1024
@@ -114,7 +114,7 @@ def test_inside_the_bounds_images_still_work(db):
     gif = _store(pair, "anim.gif", files.gif_animation(4000, 4000, 12))
     assert gif.has_thumbnail
     rotated = _store(pair, "phone.jpg", files.jpeg_rotated((1000, 500), orientation=6))
-    _, path = attachments.open_attachment(
+    _, path = factories.open_attachment(
         user_id=pair.owner.id, attachment_id=rotated.id, variant="thumbnail", db=db
     )
     with Image.open(path) as thumb:

@@ -124,11 +124,11 @@ def test_unverified_owner_must_verify_first(db):
 
 def test_closed_refuses_archived_revives(db):
     pair = Pair(db)
-    threads.archive_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    threads.update_thread(user_id=pair.owner.id, thread_id=pair.thread_id, status="archived", db=db)
     messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="back", db=db)
     t = inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert t.status == "active"
-    threads.close_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    threads.update_thread(user_id=pair.owner.id, thread_id=pair.thread_id, status="closed", db=db)
     with pytest.raises(Invalid):
         messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="x", db=db)
 

@@ -51,15 +51,17 @@ def _refusals(pair: Pair, user_id) -> dict[str, Forbidden | None]:
         "check_upload": lambda: attachments.check_upload(
             user_id=user_id, thread_id=pair.thread_id, db=db
         ),
-        "change_status": lambda: threads.archive_thread(
-            user_id=user_id, thread_id=pair.thread_id, db=db
+        "change_status": lambda: threads.update_thread(
+            user_id=user_id, thread_id=pair.thread_id, status="archived", db=db
         ),
         "rename": lambda: threads.update_thread(
             user_id=user_id, thread_id=pair.thread_id, subject="Mine now", db=db
         ),
-        "tag": lambda: threads.add_tag(user_id=user_id, thread_id=pair.thread_id, tag="x", db=db),
-        "untag": lambda: threads.remove_tag(
-            user_id=user_id, thread_id=pair.thread_id, tag="x", db=db
+        "tag": lambda: threads.update_thread(
+            user_id=user_id, thread_id=pair.thread_id, add_tags=["x"], db=db
+        ),
+        "untag": lambda: threads.update_thread(
+            user_id=user_id, thread_id=pair.thread_id, remove_tags=["x"], db=db
         ),
     }
     found: dict[str, Forbidden | None] = {}

@@ -26,15 +26,23 @@ CALLS = {
     "mark_read_upto": lambda u, t, m, db: reads.mark_read(
         user_id=u, thread_id=t, up_to_message_id=m, db=db
     ),
-    "archive": lambda u, t, m, db: threads.archive_thread(user_id=u, thread_id=t, db=db),
-    "close": lambda u, t, m, db: threads.close_thread(user_id=u, thread_id=t, db=db),
-    "reopen": lambda u, t, m, db: threads.reopen_thread(user_id=u, thread_id=t, db=db),
+    "archive": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, status="archived", db=db
+    ),
+    "close": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, status="closed", db=db
+    ),
+    "reopen": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, status="active", db=db
+    ),
     "rename": lambda u, t, m, db: threads.update_thread(
         user_id=u, thread_id=t, subject="mine now", db=db
     ),
-    "add_tag": lambda u, t, m, db: threads.add_tag(user_id=u, thread_id=t, tag="x", db=db),
-    "remove_tag": lambda u, t, m, db: threads.remove_tag(
-        user_id=u, thread_id=t, tag="Offer Sent", db=db
+    "add_tag": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, add_tags=["x"], db=db
+    ),
+    "remove_tag": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, remove_tags=["Offer Sent"], db=db
     ),
 }
 
@@ -49,7 +57,9 @@ def test_stranger_gets_not_found_and_changes_nothing(db, call):
         client_msg_id="k1",
         db=db,
     )
-    threads.add_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="Offer Sent", db=db)
+    threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, add_tags=["Offer Sent"], db=db
+    )
     # Strangers of every kind: another operator, another owner, the owner of another property.
     strangers = [factories.user(db, "operator"), factories.user(db, "owner"), Pair(db).owner]
     before = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)

@@ -67,15 +67,19 @@ def test_only_operators_start_negotiations(db):
 
 def test_a_closed_thread_makes_room_for_a_new_one_and_reopen_conflicts(db):
     pair = Pair(db)
-    threads.close_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    threads.update_thread(user_id=pair.owner.id, thread_id=pair.thread_id, status="closed", db=db)
     fresh = threads.get_or_create_thread(
         user_id=pair.operator.id, property_id=pair.property.id, owner_id=pair.owner.id, db=db
     )
     assert fresh.created and fresh.id != pair.thread_id
     with pytest.raises(Conflict):
-        threads.reopen_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
-    threads.archive_thread(user_id=pair.operator.id, thread_id=fresh.id, db=db)
-    reopened = threads.reopen_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+        threads.update_thread(
+            user_id=pair.operator.id, thread_id=pair.thread_id, status="active", db=db
+        )
+    threads.update_thread(user_id=pair.operator.id, thread_id=fresh.id, status="archived", db=db)
+    reopened = threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, status="active", db=db
+    )
     assert reopened.status == "active"
 
 
@@ -91,9 +95,13 @@ def test_status_subject_and_tags(db):
     )
     assert t.status == "archived" and t.subject == "New subject"
     assert t.tags == ["Hot", "Offer Sent"]
-    t = threads.remove_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="Hot", db=db)
+    t = threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, remove_tags=["Hot"], db=db
+    )
     assert t.tags == ["Offer Sent"]
-    t = threads.remove_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="Gone", db=db)
+    t = threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, remove_tags=["Gone"], db=db
+    )
     assert t.tags == ["Offer Sent"]
     with pytest.raises(Invalid) as err:
         threads.update_thread(
@@ -101,7 +109,9 @@ def test_status_subject_and_tags(db):
         )
     assert err.value.field == "status"
     with pytest.raises(Invalid):
-        threads.add_tag(user_id=pair.owner.id, thread_id=pair.thread_id, tag=" ", db=db)
+        threads.update_thread(
+            user_id=pair.owner.id, thread_id=pair.thread_id, add_tags=[" "], db=db
+        )
     with pytest.raises(Invalid):
         threads.update_thread(
             user_id=pair.owner.id,
@@ -149,8 +159,10 @@ def test_inbox_filters(db):
     other = threads.get_or_create_thread(
         user_id=pair.operator.id, property_id=prop2.id, owner_id=landlord.id, db=db
     ).id
-    threads.add_tag(user_id=pair.operator.id, thread_id=other, tag="Offer Sent", db=db)
-    threads.archive_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    threads.update_thread(user_id=pair.operator.id, thread_id=other, add_tags=["Offer Sent"], db=db)
+    threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, status="archived", db=db
+    )
     me = pair.operator
     assert {t.id for t in _inbox(db, me)} == {pair.thread_id, other}
     assert [t.id for t in _inbox(db, me, status="archived")] == [pair.thread_id]
@@ -200,7 +212,7 @@ def test_inbox_costs_two_queries_whatever_the_page_size(db):
         tid = threads.get_or_create_thread(
             user_id=operator.id, property_id=prop.id, owner_id=owner.id, db=db
         ).id
-        threads.add_tag(user_id=operator.id, thread_id=tid, tag=f"tag{i}", db=db)
+        threads.update_thread(user_id=operator.id, thread_id=tid, add_tags=[f"tag{i}"], db=db)
         messages.send_message(user_id=owner.id, thread_id=tid, body=f"m{i}", db=db)
     statements: list[str] = []
 
@@ -304,7 +316,7 @@ def test_lone_surrogates_are_refused_naming_the_field(db, change, field):
 def test_a_tag_cannot_be_added_and_removed_at_once(db, add, remove):
     """Compared as the service stores tags: the request is ambiguous, so it is refused."""
     pair = Pair(db)
-    threads.add_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="b", db=db)
+    threads.update_thread(user_id=pair.operator.id, thread_id=pair.thread_id, add_tags=["b"], db=db)
     with pytest.raises(Invalid, match="added and removed at once") as err:
         threads.update_thread(
             user_id=pair.operator.id,
