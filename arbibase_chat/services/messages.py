@@ -326,9 +326,11 @@ def list_messages(
         query = select(M).where(col(M.thread_id) == thread.id)
         newest_first = True
         if before is not None:
-            query = query.where(col(M.seq) < _seq_of(session, thread.id, before, field="before"))
+            anchor = validation.as_uuid(before, field="before")
+            query = query.where(col(M.seq) < _seq_of(session, thread.id, anchor))
         elif after is not None:
-            query = query.where(col(M.seq) > _seq_of(session, thread.id, after, field="after"))
+            anchor = validation.as_uuid(after, field="after")
+            query = query.where(col(M.seq) > _seq_of(session, thread.id, anchor))
             newest_first = False
         order = col(M.seq).desc() if newest_first else col(M.seq).asc()
         rows = list(session.scalars(query.order_by(order).limit(size)))
@@ -338,9 +340,10 @@ def list_messages(
     return [to_public(m, files.get(m.id)) for m in rows]
 
 
-def _seq_of(session: Session, thread_id: uuid.UUID, message_id: Any, *, field: str) -> int:
-    mid = validation.as_uuid(message_id, field=field)
-    seq = session.scalar(select(col(M.seq)).where(col(M.id) == mid, col(M.thread_id) == thread_id))
+def _seq_of(session: Session, thread_id: uuid.UUID, message_id: uuid.UUID) -> int:
+    seq = session.scalar(
+        select(col(M.seq)).where(col(M.id) == message_id, col(M.thread_id) == thread_id)
+    )
     if seq is None:
         raise NotFound("message not found in this thread")
     return seq

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -39,7 +39,7 @@ def unread(last_seq: int, last_read_seq: int) -> int:
 UNREAD = col(T.last_seq) - col(P.last_read_seq)
 
 
-def _append_seen_by(session: Session, user_id: uuid.UUID) -> Any:
+def _append_seen_by(session: Session, user_id: uuid.UUID) -> ColumnElement[Any]:
     uid = str(user_id)
     if session.get_bind().dialect.name == "postgresql":
         return col(M.seen_by).op("||", return_type=JSONB)(func.jsonb_build_array(uid))
