@@ -23,7 +23,6 @@ from arbibase_chat.services.incoming import ALLOWED_IMAGE_LABELS, Kind
 THUMBNAIL_PX = 480
 THUMBNAIL_TYPE = "image/webp"
 
-#
 # A small file can describe a huge picture (a 7060x7060 PNG of one colour is 190 KB and decoded
 # to ~580 MB of memory here), so the size is read from the header first and bounded per format
 # by what decoding it costs. Measured with Pillow 13 (peak RSS growth of one thumbnail):
