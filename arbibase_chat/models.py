@@ -25,7 +25,6 @@ MessageKind = Literal["text", "offer", "system"]
 ROLES: tuple[str, ...] = ("operator", "owner")
 TIERS: tuple[str, ...] = ("beta", "pro", "premium")
 THREAD_STATUSES: tuple[str, ...] = ("active", "archived", "closed")
-MESSAGE_KINDS: tuple[str, ...] = ("text", "offer", "system")
 
 # JSONB on Postgres (indexable, compact), JSON text elsewhere.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -57,13 +56,6 @@ class User(UserBase, table=True):
     email: str = Field(max_length=254, unique=True)
     password_hash: str = Field(max_length=255)
     created_at: datetime = _ts()
-
-
-class UserCreate(SQLModel):
-    email: str
-    password: str
-    display_name: str
-    role: Role = "operator"
 
 
 class UserPublic(SQLModel):

@@ -49,7 +49,7 @@ from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagingMessage, MessagingThread, Participant, Property, User
-from arbibase_chat.services import messages, reads, threads
+from arbibase_chat.services import inbox, messages, reads
 from arbibase_chat.services._tx import Outbox, act_as, claims
 from bench.baseline import raw_insert_samples
 
@@ -676,7 +676,7 @@ def db_size(url: str, backend: str) -> str:
 
 
 def check_consistency(engine: Engine, ds: Dataset) -> None:
-    page = threads.list_threads(user_id=ds.hub, limit=PAGE, db=engine)
+    page = inbox.list_threads(user_id=ds.hub, limit=PAGE, db=engine)
     assert page.items[0].id == ds.big.id, "the big thread should top the inbox"
     assert page.items[0].message_count == ds.big.n
     assert page.items[0].unread_count == ds.big.n - ds.big.hub_read
@@ -691,7 +691,7 @@ def check_consistency(engine: Engine, ds: Dataset) -> None:
 def _deep_cursor(ds: Dataset) -> str:
     order = sorted(ds.threads, key=lambda t: (t.last_at, t.id.int), reverse=True)
     last = order[len(order) - PAGE - 1]  # the next page is the last 50 threads
-    return threads.encode_cursor(last.last_at, last.id)
+    return inbox.encode_cursor(last.last_at, last.id)
 
 
 def _depths(big: int) -> list[int]:
@@ -724,31 +724,29 @@ def collect_plans(
     """EXPLAIN the exact SQL the services send (captured from the engine)."""
     plans: dict[str, str] = {}
     hub = ds.hub
-    p1 = threads.list_threads(user_id=hub, limit=PAGE, db=engine)
+    p1 = inbox.list_threads(user_id=hub, limit=PAGE, db=engine)
     jobs: list[tuple[str, Callable[[], Any], tuple[str, ...], str | None]] = [
         (
             "inbox page 1",
-            lambda: threads.list_threads(user_id=hub, limit=PAGE, db=engine),
+            lambda: inbox.list_threads(user_id=hub, limit=PAGE, db=engine),
             ("FROM messaging_participants", "LIMIT"),
             "ix_participants_inbox",
         ),
         (
             "inbox page 2 (cursor)",
-            lambda: threads.list_threads(user_id=hub, limit=PAGE, cursor=p1.next_cursor, db=engine),
+            lambda: inbox.list_threads(user_id=hub, limit=PAGE, cursor=p1.next_cursor, db=engine),
             ("FROM messaging_participants", "LIMIT"),
             "ix_participants_inbox",
         ),
         (
             "inbox last page (cursor)",
-            lambda: threads.list_threads(
-                user_id=hub, limit=PAGE, cursor=_deep_cursor(ds), db=engine
-            ),
+            lambda: inbox.list_threads(user_id=hub, limit=PAGE, cursor=_deep_cursor(ds), db=engine),
             ("FROM messaging_participants", "LIMIT"),
             "ix_participants_inbox",
         ),
         (
             "inbox role=owner",
-            lambda: threads.list_threads(user_id=hub, role="owner", limit=PAGE, db=engine),
+            lambda: inbox.list_threads(user_id=hub, role="owner", limit=PAGE, db=engine),
             ("FROM messaging_participants", "LIMIT"),
             "ix_participants_inbox_role",
         ),
@@ -869,47 +867,47 @@ def timed(
         f"timing ({warmup} warm-up + {runs} runs each unless noted; app engine: "
         f"{engine.pool.__class__.__name__}, pre_ping={getattr(engine.pool, '_pre_ping', '?')})"
     )
-    p1 = threads.list_threads(user_id=hub, limit=PAGE, db=engine)
+    p1 = inbox.list_threads(user_id=hub, limit=PAGE, db=engine)
     cursor2 = p1.next_cursor
     deep = _deep_cursor(ds)
     m(
         "inbox page 1 (50 rows + unread counts)",
-        lambda i: threads.list_threads(user_id=hub, limit=PAGE, db=engine),
+        lambda i: inbox.list_threads(user_id=hub, limit=PAGE, db=engine),
         inbox_target,
     )
     m(
         "inbox page 2 (cursor)",
-        lambda i: threads.list_threads(user_id=hub, limit=PAGE, cursor=cursor2, db=engine),
+        lambda i: inbox.list_threads(user_id=hub, limit=PAGE, cursor=cursor2, db=engine),
         inbox_target,
     )
     m(
         "inbox last page (cursor)",
-        lambda i: threads.list_threads(user_id=hub, limit=PAGE, cursor=deep, db=engine),
+        lambda i: inbox.list_threads(user_id=hub, limit=PAGE, cursor=deep, db=engine),
         inbox_target,
         note="extra",
     )
     m(
         "inbox role=owner page 1",
-        lambda i: threads.list_threads(user_id=hub, role="owner", limit=PAGE, db=engine),
+        lambda i: inbox.list_threads(user_id=hub, role="owner", limit=PAGE, db=engine),
         inbox_target,
     )
     m(
         "inbox role=operator page 1",
-        lambda i: threads.list_threads(user_id=hub, role="operator", limit=PAGE, db=engine),
+        lambda i: inbox.list_threads(user_id=hub, role="operator", limit=PAGE, db=engine),
         inbox_target,
     )
-    if "search" in inspect.signature(threads.list_threads).parameters:
+    if "search" in inspect.signature(inbox.list_threads).parameters:
         few = max(3, runs // 20)
         m(
             f"inbox search, common word ({few} runs)",
-            lambda i: threads.list_threads(user_id=hub, search="lockbox", limit=PAGE, db=engine),
+            lambda i: inbox.list_threads(user_id=hub, search="lockbox", limit=PAGE, db=engine),
             note="no target",
             n=few,
             warm=1,
         )
         m(
             f"inbox search, no match ({few} runs)",
-            lambda i: threads.list_threads(user_id=hub, search="zebra", limit=PAGE, db=engine),
+            lambda i: inbox.list_threads(user_id=hub, search="zebra", limit=PAGE, db=engine),
             note="no target",
             n=few,
             warm=1,

@@ -347,7 +347,7 @@ CALLS_PER_MESSAGE = {
 def service_costs(url: str, pop: Population, calls: int) -> dict[str, tuple[float, float]]:
     """Per service: (p50 wall ms, mean CPU ms) of one call, in this process, nothing else running."""
     from arbibase_chat import db as dbmod
-    from arbibase_chat.services import messages, ratelimit, reads, threads
+    from arbibase_chat.services import inbox, messages, ratelimit, reads
 
     engine = dbmod.get_engine(url)
     a, b, thread = pop.user_ids[0], pop.user_ids[1], pop.thread_ids[0]
@@ -382,7 +382,7 @@ def service_costs(url: str, pop: Population, calls: int) -> dict[str, tuple[floa
                 )
                 timed(
                     "get_thread",
-                    partial(threads.get_thread, user_id=b, thread_id=thread, db=engine),
+                    partial(inbox.get_thread, user_id=b, thread_id=thread, db=engine),
                 )
                 timed("unread_total", partial(reads.unread_total, user_id=b, db=engine))
                 if i == 9:  # warm-up done
@@ -921,7 +921,7 @@ def start_profile(pid: int, seconds: float, dest: Path) -> subprocess.Popen[byte
 PROFILE_GROUPS = [
     ("sqlalchemy/", "SQLAlchemy (all statements, ORM, compile, result rows)"),
     ("send_message (arbibase_chat", "services.messages.send_message"),
-    ("get_thread (arbibase_chat", "services.threads.get_thread (hub)"),
+    ("get_thread (arbibase_chat", "services.inbox.get_thread (hub)"),
     ("unread_total (arbibase_chat", "services.reads.unread_total (hub)"),
     ("mark_read (arbibase_chat", "services.reads.mark_read (on delivery)"),
     ("get_message (arbibase_chat", "services.messages.get_message (hub)"),

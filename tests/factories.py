@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
-from arbibase_chat.models import PropertyPublic, UserPublic
-from arbibase_chat.services import accounts, properties, threads
+from arbibase_chat.models import AttachmentPublic, PropertyPublic, UserPublic
+from arbibase_chat.services import accounts, attachments, properties, threads
 
 PASSWORD = "correct horse battery staple"
 
@@ -54,3 +56,18 @@ class Pair:
             subject="Lease offer",
             db=db,
         ).id
+
+
+def open_attachment(
+    *,
+    user_id: uuid.UUID,
+    attachment_id: Any,
+    variant: Literal["original", "thumbnail"] = "original",
+    db: Engine,
+) -> tuple[AttachmentPublic, Path]:
+    """`attachments.locate_attachment` on local storage: the record and the file's path."""
+    public, where = attachments.locate_attachment(
+        user_id=user_id, attachment_id=attachment_id, variant=variant, db=db
+    )
+    assert isinstance(where, Path), where
+    return public, where

@@ -15,7 +15,7 @@ from arbibase_chat import aio, routes
 from arbibase_chat.components.thread_row import ThreadRow
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import Update, UserUpdate
-from arbibase_chat.services import reads, threads
+from arbibase_chat.services import inbox, reads
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState, user_view
 
@@ -74,7 +74,7 @@ class InboxState(rx.State):
 
     async def _fetch_first_page(self, user_id: uuid.UUID) -> None:
         page = await aio.call(
-            threads.list_threads, user_id=user_id, limit=PAGE_SIZE, **self._filters()
+            inbox.list_threads, user_id=user_id, limit=PAGE_SIZE, **self._filters()
         )
         self.unread_total = await aio.call(reads.unread_total, user_id=user_id)
         self.rows = [ThreadRow.from_thread(t) for t in page.items]
@@ -99,7 +99,7 @@ class InboxState(rx.State):
         if user_id is None or self._next_cursor is None:
             return None
         page = await aio.call(
-            threads.list_threads,
+            inbox.list_threads,
             user_id=user_id,
             cursor=self._next_cursor,
             limit=PAGE_SIZE,

@@ -25,7 +25,7 @@ from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.thread_window import MessageWindow
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import TypingUpdate, Update, UserUpdate
-from arbibase_chat.services import attachments, messages, reads, threads
+from arbibase_chat.services import attachments, inbox, messages, reads, threads
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
 from arbibase_chat.session import SessionState, user_view
@@ -133,7 +133,7 @@ class ChatState(rx.State):
         self._me = str(user_id)
         try:
             thread = await aio.call(
-                threads.get_thread, user_id=user_id, thread_id=self._route_thread_id()
+                inbox.get_thread, user_id=user_id, thread_id=self._route_thread_id()
             )
         except DomainError:
             self.not_found, self.open_id, self.items = True, "", []
@@ -385,7 +385,7 @@ class ChatState(rx.State):
         window = self._window()
         try:
             self._apply_header(
-                await aio.call(threads.get_thread, user_id=user_id, thread_id=self.open_id)
+                await aio.call(inbox.get_thread, user_id=user_id, thread_id=self.open_id)
             )
             await self._catch_up(user_id, window)
         except DomainError:

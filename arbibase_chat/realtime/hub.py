@@ -25,7 +25,7 @@ from arbibase_chat import aio
 from arbibase_chat.models import MessagePublic, ThreadPublic
 from arbibase_chat.realtime import rows, views
 from arbibase_chat.realtime.updates import Resync, TypingSignal, TypingUpdate, Update, UserUpdate
-from arbibase_chat.services import events, messages, reads, threads
+from arbibase_chat.services import events, inbox, messages, reads
 from arbibase_chat.services.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ class Hub:
         if thread is None:
             try:
                 thread = await aio.call_realtime(
-                    threads.get_thread, user_id=user_id, thread_id=event.thread_id, db=self._db
+                    inbox.get_thread, user_id=user_id, thread_id=event.thread_id, db=self._db
                 )
             except NotFound:
                 return None

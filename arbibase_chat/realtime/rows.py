@@ -24,7 +24,8 @@ from collections import OrderedDict
 
 from arbibase_chat.models import MessagePreview, MessagePublic, ThreadPublic
 from arbibase_chat.services import events
-from arbibase_chat.services.threads import PREVIEW_CHARS
+from arbibase_chat.services.inbox import PREVIEW_CHARS
+from arbibase_chat.services.reads import unread
 
 MAX_ROWS = 20_000  # (user, thread) rows kept per worker; the oldest are read again
 
@@ -60,7 +61,7 @@ def after_message(row: ThreadPublic, message: MessagePublic, user_id: uuid.UUID)
         changes["last_read_seq"] = last_read
     elif message.sender_id != user_id and message.seq > row.counterparty_last_read_seq:
         changes["counterparty_last_read_seq"] = message.seq  # sending reads what came before
-    changes["unread_count"] = max(count - last_read, 0)
+    changes["unread_count"] = unread(count, last_read)
     return row.model_copy(update=changes)
 
 
@@ -75,7 +76,7 @@ def after_read(
         return row.model_copy(
             update={
                 "last_read_seq": last_read,
-                "unread_count": max(row.message_count - last_read, 0),
+                "unread_count": unread(row.message_count, last_read),
             }
         )
     seen = max(row.counterparty_last_read_seq, event.last_read_seq)

@@ -78,7 +78,7 @@ def subscribe(handler: Handler) -> Callable[[], None]:
 
 
 def publish(events: Iterable[DomainEvent]) -> None:
-    """Deliver committed events. A failing handler is logged: the write already happened."""
+    """Hand committed events to every subscriber. A failing one is logged: the write happened."""
     with _lock:
         handlers = list(_handlers)
     for event in events:

@@ -1,10 +1,15 @@
-"""Messages: send (idempotent on client_msg_id) and keyset-paginated history."""
+"""Messages: send (idempotent on client_msg_id) and keyset-paginated history.
+
+A send is three steps a caller can also take apart: `validate_draft` (raw input, no
+database), the participant check, and `append_in` (inside the caller's transaction), so that
+another command can append in the same transaction as its own writes (services/opening.py).
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -12,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from arbibase_chat import links
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import (
     MessagePublic,
@@ -20,9 +26,8 @@ from arbibase_chat.models import (
     MessagingThread,
     Participant,
 )
-from arbibase_chat.services import attachments, policy, ratelimit, validation
-from arbibase_chat.services._access import participant_thread, participants_of
-from arbibase_chat.services._tx import reading, transaction
+from arbibase_chat.services import _access, attachments, policy, ratelimit, validation
+from arbibase_chat.services._tx import Outbox, reading, transaction
 from arbibase_chat.services.errors import Conflict, Invalid, NotFound, RateLimited
 from arbibase_chat.services.events import MessageCreated
 from arbibase_chat.services.reads import advance_cursor
@@ -33,12 +38,6 @@ log = logging.getLogger(__name__)
 T, P, M = MessagingThread, Participant, MessagingMessage
 SENDABLE_KINDS = ("text", "offer")
 MAX_METADATA_BYTES = validation.MAX_JSON_BYTES
-#: The one site path a message may link to: a file uploaded here (services/attachments.py).
-ATTACHMENT_PATH = re.compile(
-    re.escape(attachments.URL_PREFIX) + r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
-    r"(\?variant=thumbnail)?"
-)
-VERIFY_FIRST = policy.VERIFIED_OWNER["send"]
 
 
 def to_public(
@@ -69,7 +68,7 @@ def _shown_link(message: MessagingMessage) -> str | None:
     if url is None:
         return None
     try:
-        return validation.link_url(url, field="attachment_url", site_path=ATTACHMENT_PATH)
+        return validation.link_url(url, field="attachment_url", site_path=links.ATTACHMENT_PATH)
     except Invalid as exc:
         log.warning("message %s: stored attachment_url %s; not shown", message.id, exc.message)
         return None
@@ -104,6 +103,136 @@ def _find_retry(
     )
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A message as validated (`validate_draft`), before it has a thread, a number or an id."""
+
+    text: str  # "" when the message is only a file
+    attachment_url: str | None
+    attachment_id: uuid.UUID | None
+    client_msg_id: str | None
+    kind: str
+    meta: dict[str, Any] | None
+
+
+def validate_draft(
+    *,
+    body: Any,
+    attachment_url: Any = None,
+    client_msg_id: Any = None,
+    kind: Any = "text",
+    metadata: Any = None,
+    attachment_id: Any = None,
+) -> Draft:
+    """The validation boundary of a send: raw input from the API or a page (hence `Any`)."""
+    url = validation.link_url(
+        attachment_url, field="attachment_url", site_path=links.ATTACHMENT_PATH
+    )
+    file_id = (
+        None if attachment_id is None else validation.as_uuid(attachment_id, field="attachment_id")
+    )
+    if file_id is not None and url is not None:
+        raise Invalid("give attachment_id or attachment_url, not both", field="attachment_id")
+    text = validation.clean_text(
+        body,
+        field="body",
+        max_chars=validation.MAX_MESSAGE_CHARS,
+        required=url is None and file_id is None,
+    )
+    retry_key = validation.client_msg_id(client_msg_id)
+    chosen_kind = validation.choice(kind, field="kind", allowed=SENDABLE_KINDS)
+    meta = validation.json_object(metadata, field="metadata")
+    return Draft(
+        text=text,
+        attachment_url=url,
+        attachment_id=file_id,
+        client_msg_id=retry_key,
+        kind=chosen_kind,
+        meta=meta,
+    )
+
+
+def append_in(
+    session: Session,
+    outbox: Outbox,
+    *,
+    user_id: uuid.UUID,
+    thread: MessagingThread,
+    draft: Draft,
+) -> MessagePublic:
+    """Inside the caller's transaction: append `draft` to `thread` as `user_id`.
+
+    `thread` comes from the participant check (`_access.participant_thread`, for_update) in
+    the same transaction. A retry with the same client_msg_id returns the first message and
+    writes nothing. The commit can still fail with IntegrityError (a concurrent delivery of
+    the same client_msg_id; reviving an archived thread while another is active).
+    """
+    if draft.client_msg_id is not None:
+        first = _find_retry(
+            session, thread_id=thread.id, sender_id=user_id, client_msg_id=draft.client_msg_id
+        )
+        if first is not None:
+            return to_public(first, _attachments_of(session, [first.id]).get(first.id))
+    if thread.status == "closed":
+        raise Invalid("this thread is closed; reopen it to send messages", field="status")
+    policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
+    url = draft.attachment_url
+    attachment = None
+    if draft.attachment_id is not None:
+        attachment = attachments.claim_for_message(
+            session, attachment_id=draft.attachment_id, thread_id=thread.id, user_id=user_id
+        )
+        url = attachments.to_public(attachment).url
+    first_event = len(outbox)
+    now = utcnow()
+    # One statement takes the next number and moves the thread to the top; on
+    # Postgres its row lock queues concurrent senders of this thread.
+    values: dict[str, Any] = {"last_seq": col(T.last_seq) + 1, "last_message_at": now}
+    if thread.status == "archived":
+        values["status"] = "active"  # a new message brings an archived thread back
+    seq = session.execute(
+        update(T).where(col(T.id) == thread.id).values(**values).returning(col(T.last_seq))
+    ).scalar_one()
+    session.execute(update(P).where(col(P.thread_id) == thread.id).values(last_message_at=now))
+    message = M(
+        thread_id=thread.id,
+        seq=seq,
+        sender_id=user_id,
+        body=draft.text or None,
+        attachment_url=url,
+        kind=draft.kind,
+        client_msg_id=draft.client_msg_id,
+        meta=draft.meta,
+        seen_by=[],
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    if attachment is not None:
+        attachment.message_id = message.id
+        session.add(attachment)
+    # The UPDATE above moved these columns behind the ORM's back: drop the stale
+    # values (reloaded only if something reads them; nothing below does).
+    session.expire(thread, ["last_seq", "last_message_at", "status"])
+    # Replying means I have read everything before my own message.
+    advance_cursor(session, outbox, thread=thread, user_id=user_id, to_seq=seq, own_message=True)
+    result = to_public(message, attachment)
+    # The message comes before the cursor move it caused (and after any earlier event of
+    # the caller's transaction, e.g. the thread's creation).
+    outbox.insert(
+        first_event,
+        MessageCreated(
+            thread_id=thread.id,
+            message_id=message.id,
+            seq=seq,
+            sender_id=user_id,
+            participant_ids=_access.participants_of(thread),
+            message=result,
+        ),
+    )
+    return result
+
+
 def send_message(
     *,
     user_id: uuid.UUID,
@@ -119,114 +248,53 @@ def send_message(
     """Append a message. A retry with the same client_msg_id returns the first message.
 
     `attachment_id`: a file the sender uploaded to this thread (services/attachments.py); the
-    message gets its URL. Sends are rate limited per user (services/ratelimit.py).
+    message gets its URL. Sends are rate limited per user (services/ratelimit.py). Every
+    argument but `user_id` and `db` is raw input, validated here.
     """
-    url = validation.link_url(attachment_url, field="attachment_url", site_path=ATTACHMENT_PATH)
-    file_id = (
-        None if attachment_id is None else validation.as_uuid(attachment_id, field="attachment_id")
+    draft = validate_draft(
+        body=body,
+        attachment_url=attachment_url,
+        client_msg_id=client_msg_id,
+        kind=kind,
+        metadata=metadata,
+        attachment_id=attachment_id,
     )
-    if file_id is not None and url is not None:
-        raise Invalid("give attachment_id or attachment_url, not both", field="attachment_id")
-    text = validation.clean_text(
-        body,
-        field="body",
-        max_chars=validation.MAX_MESSAGE_CHARS,
-        required=url is None and file_id is None,
-    )
-    retry_key = validation.client_msg_id(client_msg_id)
-    kind = validation.choice(kind, field="kind", allowed=SENDABLE_KINDS)
-    meta = validation.json_object(metadata, field="metadata")
+    retry_key = draft.client_msg_id
     try:
         ratelimit.check_send(user_id=user_id)
     except RateLimited:
         # A retry of a message that is already stored gets its answer, not a refusal.
-        stored = _first_delivery(thread_id, user_id, retry_key, db) if retry_key else None
+        stored = (
+            _stored_retry(validation.as_uuid(thread_id, field="thread_id"), user_id, retry_key, db)
+            if retry_key
+            else None
+        )
         if stored is None:
             raise
         return stored
+    tid = validation.as_uuid(thread_id, field="thread_id")
     try:
         with transaction(db, as_user=user_id) as (session, outbox):
-            thread, _ = participant_thread(
-                session, user_id=user_id, thread_id=thread_id, for_update=True
+            thread, _ = _access.participant_thread(
+                session, user_id=user_id, thread_id=tid, for_update=True
             )
-            if retry_key is not None:
-                first = _find_retry(
-                    session, thread_id=thread.id, sender_id=user_id, client_msg_id=retry_key
-                )
-                if first is not None:
-                    return to_public(first, _attachments_of(session, [first.id]).get(first.id))
-            if thread.status == "closed":
-                raise Invalid("this thread is closed; reopen it to send messages", field="status")
-            policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
-            attachment = None
-            if file_id is not None:
-                attachment = attachments.claim_for_message(
-                    session, attachment_id=file_id, thread_id=thread.id, user_id=user_id
-                )
-                url = attachments.to_public(attachment).url
-            now = utcnow()
-            # One statement takes the next number and moves the thread to the top; on
-            # Postgres its row lock queues concurrent senders of this thread.
-            values: dict[str, Any] = {"last_seq": col(T.last_seq) + 1, "last_message_at": now}
-            if thread.status == "archived":
-                values["status"] = "active"  # a new message brings an archived thread back
-            seq = session.execute(
-                update(T).where(col(T.id) == thread.id).values(**values).returning(col(T.last_seq))
-            ).scalar_one()
-            session.execute(
-                update(P).where(col(P.thread_id) == thread.id).values(last_message_at=now)
-            )
-            message = M(
-                thread_id=thread.id,
-                seq=seq,
-                sender_id=user_id,
-                body=text or None,
-                attachment_url=url,
-                kind=kind,
-                client_msg_id=retry_key,
-                meta=meta,
-                seen_by=[],
-                created_at=now,
-            )
-            session.add(message)
-            session.flush()
-            if attachment is not None:
-                attachment.message_id = message.id
-                session.add(attachment)
-            # The UPDATE above moved these columns behind the ORM's back: drop the stale
-            # values (reloaded only if something reads them; nothing below does).
-            session.expire(thread, ["last_seq", "last_message_at", "status"])
-            # Replying means I have read everything before my own message.
-            advance_cursor(
-                session, outbox, thread=thread, user_id=user_id, to_seq=seq, own_message=True
-            )
-            result = to_public(message, attachment)
-            outbox.insert(
-                0,
-                MessageCreated(
-                    thread_id=thread.id,
-                    message_id=message.id,
-                    seq=seq,
-                    sender_id=user_id,
-                    participant_ids=participants_of(thread),
-                    message=result,
-                ),
-            )
+            result = append_in(session, outbox, user_id=user_id, thread=thread, draft=draft)
         return result
     except IntegrityError:
-        # Two deliveries of the same client_msg_id raced: the loser returns the winner's row.
-        winner = _first_delivery(thread_id, user_id, retry_key, db) if retry_key else None
+        # Two sends of the same client_msg_id raced: the loser returns the winner's row.
+        winner = _stored_retry(tid, user_id, retry_key, db) if retry_key else None
         if winner is None:
             # The other unique rule: reviving an archived thread while another is active.
             raise Conflict(ACTIVE_CONFLICT, field="status") from None
         return winner
 
 
-def _first_delivery(
-    thread_id: Any, user_id: uuid.UUID, retry_key: str, db: Engine | None
+def _stored_retry(
+    thread_id: uuid.UUID, user_id: uuid.UUID, retry_key: str, db: Engine | None
 ) -> MessagePublic | None:
+    """The message already stored under this client_msg_id (a retried send), if any."""
     with reading(db, as_user=user_id) as session:
-        thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=thread_id)
         first = _find_retry(
             session, thread_id=thread.id, sender_id=user_id, client_msg_id=retry_key
         )
@@ -252,14 +320,17 @@ def list_messages(
     size = validation.page_limit(limit)
     if before is not None and after is not None:
         raise Invalid("give before or after, not both", field="before")
+    tid = validation.as_uuid(thread_id, field="thread_id")
     with reading(db, as_user=user_id) as session:
-        thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
         query = select(M).where(col(M.thread_id) == thread.id)
         newest_first = True
         if before is not None:
-            query = query.where(col(M.seq) < _seq_of(session, thread.id, before, field="before"))
+            anchor = validation.as_uuid(before, field="before")
+            query = query.where(col(M.seq) < _seq_of(session, thread.id, anchor))
         elif after is not None:
-            query = query.where(col(M.seq) > _seq_of(session, thread.id, after, field="after"))
+            anchor = validation.as_uuid(after, field="after")
+            query = query.where(col(M.seq) > _seq_of(session, thread.id, anchor))
             newest_first = False
         order = col(M.seq).desc() if newest_first else col(M.seq).asc()
         rows = list(session.scalars(query.order_by(order).limit(size)))
@@ -269,9 +340,10 @@ def list_messages(
     return [to_public(m, files.get(m.id)) for m in rows]
 
 
-def _seq_of(session: Session, thread_id: uuid.UUID, message_id: Any, *, field: str) -> int:
-    mid = validation.as_uuid(message_id, field=field)
-    seq = session.scalar(select(col(M.seq)).where(col(M.id) == mid, col(M.thread_id) == thread_id))
+def _seq_of(session: Session, thread_id: uuid.UUID, message_id: uuid.UUID) -> int:
+    seq = session.scalar(
+        select(col(M.seq)).where(col(M.id) == message_id, col(M.thread_id) == thread_id)
+    )
     if seq is None:
         raise NotFound("message not found in this thread")
     return seq
@@ -281,14 +353,7 @@ def get_message(*, user_id: uuid.UUID, message_id: Any, db: Engine | None = None
     """One message, for a participant of its thread (NotFound for anyone else)."""
     mid = validation.as_uuid(message_id, field="message_id")
     with reading(db, as_user=user_id) as session:
-        message = session.scalar(
-            select(M)
-            .join(P, col(P.thread_id) == col(M.thread_id))
-            .where(col(M.id) == mid, col(P.user_id) == user_id)
-        )
-        if message is None:
-            # Missing, or in another pair's thread: the same answer.
-            raise NotFound("message not found")
+        message = _access.participant_message(session, user_id=user_id, message_id=mid)
         return to_public(message, _attachments_of(session, [message.id]).get(message.id))
 
 

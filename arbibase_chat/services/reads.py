@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -19,8 +19,7 @@ from arbibase_chat.models import (
     PropertyUnread,
     ReadState,
 )
-from arbibase_chat.services import validation
-from arbibase_chat.services._access import participant_thread, participants_of
+from arbibase_chat.services import _access, validation
 from arbibase_chat.services._tx import Outbox, reading, transaction
 from arbibase_chat.services.errors import NotFound
 from arbibase_chat.services.events import ReadUpdated
@@ -28,7 +27,19 @@ from arbibase_chat.services.events import ReadUpdated
 T, P, M = MessagingThread, Participant, MessagingMessage
 
 
-def _append_seen_by(session: Session, user_id: uuid.UUID) -> Any:
+def unread(last_seq: int, last_read_seq: int) -> int:
+    """How many messages of a thread are after the reader's cursor: the one unread formula
+    (ARCHITECTURE.md, invariant 4), for the inbox rows, mark_read and realtime/rows.py."""
+    return max(last_seq - last_read_seq, 0)
+
+
+#: The same per participant row joined to its thread, in SQL (summed by the totals below).
+#: No clamp: a cursor never passes its thread's `last_seq` (advance_cursor; on Postgres also
+#: the cursor trigger), so each term is already `unread(...)`.
+UNREAD = col(T.last_seq) - col(P.last_read_seq)
+
+
+def _append_seen_by(session: Session, user_id: uuid.UUID) -> ColumnElement[Any]:
     uid = str(user_id)
     if session.get_bind().dialect.name == "postgresql":
         return col(M.seen_by).op("||", return_type=JSONB)(func.jsonb_build_array(uid))
@@ -54,7 +65,7 @@ def advance_cursor(
     """
     cursor = session.scalar(
         select(P)
-        .where(col(P.thread_id) == thread.id, col(P.user_id) == user_id)
+        .where(col(P.thread_id) == thread.id, _access.is_mine(user_id))
         .with_for_update()
         # The row may already sit in the session from the participant check: reload it, or
         # a concurrent mark-read that committed while we waited for the lock goes unseen.
@@ -88,7 +99,7 @@ def advance_cursor(
             thread_id=thread.id,
             user_id=user_id,
             last_read_seq=to_seq,
-            participant_ids=participants_of(thread),
+            participant_ids=_access.participants_of(thread),
         )
     )
     return to_seq
@@ -102,8 +113,9 @@ def mark_read(
     db: Engine | None = None,
 ) -> ReadState:
     """Move my read cursor forward to a message (default: the newest). Never moves back."""
+    tid = validation.as_uuid(thread_id, field="thread_id")
     with transaction(db, as_user=user_id) as (session, outbox):
-        thread, _ = participant_thread(session, user_id=user_id, thread_id=thread_id)
+        thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
         target = thread.last_seq
         if up_to_message_id is not None:
             mid = validation.as_uuid(up_to_message_id, field="up_to_message_id")
@@ -118,16 +130,16 @@ def mark_read(
             thread_id=thread.id,
             user_id=user_id,
             last_read_seq=cursor,
-            unread_count=max(thread.last_seq - cursor, 0),
+            unread_count=unread(thread.last_seq, cursor),
         )
 
 
 def unread_total(*, user_id: uuid.UUID, db: Engine | None = None) -> int:
     query = (
-        select(func.coalesce(func.sum(col(T.last_seq) - col(P.last_read_seq)), 0))
+        select(func.coalesce(func.sum(UNREAD), 0))
         .select_from(P)
         .join(T, col(T.id) == col(P.thread_id))
-        .where(col(P.user_id) == user_id)
+        .where(_access.is_mine(user_id))
     )
     with reading(db, as_user=user_id) as session:
         return int(session.scalar(query) or 0)
@@ -141,13 +153,13 @@ def unread_by_property(*, user_id: uuid.UUID, db: Engine | None = None) -> list[
             col(Property.title),
             func.count(col(T.id)),
             func.coalesce(func.sum(col(T.last_seq)), 0),
-            func.coalesce(func.sum(col(T.last_seq) - col(P.last_read_seq)), 0),
+            func.coalesce(func.sum(UNREAD), 0),
             func.max(col(T.last_message_at)),
         )
         .select_from(P)
         .join(T, col(T.id) == col(P.thread_id))
         .join(Property, col(Property.id) == col(T.property_id))
-        .where(col(P.user_id) == user_id)
+        .where(_access.is_mine(user_id))
         .group_by(col(T.property_id), col(Property.title))
         .order_by(func.max(col(T.last_message_at)).desc())
     )

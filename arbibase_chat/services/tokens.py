@@ -62,11 +62,6 @@ def issue_access_token(
     return jwt.encode(claims, settings.signing_secret(), algorithm="HS256")
 
 
-def verify_access_token(token: Any) -> uuid.UUID:
-    """The user id in a valid token; AuthenticationFailed for anything else."""
-    return verify_token(token=token).user_id
-
-
 def verify_token(*, token: Any) -> VerifiedToken:
     """The user id and claims of a valid token of the configured mode."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:

@@ -136,6 +136,14 @@ def client_msg_id(value: Any) -> str | None:
     return value
 
 
+MAX_TAG_CHARS = 40
+
+
+def tag(value: Any, *, field: str = "tag") -> str:
+    """A thread tag as stored: one line, at most MAX_TAG_CHARS."""
+    return clean_text(value, field=field, max_chars=MAX_TAG_CHARS, single_line=True)
+
+
 def choice(value: Any, *, field: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise Invalid(f"{field} must be one of: {', '.join(allowed)}", field=field)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.seed import DEMO_PASSWORD
-from arbibase_chat.services import accounts, reads, threads
+from arbibase_chat.services import accounts, inbox, reads
 from tests.e2e.helpers import INBOX_URL, bubble, log_in, open_thread, send, signed_in_page
 
 pytestmark = [pytest.mark.browser]
@@ -58,7 +58,7 @@ def test_two_tabs_of_one_user_keep_exact_badges(
 
 
 def _unread_in(user_id: uuid.UUID, property_title: str, engine: Engine) -> int:
-    items = threads.list_threads(user_id=user_id, db=engine).items
+    items = inbox.list_threads(user_id=user_id, db=engine).items
     return next(t.unread_count for t in items if t.property_title == property_title)
 
 

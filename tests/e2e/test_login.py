@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.seed import DEMO_PASSWORD
-from arbibase_chat.services import accounts, reads, threads
+from arbibase_chat.services import accounts, inbox, reads
 
 pytestmark = [pytest.mark.browser]
 
@@ -33,7 +33,7 @@ def test_demo_operator_logs_in_and_sees_their_threads(
     alice = accounts.authenticate(
         email="alice@demo.arbibase.test", password=DEMO_PASSWORD, db=engine
     )
-    truth = threads.list_threads(user_id=alice.id, status="active", db=engine).items
+    truth = inbox.list_threads(user_id=alice.id, status="active", db=engine).items
     assert {t.property_title for t in truth} == {"Lakeside Cottage", "Bayview 3BR Townhouse"}
     rows = page.locator(".thread-row")
     expect(rows).to_have_count(len(truth))

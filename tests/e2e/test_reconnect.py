@@ -14,7 +14,7 @@ from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
 from arbibase_chat.models import ThreadPublic
 from arbibase_chat.seed import seed_demo
-from arbibase_chat.services import messages, threads
+from arbibase_chat.services import inbox, messages
 from tests.e2e.helpers import bubble, open_thread, send, signed_in_page
 from tests.e2e.server import LiveServer, server_env
 
@@ -40,7 +40,7 @@ def restartable(tmp_path: Path, artifacts_dir: Path) -> Iterator[tuple[LiveServe
 
 
 def _bayview(url: str, user_id: uuid.UUID) -> ThreadPublic:
-    items = threads.list_threads(user_id=user_id, db=dbmod.get_engine(url)).items
+    items = inbox.list_threads(user_id=user_id, db=dbmod.get_engine(url)).items
     return next(t for t in items if t.property_title == "Bayview 3BR Townhouse")
 
 

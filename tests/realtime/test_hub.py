@@ -79,7 +79,13 @@ async def test_status_changes_refresh_rows_and_forgotten_tabs_get_nothing(runnin
     hub.register("op-tab", pair.operator.id)
     hub.register("owner-tab", pair.owner.id)
     hub.forget("owner-tab")
-    await aio.call(threads.archive_thread, user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    await aio.call(
+        threads.update_thread,
+        status="archived",
+        user_id=pair.owner.id,
+        thread_id=pair.thread_id,
+        db=db,
+    )
     await rec.wait_for(1)
     await hub.drained()
     assert rec.to("owner-tab") == []

@@ -22,7 +22,7 @@ from arbibase_chat.realtime import hub as hub_module
 from arbibase_chat.realtime import rows
 from arbibase_chat.realtime.hub import Hub
 from arbibase_chat.realtime.updates import UserUpdate
-from arbibase_chat.services import events, messages, reads, threads
+from arbibase_chat.services import events, inbox, messages, reads, threads
 from arbibase_chat.services.errors import DomainError
 from tests import factories
 from tests.factories import Pair
@@ -31,14 +31,14 @@ from tests.realtime.conftest import Recorder
 
 @pytest.fixture
 async def hub_and_recorder(db: Engine, monkeypatch: pytest.MonkeyPatch):
-    # Count the rows the hub reads (the test's own reads go through `threads` directly).
+    # Count the rows the hub reads (the test's own reads go through `inbox` directly).
     reads_by_hub: list[uuid.UUID] = []
 
     def counted_get_thread(**kw: Any) -> ThreadPublic:
         reads_by_hub.append(kw["user_id"])
-        return threads.get_thread(**kw)
+        return inbox.get_thread(**kw)
 
-    monkeypatch.setattr(hub_module, "threads", SimpleNamespace(get_thread=counted_get_thread))
+    monkeypatch.setattr(hub_module, "inbox", SimpleNamespace(get_thread=counted_get_thread))
     hub = Hub(db=db)
     hub.reads_by_hub = reads_by_hub  # type: ignore[attr-defined]
     recorder = Recorder()
@@ -57,7 +57,7 @@ async def _assert_hub_matches_the_database(
             held = hub._rows.row(user, thread_id)
             if held is None:
                 continue
-            fresh = await aio.call(threads.get_thread, user_id=user, thread_id=thread_id, db=db)
+            fresh = await aio.call(inbox.get_thread, user_id=user, thread_id=thread_id, db=db)
             assert held.model_dump() == fresh.model_dump(), step
         total = hub._rows.total(user)
         if total is not None:

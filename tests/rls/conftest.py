@@ -108,8 +108,8 @@ def build_world(pg: Engine) -> World:
     ids["m_b2"] = send("own_b", "t_b", "counter")
     ids["m_x1"] = send("op_b", "t_x", "private to op_b and own_a")
     ids["m_a3"] = send("op_a", "t_a", "are you there?")  # own_a has not read it
-    threads.add_tag(user_id=ids["op_a"], thread_id=ids["t_a"], tag="mine", db=pg)
-    threads.add_tag(user_id=ids["op_b"], thread_id=ids["t_b"], tag="theirs", db=pg)
+    threads.update_thread(user_id=ids["op_a"], thread_id=ids["t_a"], add_tags=["mine"], db=pg)
+    threads.update_thread(user_id=ids["op_b"], thread_id=ids["t_b"], add_tags=["theirs"], db=pg)
     ids["f_a"] = _upload(pg, ids["op_a"], ids["t_a"], "lease.pdf")
     ids["f_b"] = _upload(pg, ids["op_b"], ids["t_b"], "deed.pdf")
     return w

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
-from arbibase_chat.services import messages, reads, threads
+from arbibase_chat.services import inbox, messages, reads
 from arbibase_chat.services._tx import reading
 from tests import factories
 from tests.conftest import PG_ADMIN_URL, unavailable
@@ -50,7 +50,7 @@ def test_an_owner_login_role_runs_requests_under_rls(owner_url: str) -> None:
     a, b = factories.Pair(db), factories.Pair(db)
     sent = messages.send_message(user_id=a.operator.id, thread_id=a.thread_id, body="hi", db=db)
     reads.mark_read(user_id=a.owner.id, thread_id=a.thread_id, db=db)
-    assert [t.id for t in threads.list_threads(user_id=a.owner.id, db=db).items] == [a.thread_id]
+    assert [t.id for t in inbox.list_threads(user_id=a.owner.id, db=db).items] == [a.thread_id]
 
     with reading(db, as_user=a.operator.id) as session:
         assert session.execute(text("select current_user")).scalar_one() == "authenticated"

@@ -21,6 +21,7 @@ from arbibase_chat.models import MessagingThread, Participant
 from arbibase_chat.services import (
     _access,
     attachments,
+    inbox,
     messages,
     reads,
     threads,
@@ -31,11 +32,9 @@ from tests import files
 from tests.conftest import _truncate
 from tests.rls.conftest import World, build_world
 
-MODULES = (messages, reads, threads, attachments)
-
 
 def _forgetful_check(
-    session: Session, *, user_id: uuid.UUID, thread_id: Any, for_update: bool = False
+    session: Session, *, user_id: uuid.UUID, thread_id: uuid.UUID, for_update: bool = False
 ) -> tuple[MessagingThread, Participant]:
     """The bug: the thread by id, any of its participant rows, whoever asks."""
     tid = validation.as_uuid(thread_id, field="thread_id")
@@ -51,23 +50,19 @@ def _forgetful_check(
 
 def _forgetful_inbox(user_id: uuid.UUID) -> Any:
     """The bug: every participant row, not only the caller's."""
-    return (
-        select(
-            col(Participant.thread_id).label("thread_id"),
-            col(Participant.role).label("role"),
-            col(Participant.last_read_seq).label("last_read_seq"),
-            col(Participant.last_message_at).label("last_message_at"),
-        )
-        .where(col(Participant.user_id).is_not(None))
-        .order_by(col(Participant.last_message_at).desc(), col(Participant.thread_id).desc())
-    )
+    return select(
+        col(Participant.thread_id).label("thread_id"),
+        col(Participant.role).label("role"),
+        col(Participant.last_read_seq).label("last_read_seq"),
+        col(Participant.last_message_at).label("last_message_at"),
+    ).where(col(Participant.user_id).is_not(None))
 
 
 @pytest.fixture
 def buggy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for module in MODULES:
-        monkeypatch.setattr(module, "participant_thread", _forgetful_check)
-    monkeypatch.setattr(threads, "_my_threads", _forgetful_inbox)
+    # Every service reaches threads through services/_access.py: one place to break.
+    monkeypatch.setattr(_access, "participant_thread", _forgetful_check)
+    monkeypatch.setattr(_access, "my_participations", _forgetful_inbox)
     yield
 
 
@@ -85,8 +80,8 @@ def test_without_rls_the_bug_leaks(sqlite_world: World, buggy: None) -> None:
     w = sqlite_world
     history = messages.list_messages(user_id=w.op_a, thread_id=w.t_b, db=w.db)
     assert [m.body for m in history] == ["secret offer", "counter"]
-    inbox = threads.list_threads(user_id=w.op_a, db=w.db)
-    assert w.t_b in {t.id for t in inbox.items}
+    listed = inbox.list_threads(user_id=w.op_a, db=w.db)
+    assert w.t_b in {t.id for t in listed.items}
 
 
 @pytest.mark.postgres
@@ -96,15 +91,15 @@ def test_with_rls_the_bug_shows_nothing(world: World, buggy: None) -> None:
         with pytest.raises(NotFound):
             messages.list_messages(user_id=w.op_a, thread_id=tid, db=db)
         with pytest.raises(NotFound):
-            threads.get_thread(user_id=w.op_a, thread_id=tid, db=db)
+            inbox.get_thread(user_id=w.op_a, thread_id=tid, db=db)
         with pytest.raises(NotFound):
             attachments.check_upload(user_id=w.op_a, thread_id=tid, db=db)
     with pytest.raises(NotFound):
         messages.get_message(user_id=w.op_a, message_id=w.m_b1, db=db)
     with pytest.raises(NotFound):
-        attachments.open_attachment(user_id=w.op_a, attachment_id=w.f_b, db=db)
-    inbox = threads.list_threads(user_id=w.op_a, db=db)
-    assert {t.id for t in inbox.items} <= {w.t_a}
+        attachments.locate_attachment(user_id=w.op_a, attachment_id=w.f_b, db=db)
+    listed = inbox.list_threads(user_id=w.op_a, db=db)
+    assert {t.id for t in listed.items} <= {w.t_a}
     assert reads.unread_total(user_id=w.op_a, db=db) == 0
     assert [p.property_id for p in reads.unread_by_property(user_id=w.op_a, db=db)] == [w.prop_a]
 

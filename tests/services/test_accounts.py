@@ -101,7 +101,7 @@ def test_access_token_is_shaped_like_supabase():
     assert claims["sub"] == str(user_id)
     assert claims["role"] == "authenticated"
     assert claims["exp"] > time.time()
-    assert tokens.verify_access_token(token) == user_id
+    assert tokens.verify_token(token=token).user_id == user_id
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_access_token_is_shaped_like_supabase():
 )
 def test_bad_tokens_are_refused(token):
     with pytest.raises(AuthenticationFailed):
-        tokens.verify_access_token(token)
+        tokens.verify_token(token=token)
 
 
 def test_expired_or_foreign_tokens_are_refused():
@@ -128,7 +128,7 @@ def test_expired_or_foreign_tokens_are_refused():
     none_alg = jwt.encode(base | {"exp": int(time.time()) + 60}, "", algorithm="none")
     for token in (expired, anon, other_secret, none_alg):
         with pytest.raises(AuthenticationFailed):
-            tokens.verify_access_token(token)
+            tokens.verify_token(token=token)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagingAttachment
-from arbibase_chat.services import attachments, messages
+from arbibase_chat.services import attachments, incoming, messages
 from arbibase_chat.services.errors import Invalid, NotFound, TooLarge
 from tests import factories, files
 from tests.factories import Pair
@@ -48,9 +48,9 @@ def _incoming() -> list[Path]:
         ("anim.gif", files.image("GIF"), "image/gif"),
         ("pic.webp", files.image("WEBP"), "image/webp"),
         ("terms.doc", files.doc(), "application/msword"),
-        ("terms.docx", files.docx(), attachments.DOCX),
+        ("terms.docx", files.docx(), incoming.DOCX),
         ("numbers.xls", files.xls(), "application/vnd.ms-excel"),
-        ("numbers.xlsx", files.xlsx(), attachments.XLSX),
+        ("numbers.xlsx", files.xlsx(), incoming.XLSX),
         ("rent.csv", "month,rent\nJan,3200\nFév,3200\n".encode(), "text/csv"),
         ("notes.txt", b"Keys are in the lockbox.\n", "text/plain"),
     ],
@@ -63,7 +63,7 @@ def test_allowed_types_are_recognised_by_content(db, name, data, content_type):
     assert att.has_thumbnail == att.is_image
     assert att.url == f"/api/attachments/{att.id}"
     assert att.thumbnail_url == (f"{att.url}?variant=thumbnail" if att.is_image else None)
-    public, path = attachments.open_attachment(user_id=pair.owner.id, attachment_id=att.id, db=db)
+    public, path = factories.open_attachment(user_id=pair.owner.id, attachment_id=att.id, db=db)
     assert public == att and path.read_bytes() == data
     # Stored under a generated name, never the client's.
     assert path == get_settings().attachments_dir / str(pair.thread_id) / str(att.id)
@@ -137,7 +137,7 @@ def test_size_limit_is_counted_while_streaming(db, monkeypatch):
         )
     assert isinstance(err.value, Invalid) and err.value.field == "file"
     assert "100000 bytes" in err.value.message
-    assert source.read_bytes < 100_000 + 2 * attachments.CHUNK_BYTES
+    assert source.read_bytes < 100_000 + 2 * incoming.CHUNK_BYTES
     assert [p.name for p in _stored_files(pair.thread_id)] == [str(att.id)]
     assert _incoming() == []
     with pytest.raises(Invalid, match="empty"):
@@ -147,13 +147,13 @@ def test_size_limit_is_counted_while_streaming(db, monkeypatch):
 def test_images_get_a_small_thumbnail(db):
     pair = Pair(db)
     att = _store(pair, "wide.png", files.image("PNG", (2000, 1000)))
-    _, path = attachments.open_attachment(
+    _, path = factories.open_attachment(
         user_id=pair.owner.id, attachment_id=att.id, variant="thumbnail", db=db
     )
     with Image.open(path) as thumb:
         assert thumb.format == "WEBP" and thumb.size == (480, 240)
     transparent = _store(pair, "t.png", files.image("PNG", (20, 30), mode="RGBA"))
-    _, path = attachments.open_attachment(
+    _, path = factories.open_attachment(
         user_id=pair.owner.id, attachment_id=transparent.id, variant="thumbnail", db=db
     )
     with Image.open(path) as thumb:
@@ -205,11 +205,11 @@ def test_strangers_get_not_found_and_no_byte_is_read(db):
         assert upload.value.message == missing_thread.value.message
         for variant in ("original", "thumbnail"):
             with pytest.raises(NotFound) as download:
-                attachments.open_attachment(
+                factories.open_attachment(
                     user_id=stranger.id, attachment_id=att.id, variant=variant, db=db
                 )
             with pytest.raises(NotFound) as missing:
-                attachments.open_attachment(
+                factories.open_attachment(
                     user_id=stranger.id, attachment_id=uuid.uuid4(), variant=variant, db=db
                 )
             assert download.value.message == missing.value.message == "attachment not found"
@@ -219,11 +219,11 @@ def test_open_checks_its_arguments(db):
     pair = Pair(db)
     att = _store(pair, "lease.pdf", files.pdf())
     with pytest.raises(NotFound, match="no thumbnail"):
-        attachments.open_attachment(
+        factories.open_attachment(
             user_id=pair.owner.id, attachment_id=att.id, variant="thumbnail", db=db
         )
     with pytest.raises(Invalid) as err:
-        attachments.open_attachment(
+        factories.open_attachment(
             user_id=pair.owner.id,
             attachment_id=att.id,
             variant="raw",  # type: ignore[arg-type]
@@ -231,7 +231,7 @@ def test_open_checks_its_arguments(db):
         )
     assert err.value.field == "variant"
     with pytest.raises(Invalid) as err:
-        attachments.open_attachment(user_id=pair.owner.id, attachment_id="nope", db=db)
+        factories.open_attachment(user_id=pair.owner.id, attachment_id="nope", db=db)
     assert err.value.field == "attachment_id"
 
 

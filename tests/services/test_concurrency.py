@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from arbibase_chat.models import MessagingMessage, MessagingThread
-from arbibase_chat.services import messages, threads
+from arbibase_chat.services import inbox, messages, threads
 from tests import factories
 from tests.factories import Pair
 
@@ -103,5 +103,5 @@ def test_concurrent_senders_get_distinct_gapless_numbers(db):
     results, errors = _race(len(senders), send)
     assert errors == []
     assert sorted(r.seq for r in results) == list(range(1, len(senders) + 1))
-    thread = threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    thread = inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert thread.message_count == len(senders)

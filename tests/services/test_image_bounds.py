@@ -17,9 +17,9 @@ import pytest
 from PIL import Image
 
 from arbibase_chat.config import PROJECT_ROOT, get_settings
-from arbibase_chat.services import attachments
+from arbibase_chat.services import attachments, images, incoming
 from arbibase_chat.services.errors import Busy, ImageTooLarge
-from tests import files
+from tests import factories, files
 from tests.factories import Pair
 
 MB = 1024 * 1024
@@ -104,7 +104,7 @@ def test_a_large_webp_is_refused_before_libwebp_allocates_its_canvas(db, tmp_pat
     for size, lossless in (((3000, 3000), False), ((1234, 567), True)):
         path = tmp_path / "x.webp"
         Image.new("RGBA", size).save(path, "WEBP", lossless=lossless)
-        assert attachments._webp_size(path) == size
+        assert images._webp_size(path) == size
 
 
 def test_inside_the_bounds_images_still_work(db):
@@ -114,7 +114,7 @@ def test_inside_the_bounds_images_still_work(db):
     gif = _store(pair, "anim.gif", files.gif_animation(4000, 4000, 12))
     assert gif.has_thumbnail
     rotated = _store(pair, "phone.jpg", files.jpeg_rotated((1000, 500), orientation=6))
-    _, path = attachments.open_attachment(
+    _, path = factories.open_attachment(
         user_id=pair.owner.id, attachment_id=rotated.id, variant="thumbnail", db=db
     )
     with Image.open(path) as thumb:
@@ -127,12 +127,12 @@ _MEASURE = textwrap.dedent(
     """
     import json, resource, sys
     from pathlib import Path
-    from arbibase_chat.services import attachments
+    from arbibase_chat.services import images, incoming
     src, fmt = Path(sys.argv[1]), sys.argv[2]
-    kind = next(k for k in attachments.ALLOWED.values() if k.pil_format == fmt)
+    kind = next(k for k in incoming.ALLOWED.values() if k.pil_format == fmt)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
-        attachments._make_thumbnail(src, src.with_suffix(".thumb"), kind)
+        images.make_thumbnail(src, src.with_suffix(".thumb"), kind)
         outcome = "ok"
     except Exception as exc:
         outcome = getattr(exc, "code", type(exc).__name__)
@@ -181,7 +181,7 @@ def test_decoding_memory_is_bounded(tmp_path):
 
 def test_at_most_two_images_decode_at_once(tmp_path, monkeypatch):
     running, peak, lock = 0, 0, threading.Lock()
-    real = attachments._render_thumbnail
+    real = images._render_thumbnail
 
     def watched(img, dst):
         nonlocal running, peak
@@ -195,15 +195,15 @@ def test_at_most_two_images_decode_at_once(tmp_path, monkeypatch):
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(attachments, "_render_thumbnail", watched)
+    monkeypatch.setattr(images, "_render_thumbnail", watched)
     src = tmp_path / "p.png"
     src.write_bytes(files.image("PNG", (600, 400)))
-    kind = attachments.ALLOWED["image/png"]
+    kind = incoming.ALLOWED["image/png"]
     errors: list[BaseException] = []
 
     def one(i: int) -> None:
         try:
-            attachments._make_thumbnail(src, tmp_path / f"t{i}.webp", kind)
+            images.make_thumbnail(src, tmp_path / f"t{i}.webp", kind)
         except BaseException as exc:
             errors.append(exc)
 
@@ -212,12 +212,12 @@ def test_at_most_two_images_decode_at_once(tmp_path, monkeypatch):
         w.start()
     for w in workers:
         w.join()
-    assert errors == [] and peak == attachments.MAX_CONCURRENT_DECODES == 2
+    assert errors == [] and peak == images.MAX_CONCURRENT_DECODES == 2
     assert all((tmp_path / f"t{i}.webp").exists() for i in range(6))
 
 
 def test_past_the_waiting_room_an_upload_is_refused_as_busy():
-    slots = attachments._DecodeSlots(running=1, waiting=1, timeout=0.3)
+    slots = images._DecodeSlots(running=1, waiting=1, timeout=0.3)
     held = threading.Event()
     release = threading.Event()
 

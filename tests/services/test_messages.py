@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import update
 
 from arbibase_chat.models import MessagingMessage
-from arbibase_chat.services import events, messages, threads
+from arbibase_chat.services import events, inbox, messages, threads
 from arbibase_chat.services.errors import Forbidden, Invalid, NotFound
 from tests.factories import Pair
 
@@ -20,7 +20,7 @@ def published():
 
 def test_send_trims_numbers_and_moves_the_thread(db, published):
     pair = Pair(db)
-    before = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    before = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     published.clear()
     m1 = messages.send_message(
         user_id=pair.operator.id, thread_id=pair.thread_id, body="  Hi there \n", db=db
@@ -28,7 +28,7 @@ def test_send_trims_numbers_and_moves_the_thread(db, published):
     m2 = messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="Hello", db=db)
     assert m1.body == "Hi there" and (m1.seq, m2.seq) == (1, 2)
     assert m1.sender_id == pair.operator.id and m1.kind == "text" and m1.created_at.tzinfo
-    after = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    after = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     assert after.last_message_at == m2.created_at > before.last_message_at
     assert after.message_count == 2 and after.unread_count == 1
     created = [e for e in published if isinstance(e, events.MessageCreated)]
@@ -124,11 +124,11 @@ def test_unverified_owner_must_verify_first(db):
 
 def test_closed_refuses_archived_revives(db):
     pair = Pair(db)
-    threads.archive_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    threads.update_thread(user_id=pair.owner.id, thread_id=pair.thread_id, status="archived", db=db)
     messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="back", db=db)
-    t = threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    t = inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert t.status == "active"
-    threads.close_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    threads.update_thread(user_id=pair.owner.id, thread_id=pair.thread_id, status="closed", db=db)
     with pytest.raises(Invalid):
         messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="x", db=db)
 
@@ -177,8 +177,7 @@ def test_events_are_not_published_when_the_transaction_fails(db, published, monk
     assert published == []
     assert messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db) == []
     assert (
-        threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).message_count
-        == 0
+        inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).message_count == 0
     )
 
 

@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from arbibase_chat.services import accounts, attachments, messages, policy, reads, threads
+from arbibase_chat.services import accounts, attachments, inbox, messages, policy, reads, threads
 from arbibase_chat.services.errors import (
     Forbidden,
     OperatorsOnly,
@@ -51,15 +51,17 @@ def _refusals(pair: Pair, user_id) -> dict[str, Forbidden | None]:
         "check_upload": lambda: attachments.check_upload(
             user_id=user_id, thread_id=pair.thread_id, db=db
         ),
-        "change_status": lambda: threads.archive_thread(
-            user_id=user_id, thread_id=pair.thread_id, db=db
+        "change_status": lambda: threads.update_thread(
+            user_id=user_id, thread_id=pair.thread_id, status="archived", db=db
         ),
         "rename": lambda: threads.update_thread(
             user_id=user_id, thread_id=pair.thread_id, subject="Mine now", db=db
         ),
-        "tag": lambda: threads.add_tag(user_id=user_id, thread_id=pair.thread_id, tag="x", db=db),
-        "untag": lambda: threads.remove_tag(
-            user_id=user_id, thread_id=pair.thread_id, tag="x", db=db
+        "tag": lambda: threads.update_thread(
+            user_id=user_id, thread_id=pair.thread_id, add_tags=["x"], db=db
+        ),
+        "untag": lambda: threads.update_thread(
+            user_id=user_id, thread_id=pair.thread_id, remove_tags=["x"], db=db
         ),
     }
     found: dict[str, Forbidden | None] = {}
@@ -75,7 +77,7 @@ def _refusals(pair: Pair, user_id) -> dict[str, Forbidden | None]:
 def test_an_unverified_owner_reads_but_takes_no_part(db):
     pair = Pair(db, owner_verified=False)
     messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="Hi", db=db)
-    before = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    before = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
 
     refused = _refusals(pair, pair.owner.id)
     assert all(isinstance(exc, VerifyOwnership) for exc in refused.values()), refused
@@ -83,7 +85,7 @@ def test_an_unverified_owner_reads_but_takes_no_part(db):
     assert "before replying" in str(refused["send"])
     assert "before sharing files" in str(refused["upload"])
     # Nothing changed, nothing stored.
-    after = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    after = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     assert (after.status, after.subject, after.tags) == (before.status, before.subject, [])
     assert attachments._root().joinpath(str(pair.thread_id)).exists() is False
     # Reading and marking read are theirs.
@@ -91,7 +93,7 @@ def test_an_unverified_owner_reads_but_takes_no_part(db):
     assert [m.body for m in page] == ["Hi"]
     reads.mark_read(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert (
-        threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 0
+        inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 0
     )
 
     # Once staff verified them, every one of those goes through.

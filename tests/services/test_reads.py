@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from arbibase_chat.services import events, messages, reads, threads
+from arbibase_chat.services import events, inbox, messages, reads, threads
 from arbibase_chat.services.errors import NotFound
 from tests import factories
 from tests.factories import Pair
@@ -40,7 +40,7 @@ def test_mark_read_moves_forward_only_and_fills_seen_by(db):
     assert [e.last_read_seq for e in seen if isinstance(e, events.ReadUpdated)] == [3, 5]
     history = messages.list_messages(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     assert all(m.seen_by == [pair.owner.id] for m in history)
-    t = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    t = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     assert t.counterparty_last_read_seq == 5
 
 
@@ -48,10 +48,10 @@ def test_replying_marks_earlier_messages_read(db):
     pair = Pair(db)
     _send(pair, pair.operator, 3)
     assert (
-        threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 3
+        inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 3
     )
     _send(pair, pair.owner, 1, prefix="reply")
-    owner_view = threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    owner_view = inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert owner_view.unread_count == 0
     history = messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert [m.seen_by for m in history] == [[pair.owner.id]] * 3 + [[]]
@@ -106,7 +106,7 @@ def test_concurrent_mark_reads_keep_seen_by_single_and_counts_exact(db):
     history = messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert all(m.seen_by == [pair.owner.id] for m in history)
     assert (
-        threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 0
+        inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db).unread_count == 0
     )
 
 

@@ -5,13 +5,13 @@ import uuid
 
 import pytest
 
-from arbibase_chat.services import messages, reads, threads
+from arbibase_chat.services import inbox, messages, reads, threads
 from arbibase_chat.services.errors import NotFound
 from tests import factories
 from tests.factories import Pair
 
 CALLS = {
-    "get_thread": lambda u, t, m, db: threads.get_thread(user_id=u, thread_id=t, db=db),
+    "get_thread": lambda u, t, m, db: inbox.get_thread(user_id=u, thread_id=t, db=db),
     "list_messages": lambda u, t, m, db: messages.list_messages(user_id=u, thread_id=t, db=db),
     "list_messages_before": lambda u, t, m, db: messages.list_messages(
         user_id=u, thread_id=t, before=m, db=db
@@ -26,15 +26,23 @@ CALLS = {
     "mark_read_upto": lambda u, t, m, db: reads.mark_read(
         user_id=u, thread_id=t, up_to_message_id=m, db=db
     ),
-    "archive": lambda u, t, m, db: threads.archive_thread(user_id=u, thread_id=t, db=db),
-    "close": lambda u, t, m, db: threads.close_thread(user_id=u, thread_id=t, db=db),
-    "reopen": lambda u, t, m, db: threads.reopen_thread(user_id=u, thread_id=t, db=db),
+    "archive": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, status="archived", db=db
+    ),
+    "close": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, status="closed", db=db
+    ),
+    "reopen": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, status="active", db=db
+    ),
     "rename": lambda u, t, m, db: threads.update_thread(
         user_id=u, thread_id=t, subject="mine now", db=db
     ),
-    "add_tag": lambda u, t, m, db: threads.add_tag(user_id=u, thread_id=t, tag="x", db=db),
-    "remove_tag": lambda u, t, m, db: threads.remove_tag(
-        user_id=u, thread_id=t, tag="Offer Sent", db=db
+    "add_tag": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, add_tags=["x"], db=db
+    ),
+    "remove_tag": lambda u, t, m, db: threads.update_thread(
+        user_id=u, thread_id=t, remove_tags=["Offer Sent"], db=db
     ),
 }
 
@@ -49,17 +57,19 @@ def test_stranger_gets_not_found_and_changes_nothing(db, call):
         client_msg_id="k1",
         db=db,
     )
-    threads.add_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="Offer Sent", db=db)
+    threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, add_tags=["Offer Sent"], db=db
+    )
     # Strangers of every kind: another operator, another owner, the owner of another property.
     strangers = [factories.user(db, "operator"), factories.user(db, "owner"), Pair(db).owner]
-    before = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    before = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     for stranger in strangers:
         with pytest.raises(NotFound) as err:
             CALLS[call](stranger.id, pair.thread_id, first.id, db)
         with pytest.raises(NotFound) as missing:
             CALLS[call](stranger.id, uuid.uuid4(), first.id, db)
         assert err.value.message == missing.value.message  # indistinguishable
-    after = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    after = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     assert after == before
     history = messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert [m.id for m in history] == [first.id] and history[0].seen_by == []
@@ -69,10 +79,8 @@ def test_stranger_sees_nothing_in_listings(db):
     pair = Pair(db)
     messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="x", db=db)
     stranger = factories.user(db, "operator")
-    assert threads.list_threads(user_id=stranger.id, db=db).items == []
-    assert (
-        threads.list_threads(user_id=stranger.id, property_id=pair.property.id, db=db).items == []
-    )
+    assert inbox.list_threads(user_id=stranger.id, db=db).items == []
+    assert inbox.list_threads(user_id=stranger.id, property_id=pair.property.id, db=db).items == []
     assert reads.unread_total(user_id=stranger.id, db=db) == 0
     assert reads.unread_by_property(user_id=stranger.id, db=db) == []
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event, update
 
 from arbibase_chat.models import MessagingThread, Participant
-from arbibase_chat.services import messages, properties, threads
+from arbibase_chat.services import inbox, messages, properties, threads
 from arbibase_chat.services.errors import Conflict, Forbidden, Invalid, NotFound
 from tests import factories
 from tests.factories import Pair
@@ -17,7 +17,7 @@ def test_get_or_create_returns_the_active_thread(db):
         user_id=pair.operator.id, property_id=pair.property.id, owner_id=pair.owner.id, db=db
     )
     assert again.id == pair.thread_id and again.created is False
-    thread = threads.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    thread = inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert thread.operator_id == pair.operator.id and thread.owner_id == pair.owner.id
     assert thread.subject == "Lease offer" and thread.status == "active"
     assert thread.my_role == "owner" and thread.counterparty_id == pair.operator.id
@@ -67,15 +67,19 @@ def test_only_operators_start_negotiations(db):
 
 def test_a_closed_thread_makes_room_for_a_new_one_and_reopen_conflicts(db):
     pair = Pair(db)
-    threads.close_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    threads.update_thread(user_id=pair.owner.id, thread_id=pair.thread_id, status="closed", db=db)
     fresh = threads.get_or_create_thread(
         user_id=pair.operator.id, property_id=pair.property.id, owner_id=pair.owner.id, db=db
     )
     assert fresh.created and fresh.id != pair.thread_id
     with pytest.raises(Conflict):
-        threads.reopen_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
-    threads.archive_thread(user_id=pair.operator.id, thread_id=fresh.id, db=db)
-    reopened = threads.reopen_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+        threads.update_thread(
+            user_id=pair.operator.id, thread_id=pair.thread_id, status="active", db=db
+        )
+    threads.update_thread(user_id=pair.operator.id, thread_id=fresh.id, status="archived", db=db)
+    reopened = threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, status="active", db=db
+    )
     assert reopened.status == "active"
 
 
@@ -91,9 +95,13 @@ def test_status_subject_and_tags(db):
     )
     assert t.status == "archived" and t.subject == "New subject"
     assert t.tags == ["Hot", "Offer Sent"]
-    t = threads.remove_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="Hot", db=db)
+    t = threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, remove_tags=["Hot"], db=db
+    )
     assert t.tags == ["Offer Sent"]
-    t = threads.remove_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="Gone", db=db)
+    t = threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, remove_tags=["Gone"], db=db
+    )
     assert t.tags == ["Offer Sent"]
     with pytest.raises(Invalid) as err:
         threads.update_thread(
@@ -101,7 +109,9 @@ def test_status_subject_and_tags(db):
         )
     assert err.value.field == "status"
     with pytest.raises(Invalid):
-        threads.add_tag(user_id=pair.owner.id, thread_id=pair.thread_id, tag=" ", db=db)
+        threads.update_thread(
+            user_id=pair.owner.id, thread_id=pair.thread_id, add_tags=[" "], db=db
+        )
     with pytest.raises(Invalid):
         threads.update_thread(
             user_id=pair.owner.id,
@@ -112,7 +122,7 @@ def test_status_subject_and_tags(db):
 
 
 def _inbox(db, user, **filters):
-    return threads.list_threads(user_id=user.id, db=db, **filters).items
+    return inbox.list_threads(user_id=user.id, db=db, **filters).items
 
 
 def test_inbox_newest_first_with_unread_and_preview(db):
@@ -129,14 +139,12 @@ def test_inbox_newest_first_with_unread_and_preview(db):
     messages.send_message(user_id=owners[0].id, thread_id=ids[0], body="first", db=db)
     messages.send_message(user_id=owners[0].id, thread_id=ids[0], body="second " * 100, db=db)
     messages.send_message(user_id=operator.id, thread_id=ids[1], body="hello", db=db)
-    inbox = _inbox(db, operator)
-    assert [t.id for t in inbox] == [ids[1], ids[0], ids[2]]
-    assert [t.unread_count for t in inbox] == [0, 2, 0]
-    assert (
-        inbox[1].last_message.body.startswith("second") and len(inbox[1].last_message.body) == 160
-    )
-    assert inbox[1].counterparty_name == owners[0].display_name
-    assert inbox[2].last_message is None and inbox[2].message_count == 0
+    rows = _inbox(db, operator)
+    assert [t.id for t in rows] == [ids[1], ids[0], ids[2]]
+    assert [t.unread_count for t in rows] == [0, 2, 0]
+    assert rows[1].last_message.body.startswith("second") and len(rows[1].last_message.body) == 160
+    assert rows[1].counterparty_name == owners[0].display_name
+    assert rows[2].last_message is None and rows[2].message_count == 0
     assert _inbox(db, owners[0])[0].unread_count == 0
     assert _inbox(db, owners[1])[0].unread_count == 1
 
@@ -151,8 +159,10 @@ def test_inbox_filters(db):
     other = threads.get_or_create_thread(
         user_id=pair.operator.id, property_id=prop2.id, owner_id=landlord.id, db=db
     ).id
-    threads.add_tag(user_id=pair.operator.id, thread_id=other, tag="Offer Sent", db=db)
-    threads.archive_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    threads.update_thread(user_id=pair.operator.id, thread_id=other, add_tags=["Offer Sent"], db=db)
+    threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, status="archived", db=db
+    )
     me = pair.operator
     assert {t.id for t in _inbox(db, me)} == {pair.thread_id, other}
     assert [t.id for t in _inbox(db, me, status="archived")] == [pair.thread_id]
@@ -165,7 +175,7 @@ def test_inbox_filters(db):
         with pytest.raises(Invalid):
             _inbox(db, me, **bad)
     with pytest.raises(Invalid):
-        threads.list_threads(user_id=me.id, limit=0, db=db)
+        inbox.list_threads(user_id=me.id, limit=0, db=db)
 
 
 def test_inbox_keyset_pagination_with_equal_timestamps(db):
@@ -186,7 +196,7 @@ def test_inbox_keyset_pagination_with_equal_timestamps(db):
     seen: list[uuid.UUID] = []
     cursor: str | None = None
     while True:
-        page = threads.list_threads(user_id=operator.id, limit=3, cursor=cursor, db=db)
+        page = inbox.list_threads(user_id=operator.id, limit=3, cursor=cursor, db=db)
         seen.extend(t.id for t in page.items)
         cursor = page.next_cursor
         if cursor is None:
@@ -202,7 +212,7 @@ def test_inbox_costs_two_queries_whatever_the_page_size(db):
         tid = threads.get_or_create_thread(
             user_id=operator.id, property_id=prop.id, owner_id=owner.id, db=db
         ).id
-        threads.add_tag(user_id=operator.id, thread_id=tid, tag=f"tag{i}", db=db)
+        threads.update_thread(user_id=operator.id, thread_id=tid, add_tags=[f"tag{i}"], db=db)
         messages.send_message(user_id=owner.id, thread_id=tid, body=f"m{i}", db=db)
     statements: list[str] = []
 
@@ -213,7 +223,7 @@ def test_inbox_costs_two_queries_whatever_the_page_size(db):
 
     event.listen(db, "before_cursor_execute", count)
     try:
-        page = threads.list_threads(user_id=operator.id, limit=50, db=db)
+        page = inbox.list_threads(user_id=operator.id, limit=50, db=db)
     finally:
         event.remove(db, "before_cursor_execute", count)
     assert len(page.items) == 12 and all(t.tags for t in page.items)
@@ -250,7 +260,7 @@ def test_properties_browse_and_only_owners_list(db):
 
 def test_thread_timestamps_are_utc_aware(db):
     pair = Pair(db)
-    t = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    t = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     assert t.created_at.utcoffset() == timedelta(0)
     assert abs(datetime.now(UTC) - t.created_at) < timedelta(minutes=1)
 
@@ -264,7 +274,7 @@ def test_inbox_search_matches_subject_property_person_and_text(db):
     me = pair.operator
 
     def found(text):
-        return [t.id for t in threads.list_threads(user_id=me.id, search=text, db=db).items]
+        return [t.id for t in inbox.list_threads(user_id=me.id, search=text, db=db).items]
 
     assert found("lease OFFER") == [pair.thread_id]  # subject
     assert found("beach") == [pair.thread_id]  # property title
@@ -295,7 +305,7 @@ def test_lone_surrogates_are_refused_naming_the_field(db, change, field):
     with pytest.raises(Invalid) as err:
         threads.update_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db, **change)
     assert err.value.field == field
-    t = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    t = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     assert (t.subject, t.tags) == ("Lease offer", [])
 
 
@@ -306,7 +316,7 @@ def test_lone_surrogates_are_refused_naming_the_field(db, change, field):
 def test_a_tag_cannot_be_added_and_removed_at_once(db, add, remove):
     """Compared as the service stores tags: the request is ambiguous, so it is refused."""
     pair = Pair(db)
-    threads.add_tag(user_id=pair.operator.id, thread_id=pair.thread_id, tag="b", db=db)
+    threads.update_thread(user_id=pair.operator.id, thread_id=pair.thread_id, add_tags=["b"], db=db)
     with pytest.raises(Invalid, match="added and removed at once") as err:
         threads.update_thread(
             user_id=pair.operator.id,
@@ -316,5 +326,5 @@ def test_a_tag_cannot_be_added_and_removed_at_once(db, add, remove):
             db=db,
         )
     assert err.value.field == "add_tags"
-    t = threads.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    t = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
     assert t.tags == ["b"]

@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from arbibase_chat import links
 from arbibase_chat.adapters.storage import SignedUrl
 from arbibase_chat.api.deps import CurrentUser, Db, run
 from arbibase_chat.api.errors import ApiError, error_body
@@ -121,7 +122,7 @@ def _disposition(kind: str, filename: str) -> str:
 
 
 @router.get(
-    "/api/attachments/{attachmentId}",
+    links.ATTACHMENT_ROUTE,
     response_class=FileResponse,
     responses=DOWNLOAD_RESPONSE,
     name="download_attachment",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from arbibase_chat.api.deps import CurrentUser, Db, run
 from arbibase_chat.api.schemas import ThreadCreated, ThreadCreateIn, ThreadList, ThreadPatchIn
 from arbibase_chat.models import Role, ThreadPublic, ThreadStatus
-from arbibase_chat.services import threads
+from arbibase_chat.services import inbox, threads
 
 router = APIRouter(prefix="/api/messages/threads", tags=["threads"])
 
@@ -28,7 +28,7 @@ async def list_threads(
 ) -> ThreadList:
     """My threads, newest activity first (the seed's `{"data": [...]}` plus `next_cursor`)."""
     page = await run(
-        threads.list_threads,
+        inbox.list_threads,
         user_id=user_id,
         role=role,
         property_id=propertyId,
