@@ -13,8 +13,10 @@ once by configuration (like `storage.get_storage()`).
 `resolve_session`) and calls the backend for the credentials. Either backend checks the same
 things in a token: `aud="authenticated"`, an `exp` in the future, `role="authenticated"` (so
 Supabase's anon and service-role keys, which are JWTs too, are refused) and a uuid `sub`.
-Failures are the services' domain errors: AuthenticationFailed (bad credentials or token),
-Unavailable (the provider or its signing keys unreachable), Conflict / Invalid (sign-up).
+
+Nothing here imports the services (they import this): a backend's failures are the
+exceptions below, which `services/identity.py` turns into domain errors, and LocalAuth is
+handed the app's account table (`LocalAccounts`: `services/accounts.py`) by its caller.
 """
 
 from __future__ import annotations
@@ -32,14 +34,40 @@ from sqlalchemy.engine import Engine
 from arbibase_chat.adapters import supabase_config
 from arbibase_chat.config import Settings, get_settings
 from arbibase_chat.models import UserPublic
-from arbibase_chat.services import accounts
-from arbibase_chat.services.errors import AuthenticationFailed, Unavailable
 
 AUDIENCE = "authenticated"
 ISSUER = "arbibase_chat"
 MAX_TOKEN_CHARS = 8192
 REQUIRED_CLAIMS = ("sub", "exp", "aud")
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+
+
+class AuthFailure(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidToken(AuthFailure):
+    """Missing, malformed, forged or expired token, or not a user's token."""
+
+
+class SignInRefused(AuthFailure):
+    """The provider refused the e-mail and password (the message says why, for the user)."""
+
+
+class SignUpRefused(AuthFailure):
+    """The provider refused the new account: `taken` when the e-mail is already registered,
+    else the input (`field`, when known) broke one of its rules."""
+
+    def __init__(self, message: str, *, field: str | None = None, taken: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.taken = taken
+
+
+class AuthUnavailable(AuthFailure):
+    """The provider, or its signing keys, could not be reached."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +116,25 @@ class SignUpResult:
     session: AuthSession | None
 
 
+class LocalAccounts(Protocol):
+    """The app's own account table (`services/accounts.py`), where LocalAuth checks passwords;
+    the domain errors it raises (wrong password, e-mail taken...) pass through unchanged."""
+
+    def authenticate(
+        self, *, email: Any, password: Any, db: Engine | None = None
+    ) -> UserPublic: ...
+
+    def sign_up(
+        self,
+        *,
+        email: Any,
+        password: Any,
+        display_name: Any,
+        role: Any = "operator",
+        db: Engine | None = None,
+    ) -> UserPublic: ...
+
+
 class AuthBackend(Protocol):
     kind: str  # "local" | "supabase"
     # True: passwords are hashed in this process (argon2: `aio.call_password`'s threads);
@@ -95,18 +142,29 @@ class AuthBackend(Protocol):
     hashes_passwords: bool
 
     def verify(self, token: Any) -> VerifiedToken:
-        """The user id and claims of a valid token; AuthenticationFailed for anything else,
-        Unavailable when the signing keys cannot be fetched (may block: worker thread)."""
+        """The user id and claims of a valid token; InvalidToken for anything else,
+        AuthUnavailable when the signing keys cannot be fetched (may block: worker thread)."""
         ...
 
-    def sign_in(self, *, email: str, password: str, db: Engine | None) -> AuthSession:
-        """Check a (normalized) e-mail and password; AuthenticationFailed when they are wrong."""
+    def sign_in(
+        self, *, email: str, password: str, accounts: LocalAccounts, db: Engine | None
+    ) -> AuthSession:
+        """Check a (normalized) e-mail and password; SignInRefused, AuthUnavailable, or (local)
+        the account table's own errors."""
         ...
 
     def sign_up(
-        self, *, email: str, password: str, display_name: str, role: str, db: Engine | None
+        self,
+        *,
+        email: str,
+        password: str,
+        display_name: str,
+        role: str,
+        accounts: LocalAccounts,
+        db: Engine | None,
     ) -> SignUpResult:
-        """Create the account from checked input; Conflict when the e-mail is taken."""
+        """Create the account from checked input; SignUpRefused, AuthUnavailable, or (local)
+        the account table's own errors."""
         ...
 
     def expiry(self, token: str) -> int:
@@ -125,15 +183,15 @@ def token_expiry(token: str) -> int:
 def checked_claims(token: Any, decode: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     """`decode(token)`'s claims, with the checks every backend makes (see module doc)."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
-        raise AuthenticationFailed("missing or malformed access token")
+        raise InvalidToken("missing or malformed access token")
     try:
         claims = decode(token)
     except jwt.PyJWKClientConnectionError as exc:
-        raise Unavailable(f"Supabase signing keys could not be fetched: {exc}") from None
+        raise AuthUnavailable(f"Supabase signing keys could not be fetched: {exc}") from None
     except jwt.PyJWTError:
-        raise AuthenticationFailed("invalid or expired access token") from None
+        raise InvalidToken("invalid or expired access token") from None
     if claims.get("role") != "authenticated":
-        raise AuthenticationFailed("token is not a user token")
+        raise InvalidToken("token is not a user token")
     return claims
 
 
@@ -141,7 +199,7 @@ def subject(claims: dict[str, Any]) -> uuid.UUID:
     try:
         return uuid.UUID(str(claims["sub"]))
     except ValueError:
-        raise AuthenticationFailed("invalid subject in access token") from None
+        raise InvalidToken("invalid subject in access token") from None
 
 
 def issue_local_token(
@@ -200,11 +258,20 @@ class LocalAuth:
             user=user,
         )
 
-    def sign_in(self, *, email: str, password: str, db: Engine | None) -> AuthSession:
+    def sign_in(
+        self, *, email: str, password: str, accounts: LocalAccounts, db: Engine | None
+    ) -> AuthSession:
         return self._session(accounts.authenticate(email=email, password=password, db=db))
 
     def sign_up(
-        self, *, email: str, password: str, display_name: str, role: str, db: Engine | None
+        self,
+        *,
+        email: str,
+        password: str,
+        display_name: str,
+        role: str,
+        accounts: LocalAccounts,
+        db: Engine | None,
     ) -> SignUpResult:
         user = accounts.sign_up(
             email=email, password=password, display_name=display_name, role=role, db=db

@@ -3,7 +3,8 @@
 Sign-in and sign-up: each call makes its own short-lived client with the anon key (a
 supabase-py client holds the session it signed in, so one shared client would mix users), with
 no refresh timer and no persisted session: the app keeps only the access token, in the same
-cookie / Bearer header as in local mode. Supabase's refusals become the services' errors here.
+cookie / Bearer header as in local mode. GoTrue's error codes become `auth`'s refusals here
+(with the words the user reads); the accounts live at Supabase, so `accounts` is not used.
 
 Tokens are Supabase Auth's; the app only verifies them. HS256 tokens with SUPABASE_JWT_SECRET
 (the project's legacy/shared secret), RS256 and ES256 tokens with the project's public keys
@@ -30,14 +31,17 @@ from arbibase_chat.adapters.auth import (
     AUDIENCE,
     REQUIRED_CLAIMS,
     AuthSession,
+    AuthUnavailable,
     ExternalUser,
+    LocalAccounts,
+    SignInRefused,
+    SignUpRefused,
     SignUpResult,
     VerifiedToken,
     checked_claims,
     subject,
     token_expiry,
 )
-from arbibase_chat.services.errors import AuthenticationFailed, Conflict, Invalid, Unavailable
 
 JWKS_CACHE_SECONDS = 300
 JWKS_TIMEOUT_SECONDS = 5
@@ -52,10 +56,6 @@ class AuthRefused(Exception):
         self.message = message
         self.code = code
         self.status = status
-
-
-class AuthUnavailable(Exception):
-    """Supabase Auth could not be reached or answered with a server error."""
 
 
 class SupabaseAuth:
@@ -128,14 +128,14 @@ class SupabaseAuth:
 
     # --- password sign-in / sign-up ---------------------------------------------------------
 
-    def sign_in(self, *, email: str, password: str, db: Engine | None = None) -> AuthSession:
-        """`POST /auth/v1/token?grant_type=password`. AuthenticationFailed when refused."""
+    def sign_in(
+        self, *, email: str, password: str, accounts: LocalAccounts, db: Engine | None = None
+    ) -> AuthSession:
+        """`POST /auth/v1/token?grant_type=password`. SignInRefused when refused."""
         try:
             raw = _sign_in_with_password(self.config, email=email, password=password)
         except AuthRefused as exc:
-            raise AuthenticationFailed(_sign_in_refusal(exc)) from None
-        except AuthUnavailable as exc:
-            raise Unavailable(str(exc)) from None
+            raise SignInRefused(_sign_in_refusal(exc)) from None
         return self._checked(raw)
 
     def sign_up(
@@ -145,6 +145,7 @@ class SupabaseAuth:
         password: str,
         display_name: str,
         role: str,
+        accounts: LocalAccounts,
         db: Engine | None = None,
     ) -> SignUpResult:
         """`POST /auth/v1/signup` with the display name and role as user_metadata.
@@ -160,21 +161,21 @@ class SupabaseAuth:
             )
         except AuthRefused as exc:
             if exc.code in ("user_already_exists", "email_exists"):
-                raise Conflict("an account with this email already exists", field="email") from None
+                raise SignUpRefused(
+                    "an account with this email already exists", field="email", taken=True
+                ) from None
             if exc.code == "weak_password":
-                raise Invalid(exc.message, field="password") from None
+                raise SignUpRefused(exc.message, field="password") from None
             if exc.code in ("email_address_invalid", "validation_failed"):
-                raise Invalid(exc.message, field="email") from None
-            raise Invalid(exc.message) from None
-        except AuthUnavailable as exc:
-            raise Unavailable(str(exc)) from None
+                raise SignUpRefused(exc.message, field="email") from None
+            raise SignUpRefused(exc.message) from None
         return SignUpResult(user=user, session=self._checked(raw) if raw is not None else None)
 
     def _checked(self, session: AuthSession) -> AuthSession:
         # The token Supabase just issued must pass our own verification (same secret / JWKS),
         # or the browser would be signed in with a token every request then refuses.
         if self.verify(session.access_token).user_id != session.user.id:
-            raise AuthenticationFailed("Supabase returned a token for another user")
+            raise SignInRefused("Supabase returned a token for another user")
         return session
 
 

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,11 +41,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from arbibase_chat.adapters import auth
 from arbibase_chat.adapters.auth import AuthSession, ExternalUser, get_auth
 from arbibase_chat.models import ROLES, TIERS, User, UserPublic
 from arbibase_chat.services import accounts, ratelimit, validation
 from arbibase_chat.services._tx import reading, transaction
-from arbibase_chat.services.errors import AuthenticationFailed, Conflict, Invalid, NotFound
+from arbibase_chat.services.errors import (
+    AuthenticationFailed,
+    Conflict,
+    Invalid,
+    NotFound,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,21 @@ class SignedIn:
     user: UserPublic
     access_token: str
     expires_in: int  # seconds
+
+
+@contextmanager
+def backend_errors() -> Iterator[None]:
+    """The auth backend's failures as domain errors (the API's 401 / 409 / 422 / 503)."""
+    try:
+        yield
+    except (auth.InvalidToken, auth.SignInRefused) as exc:
+        raise AuthenticationFailed(exc.message) from None
+    except auth.SignUpRefused as exc:
+        if exc.taken:
+            raise Conflict(exc.message, field=exc.field) from None
+        raise Invalid(exc.message, field=exc.field) from None
+    except auth.AuthUnavailable as exc:
+        raise Unavailable(exc.message) from None
 
 
 # --- tokens ---------------------------------------------------------------------------------
@@ -89,7 +112,8 @@ def resolve_session(*, token: Any, db: Engine | None = None) -> SessionIdentity:
     AuthenticationFailed for a missing, forged or expired token and for a user who is gone
     (a deleted account's unexpired token must not keep working anywhere).
     """
-    verified = get_auth().verify(token)
+    with backend_errors():
+        verified = get_auth().verify(token)
     if verified.external is None:
         try:
             user = accounts.get_user(user_id=verified.user_id, db=db)
@@ -234,7 +258,9 @@ def password_sign_in(
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     # Nothing above costs anything; everything below does (argon2, or a call to Supabase).
     ratelimit.check_sign_in(email=normalized, client=client)
-    signed = _signed_in(get_auth().sign_in(email=normalized, password=password, db=db), db)
+    with backend_errors():
+        session = get_auth().sign_in(email=normalized, password=password, accounts=accounts, db=db)
+    signed = _signed_in(session, db)
     ratelimit.signed_in(email=normalized, client=client)
     return signed
 
@@ -278,9 +304,15 @@ def password_sign_up(
     chosen = validation.choice(role, field="role", allowed=ROLES)
     checked = accounts._check_password(password)
     ratelimit.check_sign_up(client=client)
-    result = get_auth().sign_up(
-        email=normalized, password=checked, display_name=name, role=chosen, db=db
-    )
+    with backend_errors():
+        result = get_auth().sign_up(
+            email=normalized,
+            password=checked,
+            display_name=name,
+            role=chosen,
+            accounts=accounts,
+            db=db,
+        )
     if result.session is not None:
         signed = _signed_in(result.session, db)
         return SignedUp(user=signed.user, signed_in=signed)

@@ -19,11 +19,14 @@ from arbibase_chat.adapters.auth import (
     AUDIENCE,
     ISSUER,
     MAX_TOKEN_CHARS,
+    AuthUnavailable,
+    InvalidToken,
     VerifiedToken,
     get_auth,
     issue_local_token,
 )
 from arbibase_chat.config import get_settings
+from arbibase_chat.services.errors import AuthenticationFailed, Unavailable
 
 __all__ = [
     "AUDIENCE",
@@ -56,8 +59,14 @@ def verify_access_token(token: Any) -> uuid.UUID:
 
 
 def verify_token(*, token: Any) -> VerifiedToken:
-    """The user id and claims of a valid token of the configured mode."""
-    return get_auth().verify(token)
+    """The user id and claims of a valid token of the configured mode: AuthenticationFailed
+    for any other, Unavailable when the signing keys cannot be fetched."""
+    try:
+        return get_auth().verify(token)
+    except InvalidToken as exc:
+        raise AuthenticationFailed(exc.message) from None
+    except AuthUnavailable as exc:
+        raise Unavailable(exc.message) from None
 
 
 def expiry(token: str) -> int:
