@@ -68,6 +68,18 @@ def test_the_source_scan_catches_a_web_framework_import(tmp_path: Path):
     assert [n for n in names if n.split(".")[0] in FORBIDDEN] == ["fastapi", "reflex"]
 
 
+def test_the_backend_is_chosen_in_adapters_only():
+    """Local or Supabase is decided by `supabase_config()` inside adapters/ (`get_auth()`,
+    `get_storage()`); everything else asks the chosen backend."""
+    users = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "supabase_config" in path.read_text()
+    )
+    assert "adapters/__init__.py" in users and len(users) >= 3
+    assert [u for u in users if not u.startswith("adapters/")] == []
+
+
 def test_importing_every_service_loads_no_web_framework():
     modules = sorted(p.stem for p in SERVICES.glob("*.py") if p.stem != "__init__")
     assert len(modules) >= MIN_SERVICES, f"only {len(modules)} service modules found"
