@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from arbibase_chat.adapters.auth import get_auth
 from arbibase_chat.config import get_settings
 from arbibase_chat.services.errors import Busy
 
@@ -87,7 +88,7 @@ async def call_password(service: Callable[..., R], /, **kwargs: Any) -> R:
     and the call waits on the network: the shared pool, like any other call."""
     settings = get_settings()
     threads = settings.password_hashing_threads
-    if threads <= 0 or settings.supabase_url:
+    if threads <= 0 or not get_auth(settings).hashes_passwords:
         return await call(service, **kwargs)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(

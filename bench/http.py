@@ -39,7 +39,6 @@ if __name__ == "__main__" and not __package__:
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import gc
 import json
 import platform
@@ -85,13 +84,16 @@ from arbibase_chat.services import (  # noqa: E402
     threads,
     tokens,
 )
-from bench.baseline import raw_insert_samples  # noqa: E402
+from bench.common import (  # noqa: E402
+    PG_ADMIN_URL,
+    create_pg_database,
+    drop_pg_database,
+    pct,
+    raw_insert_samples,
+)
+from bench.common import machine_facts as common_facts  # noqa: E402
 from tests.e2e.server import LiveServer, server_env  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "ARBIBASE_BENCH_PG_URL",
-    os.environ.get("ARBIBASE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-)
 REDIS_URL = os.environ.get("ARBIBASE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 BODY = "Could we move the start date to the 1st? The rest of the terms look good to me."
 WEB_DIR = Path(
@@ -99,13 +101,6 @@ WEB_DIR = Path(
 )
 
 _cleanup: list[Callable[[], None]] = []
-
-
-def pct(samples: list[float], q: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 @dataclass
@@ -146,15 +141,10 @@ def database(backend: str, tmp: Path) -> Iterator[str]:
         yield url
         dbmod.dispose_engine(url)
         return
-    name = f"arbibase_bench_http_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    url = create_pg_database("arbibase_bench_http")
 
     def drop() -> None:
-        dbmod.dispose_engine(url)
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_pg_database(url)
 
     _cleanup.append(drop)
     try:
@@ -470,17 +460,8 @@ def limiter_costs(n: int) -> list[str]:
 
 
 def machine_facts(backends: list[str], workers: int) -> list[str]:
-    cpu = "?"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = f"{psutil.virtual_memory().total / 2**30:.1f} GiB"
     facts = [
-        f"date      {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        f"machine   nproc={len(os.sched_getaffinity(0))}  cpu={cpu}  mem={mem}  "
-        f"{platform.system()} {platform.release()}",
+        *common_facts(),
         f"python    {platform.python_version()}  SQLAlchemy {sqlalchemy.__version__}  "
         f"psycopg {psycopg.__version__}  httpx {httpx.__version__}",
         f"sqlite    {sqlite3.sqlite_version}",

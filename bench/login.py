@@ -27,7 +27,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ import psutil  # noqa: E402
 from arbibase_chat import db as dbmod  # noqa: E402
 from arbibase_chat import migrations  # noqa: E402
 from arbibase_chat.services import accounts, tokens  # noqa: E402
+from bench.common import free_port, machine_facts, pct  # noqa: E402
 
 EMAIL = "bench.login@example.com"
 PASSWORD = "bench login password 1"
@@ -59,12 +59,6 @@ LIMITS_OFF = {
     "SIGN_IN_ACCOUNT_BURST": "0",
     "SIGN_UP_CLIENT_BURST": "0",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -98,7 +92,7 @@ class Server:
 
 
 def start_server(database_url: str, extra: dict[str, str], log: Path) -> Server:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -141,13 +135,6 @@ def start_server(database_url: str, extra: dict[str, str], log: Path) -> Server:
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"server not ready; see {log}")
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def _sample_me(url: str, token: str, seconds: float, every: float) -> list[float]:
@@ -262,6 +249,8 @@ def main() -> None:
     dbmod.dispose_engine(database_url)
     token = tokens.issue_access_token(user_id=user.id, email=user.email)
     h = accounts._hasher
+    for fact in machine_facts():
+        print(fact)
     print(
         f"argon2id m={h.memory_cost} KiB t={h.time_cost} p={h.parallelism}: sign-up "
         f"{hash_ms:.0f} ms, one sign-in {verify_ms:.0f} ms (alone); {os.cpu_count()} CPUs; "

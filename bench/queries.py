@@ -51,17 +51,20 @@ from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagingMessage, MessagingThread, Participant, Property, User
 from arbibase_chat.services import inbox, messages, reads
 from arbibase_chat.services._tx import Outbox, act_as, claims
-from bench.baseline import raw_insert_samples
+from bench.common import (
+    FAKE_HASH,
+    PG_ADMIN_URL,
+    create_pg_database,
+    drop_pg_database,
+    pct,
+    raw_insert_samples,
+)
+from bench.common import machine_facts as common_facts
 
 UTC = dt.UTC
-PG_ADMIN_URL = os.environ.get(
-    "ARBIBASE_BENCH_PG_URL",
-    os.environ.get("ARBIBASE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-)
 PAGE = 50
 BATCH = 50_000
 CATCHUP_CALLS = 17  # 2 warm-up + 15 timed calls of the catch-up mark-read line
-FAKE_HASH = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2htYXJr$bm90LWEtcmVhbC1oYXNoLWJlbmNoLW9ubHk"
 _TEXT = (
     "the lease rent deposit unit owner operator property furnished guests cleaning fee "
     "month nightly occupancy permit city HOA insurance photos walkthrough tomorrow Friday "
@@ -325,22 +328,6 @@ def message_rows(ds: Dataset) -> Iterator[tuple[Any, ...]]:
 # --- databases -----------------------------------------------------------------------------
 
 
-def create_pg_database() -> str:
-    name = f"arbibase_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-
-
-def drop_pg_database(url: str) -> None:
-    dbmod.dispose_engine(url)
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(
-            pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
-        )
-
-
 def _seed_engine(url: str, backend: str) -> Engine:
     """A separate engine with bulk-load settings; never used for the timed phase."""
     if backend == "sqlite":
@@ -449,16 +436,6 @@ def analyze(url: str, backend: str) -> float:
 
 
 # --- measuring -----------------------------------------------------------------------------
-
-
-def pct(samples: list[float], q: float) -> float:
-    s = sorted(samples)
-    if not s:
-        return float("nan")
-    pos = (len(s) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
 @dataclass
@@ -1028,21 +1005,8 @@ def raw_insert(backend: str, engine: Engine, n: int, out: Callable[[str], None])
 
 
 def machine_facts(backends: list[str]) -> list[str]:
-    cpu = "?"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = "?"
-    with contextlib.suppress(OSError), open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal"):
-                mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
-                break
     facts = [
-        f"date      {dt.datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"machine   nproc={len(os.sched_getaffinity(0))}  cpu={cpu}  mem={mem}  {platform.system()} {platform.release()}",
+        *common_facts(),
         f"python    {platform.python_version()}  SQLAlchemy {sqlalchemy.__version__}  psycopg {psycopg.__version__} ({psycopg.pq.__impl__})",
         f"sqlite    {sqlite3.sqlite_version}",
     ]

@@ -67,11 +67,21 @@ from typing import Any
 
 import psutil
 
+from bench.common import (
+    FAKE_HASH,
+    create_pg_database,
+    drop_pg_database,
+    free_port,
+    loadavg,
+    pct,
+    raw_insert_samples,
+)
+from bench.common import machine_facts as common_facts
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 #: The bench server builds its frontend here (var/ is git-ignored); a warm build takes ~4 s.
 WEB_DIR = Path(os.environ.get("ARBIBASE_BENCH_WEB_DIR", PROJECT_ROOT / "var" / "bench-web"))
-FAKE_HASH = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2htYXJr$bm90LWEtcmVhbC1oYXNoLWJlbmNoLW9ubHk"
 NAMESPACE = "/_event"
 BODY_RE = re.compile(r"^rt s=(\d+) n=(\d+) t=([0-9.]+)")
 UTC = dt.UTC
@@ -85,16 +95,6 @@ TARGET_KB_PER_SESSION = 100.0
 
 def out(line: str = "") -> None:
     print(line, flush=True)
-
-
-def pct(samples: list[float], q: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    k = (len(ordered) - 1) * q
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def ms(samples: list[float]) -> str:
@@ -295,25 +295,6 @@ def db_messages(url: str) -> list[tuple[str, str, dt.datetime]]:
     return [(s.hex, b or "", c) for s, b, c in found]
 
 
-def create_pg_database(admin_url: str, name: str) -> str:
-    """A fresh Postgres database for one run (dropped by drop_pg_database)."""
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
-
-
-def drop_pg_database(admin_url: str, url: str) -> None:
-    import psycopg
-
-    from arbibase_chat import db as dbmod
-
-    dbmod.dispose_engine(url)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-
-
 # --- raw limits in-process: inserts and what the services cost ---------------------------------
 
 
@@ -321,7 +302,6 @@ def raw_insert_rate(url: str, n: int) -> tuple[float, list[float]]:
     """N single-row insert transactions (BEGIN IMMEDIATE ... COMMIT) through the app's engine,
     as bench/queries.py measures it."""
     from arbibase_chat import db as dbmod
-    from bench.baseline import raw_insert_samples
 
     try:
         return raw_insert_samples(dbmod.get_engine(url), n)
@@ -711,12 +691,6 @@ async def wait_quiet(max_wait: float, limit: float = 10.0) -> float:
         if busy < limit or time.monotonic() >= deadline:
             return busy
         out(f"  (other processes use {busy:.0f}% of the machine: waiting for quiet)")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_open(port: int) -> bool:
@@ -1177,7 +1151,7 @@ async def run_one(
     workdir.mkdir()
     db_path = workdir / "bench.db"
     if args.database == "postgres":
-        url = create_pg_database(args.pg_admin_url, f"bench_rt_{n}_{workers_n}_{os.getpid()}")
+        url = create_pg_database(f"bench_rt_{n}_{workers_n}", admin_url=args.pg_admin_url)
     else:
         url = f"sqlite:///{db_path}"
     res.url = url
@@ -1379,35 +1353,13 @@ async def run_one(
 def machine_facts() -> list[str]:
     from importlib.metadata import version
 
-    cpu = "?"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = "?"
-    with contextlib.suppress(OSError), open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal"):
-                mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
-                break
     return [
-        f"date      {dt.datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"machine   nproc={len(os.sched_getaffinity(0))}  cpu={cpu}  mem={mem}  "
-        f"{platform.system()} {platform.release()}",
+        *common_facts(),
         f"software  python {platform.python_version()}  sqlite {sqlite3.sqlite_version}  "
         f"reflex {version('reflex')}  granian {version('granian')}  "
         f"python-socketio {version('python-socketio')}  aiohttp {version('aiohttp')}",
         f"load      {loadavg()} (1/5/15-min averages)",
     ]
-
-
-def loadavg() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "?"
 
 
 def print_run(res: RunResult, args: argparse.Namespace) -> None:
@@ -1691,7 +1643,7 @@ def main(argv: list[str] | None = None) -> int:
             results.extend(same_n)
             if args.database == "postgres":
                 for one in same_n:
-                    drop_pg_database(args.pg_admin_url, one.url)
+                    drop_pg_database(one.url, admin_url=args.pg_admin_url)
     except KeyboardInterrupt:
         out("interrupted: cleaning up")
         return 130

@@ -52,7 +52,8 @@ from typing import Any
 
 import psutil
 
-from bench.realtime import CpuMeter, OthersMeter, Workers, loadavg, machine_facts, pct
+from bench.common import loadavg, pct
+from bench.realtime import CpuMeter, OthersMeter, Workers, machine_facts
 from tests.e2e.server import LiveServer, server_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

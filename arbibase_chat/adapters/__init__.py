@@ -1,11 +1,15 @@
 """Outside services, chosen by configuration.
 
-With SUPABASE_URL set the app runs in Supabase mode: sign-in and sign-up go to Supabase Auth
-(`supabase_auth.py`, through supabase-py), access tokens are Supabase's (verified in
-`services/tokens.py` with the project's JWT secret or its JWKS) and attachment bytes live in
-Supabase Storage (`supabase_storage.py`). With nothing configured everything is local:
-argon2 accounts, HS256 tokens signed with JWT_SECRET, files under ATTACHMENTS_DIR
-(`storage.LocalDiskStorage`). Nothing here imports a web framework: the services use it.
+Each outside service is one interface with a local and a Supabase backend, chosen once from
+the settings: `auth.get_auth()` (who holds the passwords and signs the tokens) and
+`storage.get_storage()` (where attachment bytes live). With SUPABASE_URL set the app runs in
+Supabase mode: sign-in and sign-up go to Supabase Auth and its access tokens are verified
+with the project's JWT secret or its JWKS (`supabase_auth.SupabaseAuth`, through supabase-py),
+and attachment bytes live in Supabase Storage (`supabase_storage.py`). With nothing
+configured everything is local: argon2 accounts, HS256 tokens signed with JWT_SECRET
+(`auth.LocalAuth`), files under ATTACHMENTS_DIR (`storage.LocalDiskStorage`). `supabase_config()`
+is read here only: the rest of the app asks `get_auth()` / `get_storage()`. Nothing here
+imports a web framework: the services use it.
 """
 
 from __future__ import annotations

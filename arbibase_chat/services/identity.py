@@ -1,12 +1,14 @@
-"""Who the caller is, in local mode or in Supabase mode (chosen by SUPABASE_URL).
+"""Who the caller is, whichever auth backend holds the passwords and signs the tokens
+(`adapters/auth.py`: `get_auth()` is LocalAuth, or SupabaseAuth when SUPABASE_URL is set).
 
-- `password_sign_in` / `password_sign_up`: local argon2 accounts and app-issued tokens, or
-  Supabase Auth through supabase-py (the access token is then Supabase's). Both take the
-  caller's `client` (IP address) and apply the sign-in / sign-up rate limits
-  (`ratelimit.check_sign_in` / `check_sign_up`) before any password is hashed or Supabase is
-  asked.
-- `authenticate_token`: the user id of a Bearer/cookie token. In Supabase mode it also makes
-  sure the local `users` row exists (`sync_supabase_user`), because every table refers to it.
+The rules are here; the backend only checks credentials and tokens.
+
+- `password_sign_in` / `password_sign_up`: check the input, apply the caller's sign-in /
+  sign-up rate limits (`ratelimit.check_sign_in` / `check_sign_up`, by `client`, the IP
+  address) before any password is hashed or Supabase is asked, then ask the backend.
+- `resolve_session` / `authenticate_token`: the user of a Bearer/cookie token. When the
+  account lives at the provider (Supabase) it also makes sure the local `users` row exists
+  (`sync_supabase_user`), because every table refers to it.
 - `sync_supabase_user`: the one place a Supabase Auth user becomes / refreshes a local row.
 
 What the local row takes from Supabase (kept minimal on purpose):
@@ -29,7 +31,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,12 +41,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from arbibase_chat.adapters import supabase_auth as gotrue
-from arbibase_chat.adapters import supabase_config
-from arbibase_chat.adapters.supabase_auth import SupabaseUser
-from arbibase_chat.config import get_settings
+from arbibase_chat.adapters import auth
+from arbibase_chat.adapters.auth import AuthSession, ExternalUser, get_auth
 from arbibase_chat.models import ROLES, TIERS, User, UserPublic
-from arbibase_chat.services import accounts, ratelimit, tokens, validation
+from arbibase_chat.services import accounts, ratelimit, validation
 from arbibase_chat.services._tx import reading, transaction
 from arbibase_chat.services.errors import (
     AuthenticationFailed,
@@ -67,6 +68,21 @@ class SignedIn:
     user: UserPublic
     access_token: str
     expires_in: int  # seconds
+
+
+@contextmanager
+def backend_errors() -> Iterator[None]:
+    """The auth backend's failures as domain errors (the API's 401 / 409 / 422 / 503)."""
+    try:
+        yield
+    except (auth.InvalidToken, auth.SignInRefused) as exc:
+        raise AuthenticationFailed(exc.message) from None
+    except auth.SignUpRefused as exc:
+        if exc.taken:
+            raise Conflict(exc.message, field=exc.field) from None
+        raise Invalid(exc.message, field=exc.field) from None
+    except auth.AuthUnavailable as exc:
+        raise Unavailable(exc.message) from None
 
 
 # --- tokens ---------------------------------------------------------------------------------
@@ -96,38 +112,26 @@ def resolve_session(*, token: Any, db: Engine | None = None) -> SessionIdentity:
     AuthenticationFailed for a missing, forged or expired token and for a user who is gone
     (a deleted account's unexpired token must not keep working anywhere).
     """
-    verified = tokens.verify_token(token=token)
-    exp = verified.claims.get("exp")
-    expires_at = exp if isinstance(exp, int) else 0
-    if supabase_config() is None:
+    with backend_errors():
+        verified = get_auth().verify(token)
+    if verified.external is None:
         try:
             user = accounts.get_user(user_id=verified.user_id, db=db)
         except NotFound:
             raise AuthenticationFailed("this account no longer exists") from None
-        return SessionIdentity(user=user, expires_at=expires_at)
-    claims = verified.claims
-    identity = SupabaseUser(
-        id=verified.user_id,
-        email=claims.get("email") if isinstance(claims.get("email"), str) else None,
-        user_metadata=_mapping(claims.get("user_metadata")),
-        app_metadata=_mapping(claims.get("app_metadata")),
-    )
+        return SessionIdentity(user=user, expires_at=verified.expires_at)
     try:
-        user = sync_supabase_user(identity=identity, db=db)
+        user = sync_supabase_user(identity=verified.external, db=db)
     except (Conflict, Invalid) as exc:
         log.warning("Supabase user %s refused: %s", verified.user_id, exc.message)
         raise AuthenticationFailed(exc.message) from None
-    return SessionIdentity(user=user, expires_at=expires_at)
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, dict) else {}
+    return SessionIdentity(user=user, expires_at=verified.expires_at)
 
 
 # --- the local row of a Supabase user -------------------------------------------------------
 
 
-def _display_name(identity: SupabaseUser, email: str) -> str:
+def _display_name(identity: ExternalUser, email: str) -> str:
     meta = identity.user_metadata
     for key in ("display_name", "full_name", "name"):
         value = meta.get(key)
@@ -141,7 +145,7 @@ def _display_name(identity: SupabaseUser, email: str) -> str:
     return email.split("@", 1)[0][:80] or "user"
 
 
-def _profile(identity: SupabaseUser) -> tuple[str, Callable[[str, str], dict[str, Any]]]:
+def _profile(identity: ExternalUser) -> tuple[str, Callable[[str, str], dict[str, Any]]]:
     """The role a new row gets, and the other columns as the Supabase user says they are
     (given the row's role and current tier)."""
     if not identity.email:
@@ -168,13 +172,13 @@ def _profile(identity: SupabaseUser) -> tuple[str, Callable[[str, str], dict[str
     return first_role, wanted
 
 
-def _preview(identity: SupabaseUser) -> UserPublic:
+def _preview(identity: ExternalUser) -> UserPublic:
     """What the local row will be at first sight, without writing it."""
     role, wanted = _profile(identity)
     return UserPublic.model_validate({"id": identity.id, "role": role, **wanted(role, "beta")})
 
 
-def sync_supabase_user(*, identity: SupabaseUser, db: Engine | None = None) -> UserPublic:
+def sync_supabase_user(*, identity: ExternalUser, db: Engine | None = None) -> UserPublic:
     """Create or refresh the local `users` row of a Supabase Auth user (see the module doc).
 
     Conflict when the e-mail address belongs to another local account; Invalid when the
@@ -254,48 +258,21 @@ def password_sign_in(
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     # Nothing above costs anything; everything below does (argon2, or a call to Supabase).
     ratelimit.check_sign_in(email=normalized, client=client)
-    config = supabase_config()
-    if config is None:
-        user = accounts.authenticate(email=normalized, password=password, db=db)
-        signed = SignedIn(
-            user=user,
-            access_token=tokens.issue_access_token(user_id=user.id, email=user.email),
-            expires_in=get_settings().access_token_ttl_seconds,
-        )
-    else:
-        try:
-            session = gotrue.sign_in_with_password(config, email=normalized, password=password)
-        except gotrue.AuthRefused as exc:
-            raise AuthenticationFailed(_sign_in_refusal(exc)) from None
-        except gotrue.AuthUnavailable as exc:
-            raise Unavailable(str(exc)) from None
-        signed = _signed_in(session, db)
+    with backend_errors():
+        session = get_auth().sign_in(email=normalized, password=password, accounts=accounts, db=db)
+    signed = _signed_in(session, db)
     ratelimit.signed_in(email=normalized, client=client)
     return signed
 
 
-def _sign_in_refusal(exc: gotrue.AuthRefused) -> str:
-    if exc.code == "email_not_confirmed":
-        return "confirm your e-mail address first (follow the link in the e-mail we sent)"
-    if exc.code in (None, "invalid_credentials", "invalid_grant", "user_not_found"):
-        return WRONG_CREDENTIALS
-    if exc.code in ("over_request_rate_limit", "over_email_send_rate_limit"):
-        return "too many sign-in attempts; try again in a minute"
-    if exc.code == "user_banned":
-        return "this account is suspended"
-    return WRONG_CREDENTIALS
-
-
-def _signed_in(session: gotrue.SupabaseSession, db: Engine | None) -> SignedIn:
-    # The token Supabase just issued must pass our own verification (same secret / JWKS),
-    # or the browser would be signed in with a token every request then refuses.
-    verified = tokens.verify_token(token=session.access_token)
-    if verified.user_id != session.user.id:
-        raise AuthenticationFailed("Supabase returned a token for another user")
-    try:
-        user = sync_supabase_user(identity=session.user, db=db)
-    except (Conflict, Invalid) as exc:
-        raise AuthenticationFailed(exc.message) from None
+def _signed_in(session: AuthSession, db: Engine | None) -> SignedIn:
+    """A backend's sign-in as the app's: with the local row of a provider's account."""
+    user = session.user
+    if isinstance(user, ExternalUser):
+        try:
+            user = sync_supabase_user(identity=user, db=db)
+        except (Conflict, Invalid) as exc:
+            raise AuthenticationFailed(exc.message) from None
     return SignedIn(user=user, access_token=session.access_token, expires_in=session.expires_in)
 
 
@@ -327,39 +304,21 @@ def password_sign_up(
     chosen = validation.choice(role, field="role", allowed=ROLES)
     checked = accounts._check_password(password)
     ratelimit.check_sign_up(client=client)
-    config = supabase_config()
-    if config is None:
-        user = accounts.sign_up(
-            email=normalized, password=checked, display_name=name, role=chosen, db=db
-        )
-        token = tokens.issue_access_token(user_id=user.id, email=user.email)
-        return SignedUp(
-            user=user,
-            signed_in=SignedIn(
-                user=user, access_token=token, expires_in=get_settings().access_token_ttl_seconds
-            ),
-        )
-    try:
-        supa_user, session = gotrue.sign_up(
-            config,
+    with backend_errors():
+        result = get_auth().sign_up(
             email=normalized,
             password=checked,
-            data={"display_name": name, "role": chosen},
+            display_name=name,
+            role=chosen,
+            accounts=accounts,
+            db=db,
         )
-    except gotrue.AuthRefused as exc:
-        if exc.code in ("user_already_exists", "email_exists"):
-            raise Conflict("an account with this email already exists", field="email") from None
-        if exc.code == "weak_password":
-            raise Invalid(exc.message, field="password") from None
-        if exc.code in ("email_address_invalid", "validation_failed"):
-            raise Invalid(exc.message, field="email") from None
-        raise Invalid(exc.message) from None
-    except gotrue.AuthUnavailable as exc:
-        raise Unavailable(str(exc)) from None
-    if session is not None:
-        signed = _signed_in(session, db)
+    if result.session is not None:
+        signed = _signed_in(result.session, db)
         return SignedUp(user=signed.user, signed_in=signed)
     # No session: the address is not confirmed yet. No local row now (it is made at the first
     # sign-in): a project that confirms addresses answers a sign-up for an address already
     # registered with a look-alike user under a random id, which must not claim the e-mail.
-    return SignedUp(user=_preview(supa_user), signed_in=None)
+    if isinstance(result.user, ExternalUser):
+        return SignedUp(user=_preview(result.user), signed_in=None)
+    return SignedUp(user=result.user, signed_in=None)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from arbibase_chat.api import create_api
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import UserPublic
-from arbibase_chat.services import identity, properties, threads, tokens
+from arbibase_chat.services import identity, properties, threads
 from tests.api.conftest import fresh_limits  # noqa: F401  (fixture)
 from tests.supabase_adapters.standin import AuthUser, SupabaseStandIn
 
@@ -40,7 +40,10 @@ def _configure(monkeypatch: pytest.MonkeyPatch, values: dict[str, str | None]) -
 
 @pytest.fixture
 def supabase_mode(standin: SupabaseStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The app in Supabase mode, pointed at the stand-in (both HS256 and the JWKS usable)."""
+    """The app in Supabase mode, pointed at the stand-in (both HS256 and the JWKS usable).
+
+    `get_auth()` follows the settings object: clearing `get_settings`' cache switches the mode
+    (and starts from fresh JWKS clients) on the next call, and back again at the end."""
     _configure(
         monkeypatch,
         {
@@ -52,11 +55,9 @@ def supabase_mode(standin: SupabaseStandIn, monkeypatch: pytest.MonkeyPatch) -> 
             "SUPABASE_SIGNED_URL_TTL_SECONDS": "60",
         },
     )
-    tokens._jwks_clients.clear()
     yield
     monkeypatch.undo()
     get_settings.cache_clear()
-    tokens._jwks_clients.clear()
 
 
 @pytest.fixture
