@@ -20,8 +20,6 @@ import ast
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "arbibase_chat"
 
 # --- the graph ------------------------------------------------------------------------------
@@ -200,12 +198,6 @@ def describe(graph: dict[str, set[str]], cycle: list[str]) -> str:
 PAGES_REALTIME = ["arbibase_chat.pages", "arbibase_chat.realtime"]
 
 
-def _only_the_pages_realtime_cycle() -> bool:
-    """True while the one cycle between parts is pages <-> realtime (removed on the lead's
-    branch): the test below is then an expected failure (strict) until that merges."""
-    return import_cycles(part_graph(import_graph(PACKAGE))) == [PAGES_REALTIME]
-
-
 def test_the_graph_covers_the_package():
     graph = import_graph(PACKAGE)
     assert len(graph) >= 50, f"only {len(graph)} modules found under {PACKAGE}"
@@ -232,11 +224,6 @@ def test_no_import_cycle_in_arbibase_chat():
     assert cycles == [], "\n".join(describe(graph, cycle) for cycle in cycles)
 
 
-@pytest.mark.xfail(
-    _only_the_pages_realtime_cycle(),
-    strict=True,
-    reason="pages<->realtime cycle removed by the lead's branch",
-)
 def test_no_import_cycle_between_the_parts_of_arbibase_chat():
     modules = import_graph(PACKAGE)
     graph = part_graph(modules)

@@ -35,7 +35,6 @@ __all__ = [
     "VerifiedToken",
     "expiry",
     "issue_access_token",
-    "verify_access_token",
     "verify_token",
 ]
 
