@@ -1,37 +1,33 @@
-"""The open thread's state: loads, sends, uploads, thread actions, live updates.
+"""The open thread's state and its event surface: loads, thread actions, the composer.
 
-The window's rules (merge by seq, pending → sent / failed, the ≤ 200 cap, day labels) live in
-`thread_window.MessageWindow`; the view in `thread_view.py`. Every public method here is an
-event the browser may send with any payload (allow-listed in tests/test_event_surface.py):
-identity comes from SessionState only, and everything else is `_private`.
+One idea per module around it: `thread_window.MessageWindow` (the window's rules),
+`thread_send.py` (sending text and files), `thread_live.py` (what a pushed update does),
+`thread_view.py` (the view); they use this state's `_private` helpers. Every public method
+here is an event the browser may send with any payload (allow-listed in
+tests/test_event_surface.py): identity comes from SessionState only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 import uuid
-import weakref
 from typing import Any
 
 import reflex as rx
 
 from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView
-from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagePublic, ThreadPublic
+from arbibase_chat.pages import thread_live, thread_send
 from arbibase_chat.pages.inbox import InboxState
-from arbibase_chat.pages.thread_window import MessageWindow
+from arbibase_chat.pages.thread_window import PAGE, MessageWindow
 from arbibase_chat.realtime import views as live
-from arbibase_chat.realtime.updates import TypingUpdate, Update, UserUpdate
-from arbibase_chat.services import attachments, inbox, messages, reads, threads
+from arbibase_chat.realtime.updates import Update
+from arbibase_chat.services import inbox, messages, reads, threads
 from arbibase_chat.services.errors import DomainError
-from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
 from arbibase_chat.session import SessionState, user_view
-from arbibase_chat.textlinks import segments
 
-PAGE = 50
 UPLOAD_ID = "attachment-upload"
 TYPING_THROTTLE_SECONDS = 2.0
 
@@ -186,104 +182,21 @@ class ChatState(rx.State):
     def tab_hidden(self):
         self.tab_visible = False
 
-    # --- sending ----------------------------------------------------------------------------
+    # --- sending (pages/thread_send.py) -----------------------------------------------------
 
     @rx.event(background=True)
     async def send(self, form_data: dict[str, Any]):
-        """Show the message at once as pending, store it, then show it sent (or failed).
-
-        A background task: the pending bubble goes out when the first `async with self`
-        block ends (no second browser round trip), and the tab's state is not locked while
-        the database works, so live updates for this tab are not queued behind its send.
-        """
-        body = form_data.get("body") if isinstance(form_data, dict) else None
-        if not isinstance(body, str) or not body.strip():
-            return None
-        if len(body) > MAX_MESSAGE_CHARS:
-            # The composer stops at the limit; only a forged event gets here. Nothing is kept.
-            return rx.toast.error(f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.")
-        client_msg_id = uuid.uuid4().hex
-        async with self:
-            user_id = await self._user()
-            if user_id is None:
-                return rx.redirect(routes.LOGIN)
-            route_id = self._route_thread_id()
-            if route_id and self.open_id != route_id:
-                # Sent before the page's load ran (a fast typist right after opening the
-                # thread): the browser already cleared the composer, so open the thread now
-                # rather than drop the text, or send it to the thread shown before.
-                redirect = await self.load()
-                if redirect is not None:
-                    return redirect
-            if not self.open_id or self.open_id != (route_id or self.open_id):
-                return rx.toast.error("This conversation could not be opened; nothing was sent.")
-            window = self._window()
-            window.add_pending(
-                MessageView(
-                    id=f"pending-{client_msg_id}",
-                    seq=window.last_seq() + 1,
-                    mine=True,
-                    sender_name="You",
-                    segments=segments(body),
-                    created_at=utcnow().isoformat(),
-                    status="pending",
-                    client_msg_id=client_msg_id,
-                )
-            )
-            await self._keep(window)
-            token = self.router.session.client_token
-        return await self._store(token, user_id, client_msg_id, body)
+        return await thread_send.send_text(self, form_data)
 
     @rx.event(background=True)
     async def retry(self, client_msg_id: str):
-        async with self:
-            user_id = await self._user()
-            if user_id is None:
-                return rx.redirect(routes.LOGIN)
-            window = self._window()
-            body = window.failed_body(client_msg_id) if isinstance(client_msg_id, str) else None
-            if body is None:
-                return None
-            window.set_status(client_msg_id, "pending")
-            await self._keep(window)
-            token = self.router.session.client_token
-        return await self._store(token, user_id, client_msg_id, body)
+        return await thread_send.retry(self, client_msg_id)
 
-    async def _store(self, token: str, user_id: uuid.UUID, client_msg_id: str, body: str):
-        """Store a pending message outside the state lock. A retry reuses its client_msg_id,
-        so it never duplicates; one tab's sends are stored in the order typed."""
-        async with _send_order(token):
-            async with self:
-                if not self._window().waiting(client_msg_id):
-                    return None  # already confirmed (e.g. by the realtime path), or left
-                thread_id, counterparty = self.open_id, self._counterparty_id
-            problem = None
-            try:
-                stored = await aio.sends.call(
-                    messages.send_message,
-                    user_id=user_id,
-                    thread_id=thread_id,
-                    body=body,
-                    client_msg_id=client_msg_id,
-                )
-            except DomainError as exc:
-                problem = exc.message
-            except Exception:
-                problem = "Could not send the message. Retry when you are back online."
-        async with self:
-            window = self._window()
-            if problem is not None:
-                window.set_status(client_msg_id, "failed")
-                await self._keep(window)
-                return rx.toast.error(problem)
-            if self.open_id == thread_id:  # still the same thread on screen
-                window.merge(self._views([stored]))
-                await self._keep(window)
-        if counterparty:
-            live.stopped_typing(thread_id=uuid.UUID(thread_id), to_user=uuid.UUID(counterparty))
-        return None
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        return await thread_send.upload_files(self, files)
 
-    # --- attachments ------------------------------------------------------------------------
+    # --- composer ---------------------------------------------------------------------------
 
     @rx.event
     def upload_progress(self, progress: dict[str, Any]):
@@ -291,43 +204,6 @@ class ChatState(rx.State):
         if isinstance(fraction, int | float):
             self.upload_percent = max(0, min(100, int(fraction * 100)))
             self.uploading = fraction < 1
-
-    @rx.event
-    async def upload(self, files: list[rx.UploadFile]):
-        """Store each file (type sniffed, size checked by the service) and post it."""
-        user_id = await self._user()
-        if user_id is None:
-            return rx.redirect(routes.LOGIN)
-        problems = []
-        window = self._window()
-        try:
-            for upload in files:
-                try:
-                    stored = await aio.call(
-                        attachments.store_attachment,
-                        user_id=user_id,
-                        thread_id=self.open_id,
-                        filename=upload.name or upload.filename or "file",
-                        source=upload.file,
-                    )
-                    message = await aio.call(
-                        messages.send_message,
-                        user_id=user_id,
-                        thread_id=self.open_id,
-                        body="",
-                        attachment_id=stored.id,
-                        client_msg_id=f"upload-{stored.id}",
-                    )
-                except DomainError as exc:
-                    problems.append(f"{upload.name or 'File'}: {exc.message}")
-                    continue
-                window.merge(self._views([message]))
-        finally:
-            self.uploading, self.upload_percent = False, 0
-        await self._keep(window)
-        if problems:
-            return rx.toast.error(" ".join(problems), duration=8000)
-        return None
 
     @rx.event
     async def composer_changed(self, value: str):
@@ -376,62 +252,10 @@ class ChatState(rx.State):
     async def remove_tag(self, tag: str):
         return await self._update(remove_tags=[tag])
 
-    # --- live view (realtime/views.py) --------------------------------------------------------
-
-    async def _live_resync(self, user_id: uuid.UUID) -> str | None:
-        """Events may have been missed: refresh the header, catch up from the newest held."""
-        if not self.open_id or self._me != str(user_id):
-            return None
-        window = self._window()
-        try:
-            self._apply_header(
-                await aio.call(inbox.get_thread, user_id=user_id, thread_id=self.open_id)
-            )
-            await self._catch_up(user_id, window)
-        except DomainError:
-            return None
-        await self._keep(window)
-        return self.open_id if self.tab_visible else None
+    # --- live view (realtime/views.py; pages/thread_live.py) ------------------------------------
 
     async def _live_apply(self, update: Update) -> str | None:
-        """Apply a pushed update; the thread to mark read when the tab shows new messages."""
-        if not isinstance(update, UserUpdate | TypingUpdate):
-            return None
-        if str(update.thread_id) != self.open_id or not self._me:
-            return None
-        if isinstance(update, TypingUpdate):
-            if self.typing_name != update.name:
-                self.typing_name = update.name
-            return None
-        if update.user_id != uuid.UUID(self._me):
-            return None  # pushed for a user this tab no longer shows
-        if update.thread is not None:
-            self._apply_header(update.thread)
-        if update.seen_seq is not None and update.seen_seq > self.seen_seq:
-            self.seen_seq = update.seen_seq
-        window = self._window()
-        if update.reload:
-            window.replace_newest(self._views(await self._page(update.user_id)), page=PAGE)
-        message = update.message
-        if message is not None:
-            if window.leaves_a_gap(message.seq):
-                await self._catch_up(update.user_id, window)
-            else:
-                window.merge(self._views([message]))
-            if str(message.sender_id) != self._me and self.typing_name:
-                self.typing_name = ""
-        await self._keep(window)
-        theirs = message is not None and str(message.sender_id) != self._me
-        return self.open_id if theirs and self.tab_visible else None
+        return await thread_live.apply(self, update)
 
-
-# One lock per tab while it stores a message: sends run as background tasks, and two typed in
-# quick succession must not overtake each other on the way to the database.
-_send_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
-def _send_order(token: str) -> asyncio.Lock:
-    lock = _send_locks.get(token)
-    if lock is None:
-        lock = _send_locks[token] = asyncio.Lock()
-    return lock
+    async def _live_resync(self, user_id: uuid.UUID) -> str | None:
+        return await thread_live.resync(self, user_id)

@@ -20,6 +20,7 @@ from datetime import tzinfo
 from arbibase_chat.components.message_bubble import MessageView, label_days
 
 WINDOW = 200
+PAGE = 50  # messages per history page
 
 
 @dataclass

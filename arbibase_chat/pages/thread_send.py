@@ -1,0 +1,171 @@
+"""Sending in the open thread: text (pending → sent / failed, retry) and files.
+
+The bodies of ChatState's `send`, `retry` and `upload` handlers (pages/thread.py keeps the
+thin event surface). `send` and `retry` run as background tasks: the pending bubble goes out
+when the first `async with chat` block ends (no second browser round trip), and the tab's
+state is not locked while the database works, so live updates for the tab are not queued
+behind its own send. One tab's sends are stored in the order typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import reflex as rx
+
+from arbibase_chat import aio, routes
+from arbibase_chat.components.message_bubble import MessageView
+from arbibase_chat.db import utcnow
+from arbibase_chat.realtime import views as live
+from arbibase_chat.services import attachments, messages
+from arbibase_chat.services.errors import DomainError
+from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
+from arbibase_chat.textlinks import segments
+
+if TYPE_CHECKING:
+    from arbibase_chat.pages.thread import ChatState
+
+# One lock per tab while it stores a message: two typed in quick succession must not overtake
+# each other on the way to the database.
+_send_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _send_order(token: str) -> asyncio.Lock:
+    lock = _send_locks.get(token)
+    if lock is None:
+        lock = _send_locks[token] = asyncio.Lock()
+    return lock
+
+
+async def send_text(chat: ChatState, form_data: Any) -> Any:
+    """Show the message at once as pending, store it, then show it sent (or failed)."""
+    body = form_data.get("body") if isinstance(form_data, dict) else None
+    if not isinstance(body, str) or not body.strip():
+        return None
+    if len(body) > MAX_MESSAGE_CHARS:
+        # The composer stops at the limit; only a forged event gets here. Nothing is kept.
+        return rx.toast.error(f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.")
+    client_msg_id = uuid.uuid4().hex
+    async with chat:
+        user_id = await chat._user()
+        if user_id is None:
+            return rx.redirect(routes.LOGIN)
+        route_id = chat._route_thread_id()
+        if route_id and chat.open_id != route_id:
+            # Sent before the page's load ran (a fast typist right after opening the thread):
+            # the browser already cleared the composer, so open the thread now rather than
+            # drop the text, or send it to the thread shown before.
+            redirect = await chat.load()
+            if redirect is not None:
+                return redirect
+        if not chat.open_id or chat.open_id != (route_id or chat.open_id):
+            return rx.toast.error("This conversation could not be opened; nothing was sent.")
+        window = chat._window()
+        window.add_pending(
+            MessageView(
+                id=f"pending-{client_msg_id}",
+                seq=window.last_seq() + 1,
+                mine=True,
+                sender_name="You",
+                segments=segments(body),
+                created_at=utcnow().isoformat(),
+                status="pending",
+                client_msg_id=client_msg_id,
+            )
+        )
+        await chat._keep(window)
+        token = chat.router.session.client_token
+    return await _store(chat, token, user_id, client_msg_id, body)
+
+
+async def retry(chat: ChatState, client_msg_id: Any) -> Any:
+    async with chat:
+        user_id = await chat._user()
+        if user_id is None:
+            return rx.redirect(routes.LOGIN)
+        window = chat._window()
+        body = window.failed_body(client_msg_id) if isinstance(client_msg_id, str) else None
+        if body is None:
+            return None
+        window.set_status(client_msg_id, "pending")
+        await chat._keep(window)
+        token = chat.router.session.client_token
+    return await _store(chat, token, user_id, client_msg_id, body)
+
+
+async def _store(
+    chat: ChatState, token: str, user_id: uuid.UUID, client_msg_id: str, body: str
+) -> Any:
+    """Store a pending message outside the state lock; a retry reuses its client_msg_id, so
+    it never duplicates."""
+    async with _send_order(token):
+        async with chat:
+            if not chat._window().waiting(client_msg_id):
+                return None  # already confirmed (e.g. by the realtime path), or left
+            thread_id, counterparty = chat.open_id, chat._counterparty_id
+        problem = None
+        try:
+            stored = await aio.sends.call(
+                messages.send_message,
+                user_id=user_id,
+                thread_id=thread_id,
+                body=body,
+                client_msg_id=client_msg_id,
+            )
+        except DomainError as exc:
+            problem = exc.message
+        except Exception:
+            problem = "Could not send the message. Retry when you are back online."
+    async with chat:
+        window = chat._window()
+        if problem is not None:
+            window.set_status(client_msg_id, "failed")
+            await chat._keep(window)
+            return rx.toast.error(problem)
+        if chat.open_id == thread_id:  # still the same thread on screen
+            window.merge(chat._views([stored]))
+            await chat._keep(window)
+    if counterparty:
+        live.stopped_typing(thread_id=uuid.UUID(thread_id), to_user=uuid.UUID(counterparty))
+    return None
+
+
+async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> Any:
+    """Store each file (type sniffed, size and image bounds checked by the service) and post
+    it as a message of its own."""
+    user_id = await chat._user()
+    if user_id is None:
+        return rx.redirect(routes.LOGIN)
+    problems = []
+    window = chat._window()
+    try:
+        for upload in files:
+            try:
+                stored = await aio.call(
+                    attachments.store_attachment,
+                    user_id=user_id,
+                    thread_id=chat.open_id,
+                    filename=upload.name or upload.filename or "file",
+                    source=upload.file,
+                )
+                message = await aio.call(
+                    messages.send_message,
+                    user_id=user_id,
+                    thread_id=chat.open_id,
+                    body="",
+                    attachment_id=stored.id,
+                    client_msg_id=f"upload-{stored.id}",
+                )
+            except DomainError as exc:
+                problems.append(f"{upload.name or 'File'}: {exc.message}")
+                continue
+            window.merge(chat._views([message]))
+    finally:
+        chat.uploading, chat.upload_percent = False, 0
+    await chat._keep(window)
+    if problems:
+        return rx.toast.error(" ".join(problems), duration=8000)
+    return None
