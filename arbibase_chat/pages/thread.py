@@ -10,7 +10,6 @@ tests/test_event_surface.py): identity comes from SessionState only.
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from typing import Any
 
@@ -29,7 +28,6 @@ from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState, user_view
 
 UPLOAD_ID = "attachment-upload"
-TYPING_THROTTLE_SECONDS = 2.0
 
 
 @live.live_view
@@ -208,19 +206,7 @@ class ChatState(rx.State):
     @rx.event
     async def composer_changed(self, value: str):
         """Typing indicator for the other side, at most one notice every 2 s."""
-        if not value or not self.open_id or not self._counterparty_id:
-            return
-        now = time.monotonic()
-        if now - self._last_typing_sent < TYPING_THROTTLE_SECONDS:
-            return
-        if await self._user() is None:
-            return
-        self._last_typing_sent = now
-        live.typing(
-            thread_id=uuid.UUID(self.open_id),
-            to_user=uuid.UUID(self._counterparty_id),
-            name=(await self.get_state(SessionState)).display_name,
-        )
+        await thread_send.typing(self, value)
 
     # --- thread actions ---------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Sending in the open thread: text (pending → sent / failed, retry) and files.
+"""Sending in the open thread: text (pending → sent / failed, retry), files, typing.
 
 The bodies of ChatState's `send`, `retry` and `upload` handlers (pages/thread.py keeps the
 thin event surface). `send` and `retry` run as background tasks: the pending bubble goes out
@@ -10,6 +10,7 @@ behind its own send. One tab's sends are stored in the order typed.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -23,10 +24,13 @@ from arbibase_chat.realtime import views as live
 from arbibase_chat.services import attachments, messages
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
+from arbibase_chat.session import SessionState
 from arbibase_chat.textlinks import segments
 
 if TYPE_CHECKING:
     from arbibase_chat.pages.thread import ChatState
+
+TYPING_THROTTLE_SECONDS = 2.0
 
 # One lock per tab while it stores a message: two typed in quick succession must not overtake
 # each other on the way to the database.
@@ -169,3 +173,20 @@ async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> Any:
     if problems:
         return rx.toast.error(" ".join(problems), duration=8000)
     return None
+
+
+async def typing(chat: ChatState, value: Any) -> None:
+    """Tell the other side that I am typing, at most once every TYPING_THROTTLE_SECONDS."""
+    if not isinstance(value, str) or not value or not chat.open_id or not chat._counterparty_id:
+        return
+    now = time.monotonic()
+    if now - chat._last_typing_sent < TYPING_THROTTLE_SECONDS:
+        return
+    if await chat._user() is None:
+        return
+    chat._last_typing_sent = now
+    live.typing(
+        thread_id=uuid.UUID(chat.open_id),
+        to_user=uuid.UUID(chat._counterparty_id),
+        name=(await chat.get_state(SessionState)).display_name,
+    )
