@@ -95,6 +95,27 @@ ATTACKS = [
     pytest.param("op1", send("t1", "op1", deleted_at="now()"), DENIED, id="msg-insert-deleted-at"),
     pytest.param("op1", send("t_closed", "op1"), DENIED, id="msg-insert-closed-thread"),
     pytest.param("own2", send("t2", "own2"), DENIED, id="msg-insert-unverified-owner"),
+    # An unverified owner changes nothing in a thread (migration 20261202000600).
+    pytest.param(
+        "own2",
+        upd("messaging_threads", "status = 'closed'", "id = %(t2)s"),
+        DENIED,
+        id="thread-close-unverified-owner",
+    ),
+    pytest.param(
+        "own2",
+        upd("messaging_threads", "subject = 'mine now'", "id = %(t2)s"),
+        DENIED,
+        id="thread-rename-unverified-owner",
+    ),
+    pytest.param(
+        "own2",
+        "insert into public.messaging_thread_tags (thread_id, tag, created_by)"
+        " values (%(t2)s, 'urgent', %(own2)s)",
+        DENIED,
+        id="tag-add-unverified-owner",
+    ),
+    pytest.param("own2", attachment("t2", "own2"), DENIED, id="attachment-unverified-owner"),
     pytest.param(
         "op1",
         send("t1", "op1", attachment_url="'javascript:alert(document.cookie)'"),

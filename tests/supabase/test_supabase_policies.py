@@ -100,11 +100,16 @@ def test_auth_uid_is_always_wrapped_in_a_select(policies):
 
 
 def _policy_statements() -> list[str]:
-    out = []
+    """The policies in effect: a later migration that recreates a policy (same name, same
+    table) replaces the earlier statement."""
+    latest: dict[tuple[str, str], str] = {}
     for path in migration_files():
         text = re.sub(r"--[^\n]*", "", path.read_text())
-        out += re.findall(r"create policy .*?;", text, flags=re.S | re.I)
-    return out
+        for statement in re.findall(r"create policy .*?;", text, flags=re.S | re.I):
+            key = re.match(r'create policy\s+"([^"]+)"\s+on\s+([\w.]+)', statement, re.I)
+            assert key is not None, statement[:80]
+            latest[(key.group(1), key.group(2))] = statement
+    return list(latest.values())
 
 
 def test_every_column_inside_a_policy_is_qualified(conn, policies):
