@@ -73,6 +73,12 @@ class LoginState(rx.State):
         self.error = ""
 
 
+# Until the page is connected the form has no handler: a click would make the browser submit
+# it natively, as a GET that puts the password in the URL (seen on a slow first load). So the
+# button waits for the connection, and the form says POST should it ever be submitted natively.
+_NOT_READY = ~rx.State.is_hydrated
+
+
 def _error_callout() -> rx.Component:
     return rx.fragment(
         rx.cond(
@@ -128,11 +134,19 @@ def login_page() -> rx.Component:
         rx.vstack(
             _field("Email", "email", "email", auto_complete="email", placeholder="you@example.com"),
             _field("Password", "password", "password", auto_complete="current-password"),
-            rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
+            rx.button(
+                "Log in",
+                type="submit",
+                size="3",
+                width="100%",
+                id="login-submit",
+                disabled=_NOT_READY,
+            ),
             spacing="3",
             width="100%",
         ),
         on_submit=LoginState.log_in,
+        method="post",
         width="100%",
     )
     footer = rx.text(
@@ -160,11 +174,19 @@ def signup_page() -> rx.Component:
                 ),
                 spacing="1",
             ),
-            rx.button("Create account", type="submit", size="3", width="100%", id="signup-submit"),
+            rx.button(
+                "Create account",
+                type="submit",
+                size="3",
+                width="100%",
+                id="signup-submit",
+                disabled=_NOT_READY,
+            ),
             spacing="3",
             width="100%",
         ),
         on_submit=LoginState.sign_up,
+        method="post",
         width="100%",
     )
     footer = rx.text("Already have an account? ", rx.link("Log in", href=routes.LOGIN), size="2")

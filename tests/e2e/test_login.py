@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.seed import DEMO_PASSWORD
@@ -81,3 +81,20 @@ def test_sign_up_lands_on_an_empty_inbox(live_server: str, page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/inbox/?$"))
     expect(page.locator("#inbox-empty")).to_be_visible()
     expect(page.locator("#nav-user-name")).to_have_text("Nina New")
+
+
+@pytest.mark.parametrize("path", ["/login", "/signup"])
+def test_a_password_never_goes_into_the_url_before_the_page_is_live(
+    live_server: str, browser: Browser, path: str
+) -> None:
+    """Before the page is connected the form has no handler: a click would submit it natively
+    (a GET with the password in the URL). The button waits, and the form says POST."""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(live_server + path)
+        form = page.locator("form")
+        assert form.get_attribute("method") == "post"
+        expect(page.locator("button[type=submit]")).to_be_disabled()
+    finally:
+        context.close()
