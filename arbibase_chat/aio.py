@@ -14,6 +14,7 @@ Retry-After) and the worker's time goes to delivering what it accepted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import os
@@ -62,13 +63,11 @@ def _lower_priority() -> None:
     """Run this thread (and the threads argon2 starts from it) below the rest of the worker:
     when the CPU is short, the event loop and the other requests go first. Linux sets the
     niceness per thread; elsewhere this does nothing."""
-    try:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux / not allowed
         tid = threading.get_native_id()
         os.setpriority(
             os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + PASSWORD_THREAD_NICENESS
         )
-    except (AttributeError, OSError):  # pragma: no cover - not Linux / not allowed
-        pass
 
 
 def _password_pool(threads: int) -> ThreadPoolExecutor:

@@ -27,6 +27,7 @@ from reflex_base.constants.state import FIELD_MARKER
 from arbibase_chat import aio, routes
 from arbibase_chat.config import ACCESS_TOKEN_COOKIE, get_settings
 from arbibase_chat.models import UserPublic
+from arbibase_chat.realtime import views as live
 from arbibase_chat.services import identity, tokens
 from arbibase_chat.services.errors import AuthenticationFailed, Unavailable
 
@@ -103,6 +104,8 @@ class SessionState(rx.State):
         self.verified = False
 
     async def _reset_views(self) -> None:
+        # No live pushes for the previous user either, until a page registers the tab again.
+        live.leave(self.router.session.client_token)
         for cls in _USER_VIEWS:
             (await self.get_state(cls)).reset()
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -83,11 +84,9 @@ class Server:
             return 0.0
         total = 0.0
         for p in procs:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 t = p.cpu_times()
                 total += t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
         return total
 
 
@@ -127,11 +126,9 @@ def start_server(database_url: str, extra: dict[str, str], log: Path) -> Server:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited ({proc.returncode}); see {log}")
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             if httpx.get(server.url + "/api/me", timeout=1).status_code == 401:
                 return server
-        except httpx.HTTPError:
-            pass
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"server not ready; see {log}")

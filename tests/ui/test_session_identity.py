@@ -150,3 +150,29 @@ async def test_log_out_wipes_the_views(app_db):
     await type(session).event_handlers["log_out"].fn(session)
     assert session._user_id == "" and session.access_token == ""
     assert _wiped(inbox, chat)
+
+
+async def test_an_ended_identity_stops_the_tabs_live_pushes(app_db, monkeypatch):
+    """The hub forgets the tab (no pushes for the previous user) until a page registers it."""
+    from arbibase_chat.realtime import views
+
+    forgotten: list[str] = []
+
+    class Recorder:
+        def register(self, token: str, user_id: uuid.UUID) -> None: ...
+        def open(self, token: str, thread_id: uuid.UUID | None) -> None: ...
+        def typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID, name: str) -> None: ...
+        def stopped_typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID) -> None: ...
+
+        def forget(self, token: str) -> None:
+            forgotten.append(token)
+
+    monkeypatch.setattr(views, "_presence", Recorder())
+    alice = factories.user(app_db, "operator")
+    session, _inbox, _chat = _tab()
+    session.access_token = tokens.issue_access_token(user_id=alice.id)
+    assert await session._current_user_id() == alice.id
+    assert forgotten == []
+    session.access_token = "garbage"
+    assert await session._current_user_id() is None
+    assert forgotten == [session.router.session.client_token]
