@@ -18,8 +18,9 @@ staff verified their ownership (`accounts.set_verified`). Refusals are `Forbidde
 with stable codes (`errors.OperatorsOnly`, `OwnersOnly`, `VerifyOwnership`); the API answers
 403 with that code.
 
-The database's own policies (alembic 0004, supabase/migrations/*_rls.sql) are the second line
-and coarser: they refuse an unverified owner's message, not their thread changes or uploads.
+The database's own policies are the second line and say the same for an unverified owner
+(alembic 0004 + 0006, supabase/migrations/*_rls.sql + *_verified_owner_writes.sql): no message,
+thread change, tag or file record of theirs passes RLS either.
 """
 
 from __future__ import annotations
