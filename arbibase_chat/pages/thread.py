@@ -112,6 +112,17 @@ class ChatState(rx.State):
             if len(batch) < PAGE:
                 return
 
+    async def _merge_in_order(
+        self, user_id: uuid.UUID, window: MessageWindow, batch: list[MessagePublic]
+    ) -> None:
+        """Add stored messages (pushed, or my own send's). One beyond the next number means
+        something in between was missed (e.g. while the database listener reconnected): page
+        forward first, or the window would hold a hole that no catch-up from its newest
+        message could ever fill."""
+        if batch and window.leaves_a_gap(min(m.seq for m in batch)):
+            await self._catch_up(user_id, window)
+        window.merge(self._views(batch))
+
     async def _mark_read(self, user_id: uuid.UUID) -> None:
         if self.open_id:
             with contextlib.suppress(DomainError):

@@ -56,10 +56,7 @@ async def apply(chat: ChatState, update: Update) -> str | None:
         window.replace_newest(chat._views(await chat._page(update.user_id)), page=PAGE)
     message = update.message
     if message is not None:
-        if window.leaves_a_gap(message.seq):
-            await chat._catch_up(update.user_id, window)
-        else:
-            window.merge(chat._views([message]))
+        await chat._merge_in_order(update.user_id, window, [message])
         if str(message.sender_id) != chat._me and chat.typing_name:
             chat.typing_name = ""
     await chat._keep(window)

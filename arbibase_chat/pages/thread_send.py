@@ -130,7 +130,7 @@ async def _store(
             await chat._keep(window)
             return rx.toast.error(problem)
         if chat.open_id == thread_id:  # still the same thread on screen
-            window.merge(chat._views([stored]))
+            await chat._merge_in_order(user_id, window, [stored])
             await chat._keep(window)
     if counterparty:
         live.stopped_typing(thread_id=uuid.UUID(thread_id), to_user=uuid.UUID(counterparty))
@@ -166,7 +166,7 @@ async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> Any:
             except DomainError as exc:
                 problems.append(f"{upload.name or 'File'}: {exc.message}")
                 continue
-            window.merge(chat._views([message]))
+            await chat._merge_in_order(user_id, window, [message])
     finally:
         chat.uploading, chat.upload_percent = False, 0
     await chat._keep(window)
