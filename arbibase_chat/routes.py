@@ -10,3 +10,21 @@ THREAD_PREFIX = "/threads/"
 
 def thread(thread_id: str) -> str:
     return THREAD_PREFIX + thread_id
+
+# Deals (issue #11)
+PROPERTIES = "/properties"
+PROPERTY = "/properties/[property_id]"
+PROPERTY_PREFIX = "/properties/"
+ROI = "/roi"
+PORTFOLIO = "/portfolio"
+VERIFY = "/verify"
+STAFF_VERIFICATIONS = "/staff/verifications"
+
+
+def property_page(property_id: str) -> str:
+    return PROPERTY_PREFIX + property_id
+
+
+def roi_for(property_id: str) -> str:
+    """The ROI calculator prefilled from a property."""
+    return f"{ROI}?property={property_id}"
