@@ -25,6 +25,29 @@ MessageKind = Literal["text", "offer", "system"]
 ROLES: tuple[str, ...] = ("operator", "owner")
 TIERS: tuple[str, ...] = ("beta", "pro", "premium")
 THREAD_STATUSES: tuple[str, ...] = ("active", "archived", "closed")
+# A negotiation's deal stage (services/deals.py): derived from its offers up to "agreed";
+# the last steps ("lease_drafted", "signed", or "lost" with a reason) are set by a party.
+DealStage = Literal[
+    "inquiry", "offer_sent", "countered", "agreed", "lease_drafted", "signed", "lost"
+]
+DEAL_STAGES: tuple[str, ...] = (
+    "inquiry",
+    "offer_sent",
+    "countered",
+    "agreed",
+    "lease_drafted",
+    "signed",
+    "lost",
+)
+OfferStatus = Literal["sent", "accepted", "declined", "countered", "withdrawn", "expired"]
+OFFER_STATUSES: tuple[str, ...] = (
+    "sent",
+    "accepted",
+    "declined",
+    "countered",
+    "withdrawn",
+    "expired",
+)
 
 # JSONB on Postgres (indexable, compact), JSON text elsewhere.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -109,6 +132,11 @@ class MessagingThread(SQLModel, table=True):
             "status IN ('active', 'archived', 'closed')", name="ck_messaging_threads_status"
         ),
         CheckConstraint("operator_id <> owner_id", name="ck_messaging_threads_two_parties"),
+        CheckConstraint(
+            "stage IN ('inquiry', 'offer_sent', 'countered', 'agreed', 'lease_drafted', "
+            "'signed', 'lost')",
+            name="ck_messaging_threads_stage",
+        ),
         # At most one *active* thread per property and operator-owner pair.
         Index(
             "uq_messaging_threads_one_active",
@@ -131,6 +159,11 @@ class MessagingThread(SQLModel, table=True):
     last_seq: int = 0
     last_message_at: datetime = _ts()
     created_at: datetime = _ts()
+    # The deal stage (services/deals.py) and, for the hand-set steps, who set it and why.
+    stage: str = Field(default="inquiry", max_length=16)
+    stage_reason: str | None = Field(default=None, max_length=500)
+    # No foreign key: always one of the two parties, whose deletion deletes the thread.
+    stage_changed_by: uuid.UUID | None = None
 
 
 class Participant(SQLModel, table=True):
@@ -199,6 +232,7 @@ class ThreadPublic(SQLModel):
     tags: list[str]
     my_role: Role
     property_title: str
+    stage: DealStage = "inquiry"
     counterparty_id: uuid.UUID
     counterparty_name: str
     last_message: MessagePreview | None
@@ -326,6 +360,76 @@ class AttachmentPublic(BaseModel):
     url: str
     thumbnail_url: str | None
     created_at: datetime
+
+
+# --- offers ---------------------------------------------------------------------------------
+
+
+class MessagingOffer(SQLModel, table=True):
+    """One version of an offer in a thread (services/offers.py).
+
+    Versions are numbered 1, 2, 3... per thread; a counter links to the version it answers
+    (`parent_id`). A version is immutable once made except for its status and decision.
+    `terms` is what both parties see; the operator's private numbers live in
+    `messaging_offer_numbers`, which the owner reads only when the operator shared them.
+    """
+
+    __tablename__ = "messaging_offers"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('sent', 'accepted', 'declined', 'countered', 'withdrawn', 'expired')",
+            name="ck_messaging_offers_status",
+        ),
+        CheckConstraint("version > 0", name="ck_messaging_offers_version"),
+        Index("uq_messaging_offers_thread_version", "thread_id", "version", unique=True),
+        # At most one open offer per thread: the latest version is the only actionable one.
+        Index(
+            "uq_messaging_offers_one_open",
+            "thread_id",
+            unique=True,
+            sqlite_where=text("status = 'sent'"),
+            postgresql_where=text("status = 'sent'"),
+        ),
+        # The expiry sweep's range scan.
+        Index(
+            "ix_messaging_offers_open_expiry",
+            "expires_at",
+            sqlite_where=text("status = 'sent'"),
+            postgresql_where=text("status = 'sent'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    thread_id: uuid.UUID = Field(foreign_key="messaging_threads.id", ondelete="CASCADE")
+    version: int
+    parent_id: uuid.UUID | None = Field(
+        default=None, foreign_key="messaging_offers.id", ondelete="SET NULL"
+    )
+    made_by: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    terms: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    status: str = Field(default="sent", max_length=16)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    message_id: uuid.UUID | None = Field(
+        default=None, foreign_key="messaging_messages.id", ondelete="SET NULL"
+    )
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts()
+
+
+class MessagingOfferNumbers(SQLModel, table=True):
+    """The operator's ROI snapshot of an offer, frozen when it was made; private unless shared."""
+
+    __tablename__ = "messaging_offer_numbers"
+
+    offer_id: uuid.UUID = Field(
+        foreign_key="messaging_offers.id", ondelete="CASCADE", primary_key=True
+    )
+    operator_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    inputs: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    roi: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    shared: bool = False
 
 
 MessagePublic.model_rebuild()  # `attachment` refers to AttachmentPublic, defined above

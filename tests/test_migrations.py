@@ -1,6 +1,9 @@
 """Alembic owns the schema: it round-trips and matches the models on both backends."""
 
 import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,7 +16,79 @@ from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
 from arbibase_chat.services import messages
 from tests.conftest import create_pg_database, drop_pg_database, unavailable
-from tests.factories import Pair
+
+
+@dataclass
+class World0004:
+    owner_id: uuid.UUID
+    thread_id: uuid.UUID
+    message_ids: list[uuid.UUID]
+
+
+def _world_at_0004(engine, *, messages: int) -> World0004:
+    """An operator, a verified owner, their thread and `messages` messages, in 0004's columns."""
+    pg = engine.dialect.name == "postgresql"
+    key = str if pg else lambda u: u.hex
+    now = datetime.now(UTC)
+    op_id, owner_id, prop_id, thread_id = (uuid.uuid4() for _ in range(4))
+    ids = [uuid.uuid4() for _ in range(messages)]
+    with engine.begin() as conn:
+        for uid, role in ((op_id, "operator"), (owner_id, "owner")):
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, display_name, role, tier, verified,"
+                    " password_hash, created_at)"
+                    " VALUES (:id, :email, 'x', :role, 'beta', true, 'x', :now)"
+                ),
+                {"id": key(uid), "email": f"{uid.hex}@example.com", "role": role, "now": now},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO properties (id, owner_id, title, address, city, created_at)"
+                " VALUES (:id, :owner, 'Home', '1 Main St', 'Austin', :now)"
+            ),
+            {"id": key(prop_id), "owner": key(owner_id), "now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO messaging_threads (id, property_id, operator_id, owner_id, status,"
+                " last_seq, last_message_at, created_at)"
+                " VALUES (:id, :prop, :op, :owner, 'active', :n, :now, :now)"
+            ),
+            {
+                "id": key(thread_id),
+                "prop": key(prop_id),
+                "op": key(op_id),
+                "owner": key(owner_id),
+                "n": messages,
+                "now": now,
+            },
+        )
+        for uid, role in ((op_id, "operator"), (owner_id, "owner")):
+            conn.execute(
+                text(
+                    "INSERT INTO messaging_participants (thread_id, user_id, role,"
+                    " last_read_seq, last_message_at) VALUES (:t, :u, :role, 0, :now)"
+                ),
+                {"t": key(thread_id), "u": key(uid), "role": role, "now": now},
+            )
+        for seq, mid in enumerate(ids, start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO messaging_messages (id, thread_id, seq, sender_id, body,"
+                    " seen_by, kind, created_at) VALUES (:id, :t, :seq, :s, 'x', :seen, 'text',"
+                    " :now)"
+                ),
+                {
+                    "id": key(mid),
+                    "t": key(thread_id),
+                    "seq": seq,
+                    "s": key(op_id),
+                    "seen": "[]",
+                    "now": now,
+                },
+            )
+    return World0004(owner_id=owner_id, thread_id=thread_id, message_ids=ids)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -80,7 +155,6 @@ def test_0005_repairs_metadata_that_breaks_reads_and_leaves_the_rest(fresh_url):
     migrations.upgrade(fresh_url, "0004")
     engine = dbmod.get_engine(fresh_url)
     pg = engine.dialect.name == "postgresql"
-    pair = Pair(engine)
     deep = '{"a": ' * 40 + "{}" + "}" * 40
     stored: dict[str, object] = {  # stored text -> what 0005 leaves
         '{"offer": {"rent": 2450.5, "terms": ["pets", null, true]}}': "same",
@@ -96,22 +170,16 @@ def test_0005_repairs_metadata_that_breaks_reads_and_leaves_the_rest(fresh_url):
         "not json": {} if not pg else None,
     }
     stored = {raw: after for raw, after in stored.items() if after is not None}
-    sent = [
-        messages.send_message(
-            user_id=pair.operator.id, thread_id=pair.thread_id, body="x", db=engine
-        )
-        for _ in stored
-    ]
-    no_metadata = messages.send_message(
-        user_id=pair.owner.id, thread_id=pair.thread_id, body="plain", db=engine
-    )
+    # Rows as they were at 0004, written in SQL (today's models have columns 0004 lacks).
+    world = _world_at_0004(engine, messages=len(stored) + 1)
+    sent, no_metadata = world.message_ids[:-1], world.message_ids[-1]
     key = str if pg else lambda m: m.hex
     value = "CAST(:raw AS jsonb)" if pg else ":raw"
     with engine.begin() as conn:
-        for message, raw in zip(sent, stored, strict=True):
+        for message_id, raw in zip(sent, stored, strict=True):
             conn.execute(
                 text(f"UPDATE messaging_messages SET metadata = {value} WHERE id = :id"),
-                {"raw": raw, "id": key(message.id)},
+                {"raw": raw, "id": key(message_id)},
             )
 
     def snapshot() -> dict[str, str | None]:
@@ -124,16 +192,16 @@ def test_0005_repairs_metadata_that_breaks_reads_and_leaves_the_rest(fresh_url):
     before = snapshot()
     migrations.upgrade(fresh_url)
     after = snapshot()
-    for message, (raw, expected) in zip(sent, stored.items(), strict=True):
-        mid = message.id.hex
+    for message_id, (raw, expected) in zip(sent, stored.items(), strict=True):
+        mid = message_id.hex
         if expected == "same":
             assert after[mid] == before[mid], raw[:40]
         else:
             assert json.loads(after[mid] or "") == expected, raw[:40]
-    assert after[no_metadata.id.hex] == before[no_metadata.id.hex]
+    assert after[no_metadata.hex] == before[no_metadata.hex]
     # Now every row can be shown.
     page = messages.list_messages(
-        user_id=pair.owner.id, thread_id=pair.thread_id, limit=200, db=engine
+        user_id=world.owner_id, thread_id=world.thread_id, limit=200, db=engine
     )
     assert len(page) == len(stored) + 1
     # Clean data: running it again changes nothing.
