@@ -37,6 +37,8 @@ PG_ADMIN_URL = os.environ.get(
     "ARBIBASE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 TABLES = (
+    "messaging_offer_numbers",
+    "messaging_offers",
     "messaging_messages",
     "messaging_thread_tags",
     "messaging_participants",

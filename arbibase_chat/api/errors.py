@@ -56,6 +56,8 @@ FIELD_NAMES: dict[str, str] = {
     "up_to_message_id": "upToMessageId",
     "add_tags": "addTags",
     "remove_tags": "removeTags",
+    "offer_id": "offerId",
+    "share_numbers": "shareNumbers",
 }
 
 

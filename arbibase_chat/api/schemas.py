@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arbibase_chat.models import (
+    DealStage,
     MessagePublic,
     PropertyBase,
     PropertyPublic,
@@ -131,6 +132,106 @@ class MessageList(BaseModel):
 
 class ReadIn(Body):
     upToMessageId: uuid.UUID | None = None
+
+
+# --- offers ---------------------------------------------------------------------------------
+
+
+class OfferTermsIn(Body):
+    """An offer's terms (money in dollars). The rules (ranges, dates) are the service's; an
+    error names the term."""
+
+    monthlyRent: float
+    leaseMonths: int = Field(json_schema_extra={"minimum": 1, "maximum": 120})
+    startDate: str = Field(json_schema_extra={"format": "date"})
+    deposit: float | None = None
+    annualEscalatorPct: float | None = None
+    model: Literal["guaranteed", "revenue_share"] = "guaranteed"
+    revenueSharePct: float | None = None
+    subletClause: bool | None = None
+    insuranceCoverage: float | None = None
+    maintenanceThreshold: float | None = None
+    expiresInDays: int | None = _doc(minimum=1, maximum=30)
+
+
+class OfferCreateIn(Body):
+    """ROI "Send Offer": the property, the terms, optionally the calculator's inputs (the ROI
+    snapshot is computed on the server) and a note. `shareNumbers` shows the snapshot to the
+    owner too."""
+
+    propertyId: uuid.UUID
+    terms: OfferTermsIn
+    roi: dict[str, Any] | None = None
+    message: str | None = _doc(maxLength=2000)
+    shareNumbers: bool = False
+    clientMsgId: str | None = _doc(pattern=r"^[A-Za-z0-9_.:-]{0,64}$")
+
+
+class OfferCounterIn(Body):
+    terms: OfferTermsIn
+    message: str | None = _doc(maxLength=2000)
+    clientMsgId: str | None = _doc(pattern=r"^[A-Za-z0-9_.:-]{0,64}$")
+
+
+class OfferDeclineIn(Body):
+    reason: str | None = _doc(maxLength=500)
+
+
+class OfferCreated(BaseModel):
+    offerId: uuid.UUID
+    threadId: uuid.UUID
+    messageId: uuid.UUID
+    version: int
+    status: str
+
+
+class OfferChangeOut(BaseModel):
+    field: str
+    label: str
+    before: str
+    after: str
+
+
+class OfferOut(BaseModel):
+    """One version of an offer as the caller may see it (`roi` only if theirs or shared)."""
+
+    offerId: uuid.UUID
+    threadId: uuid.UUID
+    propertyId: uuid.UUID
+    version: int
+    parentId: uuid.UUID | None
+    madeBy: uuid.UUID
+    madeByRole: Role
+    terms: dict[str, Any]
+    headline: str
+    status: str
+    expiresAt: datetime
+    createdAt: datetime
+    decidedBy: uuid.UUID | None
+    decidedAt: datetime | None
+    reason: str | None
+    messageId: uuid.UUID | None
+    changes: list[OfferChangeOut]
+    roi: dict[str, Any] | None
+    numbersShared: bool
+    # What the caller may do now: accept, decline, counter (the other party), withdraw (maker).
+    actions: list[str]
+
+
+class OfferList(BaseModel):
+    data: list[OfferOut]
+
+
+class StageIn(Body):
+    """A hand-set step of the deal: `lease_drafted`, `signed`, `lost` (with a reason), or
+    `resume` (a lost deal back to the stage its offers give)."""
+
+    stage: Literal["lease_drafted", "signed", "lost", "resume"]
+    reason: str | None = _doc(maxLength=500)
+
+
+class StageOut(BaseModel):
+    stage: DealStage
 
 
 # --- portfolio and properties ---------------------------------------------------------------

@@ -36,6 +36,9 @@ ELEVATED: dict[str, str] = {
     "sign-in": "accounts.authenticate: looks up the password hash by e-mail before anyone is "
     "signed in; `authenticated` may never read password hashes",
     "staff": "accounts.set_verified: ArbiBase staff record an owner's ownership verification",
+    "expire-offers": "offers.expire_due: an offer past its expiry is expired and announced in "
+    "its thread; nobody decided it, so no user acts (maintenance task, or before an action on "
+    "an offer found due)",
     "sweep-uploads": "attachments.sweep_pending_uploads: deletes every user's uploads never "
     "sent in a message after the grace period; runs for no user (maintenance task, CLI)",
 }

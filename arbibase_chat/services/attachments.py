@@ -233,6 +233,53 @@ def _put(backend: StorageBackend, key: str, source: Path, content_type: str) -> 
         ) from None
 
 
+def put_generated(*, thread_id: uuid.UUID, attachment_id: uuid.UUID, data: bytes) -> str:
+    """Store a file the app made itself (an offer's PDF) where an upload of the thread goes.
+
+    Returns the storage key for the attachment row the caller writes in its own transaction
+    (`generated_row`); if that transaction fails, the caller calls `discard_generated`.
+    """
+    key = f"{thread_id}/{attachment_id}"
+    spool = _root() / INCOMING_DIR
+    spool.mkdir(parents=True, exist_ok=True)
+    path = spool / f"generated-{attachment_id}"
+    try:
+        path.write_bytes(data)
+        _put(get_storage(), key, path, "application/pdf")
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+    return key
+
+
+def discard_generated(key: str) -> None:
+    try:
+        get_storage().delete(key)
+    except (OSError, StorageError) as exc:
+        log.error("could not remove the generated file %s: %s", key, exc)
+
+
+def generated_row(
+    *,
+    attachment_id: uuid.UUID,
+    thread_id: uuid.UUID,
+    uploader_id: uuid.UUID,
+    filename: str,
+    size: int,
+    storage_key: str,
+) -> MessagingAttachment:
+    """The record of a generated PDF (no quota check: a page of text, made by the app)."""
+    return A(
+        id=attachment_id,
+        thread_id=thread_id,
+        uploader_id=uploader_id,
+        filename=incoming.clean_filename(filename),
+        content_type="application/pdf",
+        size_bytes=size,
+        storage_key=storage_key,
+    )
+
+
 # --- opening --------------------------------------------------------------------------------
 
 

@@ -50,6 +50,15 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class StepConflict(Conflict):
+    """A step that is not allowed in the current state (an offer's, a deal's); `code` says
+    which rule (e.g. `offer_closed`, `own_offer`, `stage_order`), stable for API clients."""
+
+    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = code
+
+
 class AuthenticationFailed(DomainError):
     code = "unauthenticated"
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from arbibase_chat.models import (
+    DEAL_STAGES,
     ROLES,
     THREAD_STATUSES,
     MessagePreview,
@@ -146,6 +147,7 @@ def _to_public(row: Sequence[Any], tags: list[str]) -> ThreadPublic:
         tags=tags,
         my_role=role,
         property_title=title,
+        stage=thread.stage,
         counterparty_id=thread.owner_id if role == "operator" else thread.operator_id,
         counterparty_name=cp_name,
         last_message=preview,
@@ -162,6 +164,7 @@ def list_threads(
     search: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
+    stage: str | None = None,
     db: Engine | None = None,
 ) -> ThreadPage:
     """The user's threads, newest activity first, keyset-paginated.
@@ -180,6 +183,9 @@ def list_threads(
     if status is not None:
         wanted = validation.choice(status, field="status", allowed=THREAD_STATUSES)
         thread_filters.append(col(T.status) == wanted)
+    if stage is not None:
+        chosen = validation.choice(stage, field="stage", allowed=DEAL_STAGES)
+        thread_filters.append(col(T.stage) == chosen)
     if tag is not None:
         clean_tag = validation.tag(tag)
         thread_filters.append(

@@ -152,6 +152,18 @@ def validate_draft(
     )
 
 
+def system_draft(text: str, meta: dict[str, Any]) -> Draft:
+    """A system message the services write themselves (already clean; never from input)."""
+    return Draft(
+        text=text,
+        attachment_url=None,
+        attachment_id=None,
+        client_msg_id=None,
+        kind="system",
+        meta=meta,
+    )
+
+
 def append_in(
     session: Session,
     outbox: Outbox,
@@ -159,6 +171,7 @@ def append_in(
     user_id: uuid.UUID,
     thread: MessagingThread,
     draft: Draft,
+    announce: bool = False,
 ) -> MessagePublic:
     """Inside the caller's transaction: append `draft` to `thread` as `user_id`.
 
@@ -166,16 +179,24 @@ def append_in(
     the same transaction. A retry with the same client_msg_id returns the first message and
     writes nothing. The commit can still fail with IntegrityError (a concurrent delivery of
     the same client_msg_id; reviving an archived thread while another is active).
+
+    `announce=True`: a system message (`system_draft`) telling of something that happened
+    (an offer expired, a deal stage was set): no closed-thread or policy check (the caller
+    made its own), and the sender's read cursor stays where it was — they have not seen it.
     """
-    if draft.client_msg_id is not None:
+    if announce:
+        if draft.kind != "system":
+            raise ValueError("only system messages are announced")
+    elif draft.client_msg_id is not None:
         first = _find_retry(
             session, thread_id=thread.id, sender_id=user_id, client_msg_id=draft.client_msg_id
         )
         if first is not None:
             return to_public(first, _attachments_of(session, [first.id]).get(first.id))
-    if thread.status == "closed":
-        raise Invalid("this thread is closed; reopen it to send messages", field="status")
-    policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
+    if not announce:
+        if thread.status == "closed":
+            raise Invalid("this thread is closed; reopen it to send messages", field="status")
+        policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
     url = draft.attachment_url
     attachment = None
     if draft.attachment_id is not None:
@@ -214,8 +235,11 @@ def append_in(
     # The UPDATE above moved these columns behind the ORM's back: drop the stale
     # values (reloaded only if something reads them; nothing below does).
     session.expire(thread, ["last_seq", "last_message_at", "status"])
-    # Replying means I have read everything before my own message.
-    advance_cursor(session, outbox, thread=thread, user_id=user_id, to_seq=seq, own_message=True)
+    if not announce:
+        # Replying means I have read everything before my own message.
+        advance_cursor(
+            session, outbox, thread=thread, user_id=user_id, to_seq=seq, own_message=True
+        )
     result = to_public(message, attachment)
     # The message comes before the cursor move it caused (and after any earlier event of
     # the caller's transaction, e.g. the thread's creation).

@@ -11,6 +11,11 @@ NotFound). What a participant, or an account, may then do is decided here and no
 | `send`, `upload`    | the operator; the owner once verified           | `verify_ownership`  |
 | `change_status`     | (archive, close, reopen) as `send`              | `verify_ownership`  |
 | `rename`, `tag`     | (subject; add / remove tags) as `send`          | `verify_ownership`  |
+| `offer`             | (make, counter, accept, decline, withdraw) as `send` | `verify_ownership` |
+| `set_stage`         | (lease drafted, signed, lost, resumed) as `send` | `verify_ownership` |
+
+Which party may take which step of an offer (only the other side accepts; only the maker
+withdraws) is the offer's state machine, in services/offers.py (409 with a code).
 
 An unverified owner sees the negotiations operators open with them and can read them, but
 takes no part in them (a message, a file, the thread's status, name or tags) until ArbiBase
@@ -35,7 +40,9 @@ from arbibase_chat.models import MessagingThread, User
 from arbibase_chat.services.errors import NotFound, OperatorsOnly, OwnersOnly, VerifyOwnership
 
 AccountAction = Literal["start_negotiation", "list_property"]
-ThreadAction = Literal["read", "mark_read", "send", "upload", "change_status", "rename", "tag"]
+ThreadAction = Literal[
+    "read", "mark_read", "send", "upload", "change_status", "rename", "tag", "offer", "set_stage"
+]
 
 # Account actions: the account role that may take them.
 ACCOUNT_ROLE: dict[str, str] = {"start_negotiation": "operator", "list_property": "owner"}
@@ -58,6 +65,8 @@ VERIFIED_OWNER: dict[str, str] = {
     "change_status": "Verify ownership of this property before changing this thread's status.",
     "rename": "Verify ownership of this property before renaming this thread.",
     "tag": "Verify ownership of this property before tagging this thread.",
+    "offer": "Verify ownership of this property before answering offers.",
+    "set_stage": "Verify ownership of this property before changing the deal's stage.",
 }
 
 

@@ -67,12 +67,18 @@ def validate_opening(
 
 
 def get_or_create_in(
-    session: Session, outbox: Outbox, *, user_id: uuid.UUID, opening: Opening
+    session: Session,
+    outbox: Outbox,
+    *,
+    user_id: uuid.UUID,
+    opening: Opening,
+    new_id: uuid.UUID | None = None,
 ) -> ThreadOpened:
     """Inside the caller's transaction: the pair's active thread, or a new one.
 
     A concurrent creator of the same active thread makes the commit fail (IntegrityError,
-    partial unique index); the caller retries the whole transaction once.
+    partial unique index); the caller retries the whole transaction once. `new_id`: the id a
+    new thread gets (a caller that stored a file under the thread's folder beforehand).
     """
     pid, oid = opening.property_id, opening.owner_id
     prop = session.get(Property, pid)
@@ -93,6 +99,7 @@ def get_or_create_in(
         return ThreadOpened(id=existing, created=False)
     now = utcnow()
     thread = T(
+        id=new_id or uuid.uuid4(),
         property_id=pid,
         operator_id=user_id,
         owner_id=oid,

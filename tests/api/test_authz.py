@@ -8,6 +8,7 @@ gets, and nothing changes. Anonymous callers get the seed's 401 `{"error": "Unau
 from __future__ import annotations
 
 import io
+from datetime import date, timedelta
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from arbibase_chat.services import attachments, messages
+from arbibase_chat.services import attachments, messages, offers
 from tests import files
 from tests.api.conftest import Actor, World
 from tests.factories import PASSWORD
@@ -29,6 +30,7 @@ class Ctx:
     message_id: str
     attachment_id: str
     image_id: str
+    offer_id: str
 
     @property
     def thread(self) -> str:
@@ -68,6 +70,11 @@ def _codes(operator: int, owner: int, stranger: int, other_owner: int, anon: int
 
 
 THREAD_SCOPED = _codes(200, 200, 404, 404, 401)
+OFFER_TERMS = {
+    "monthlyRent": 2400,
+    "leaseMonths": 12,
+    "startDate": (date.today() + timedelta(days=30)).isoformat(),
+}
 SIGNED_IN = _codes(200, 200, 200, 200, 401)
 
 CALLS: dict[str, Call] = {
@@ -154,6 +161,59 @@ CALLS: dict[str, Call] = {
         scoped=lambda c, aid: f"/api/attachments/{aid}?variant=thumbnail",
         expected=THREAD_SCOPED,
     ),
+    "send_offer": Call(
+        "POST /api/offers",
+        lambda c: "/api/offers",
+        lambda c: {"propertyId": str(c.world.pair.property.id), "terms": OFFER_TERMS},
+        # The pair already has an open offer (409 offer_open); another operator opens their own
+        # negotiation; owners never send offers.
+        expected=_codes(409, 403, 201, 403, 401),
+    ),
+    "get_offer": Call(
+        "GET /api/offers/{offerId}",
+        lambda c: f"/api/offers/{c.offer_id}",
+        scoped=lambda c, oid: f"/api/offers/{oid}",
+        expected=THREAD_SCOPED,
+    ),
+    "list_offers": Call(
+        "GET /api/messages/threads/{threadId}/offers",
+        lambda c: f"/api/messages/threads/{c.thread}/offers",
+        scoped=lambda c, tid: f"/api/messages/threads/{tid}/offers",
+        expected=THREAD_SCOPED,
+    ),
+    "accept_offer": Call(
+        "POST /api/offers/{offerId}/accept",
+        lambda c: f"/api/offers/{c.offer_id}/accept",
+        scoped=lambda c, oid: f"/api/offers/{oid}/accept",
+        expected=_codes(409, 200, 404, 404, 401),
+    ),
+    "decline_offer": Call(
+        "POST /api/offers/{offerId}/decline",
+        lambda c: f"/api/offers/{c.offer_id}/decline",
+        lambda c: {"reason": "too low"},
+        scoped=lambda c, oid: f"/api/offers/{oid}/decline",
+        expected=_codes(409, 200, 404, 404, 401),
+    ),
+    "withdraw_offer": Call(
+        "POST /api/offers/{offerId}/withdraw",
+        lambda c: f"/api/offers/{c.offer_id}/withdraw",
+        scoped=lambda c, oid: f"/api/offers/{oid}/withdraw",
+        expected=_codes(200, 409, 404, 404, 401),
+    ),
+    "counter_offer": Call(
+        "POST /api/offers/{offerId}/counter",
+        lambda c: f"/api/offers/{c.offer_id}/counter",
+        lambda c: {"terms": {**OFFER_TERMS, "monthlyRent": 2600}},
+        scoped=lambda c, oid: f"/api/offers/{oid}/counter",
+        expected=_codes(409, 201, 404, 404, 401),
+    ),
+    "set_deal_stage": Call(
+        "POST /api/messages/threads/{threadId}/stage",
+        lambda c: f"/api/messages/threads/{c.thread}/stage",
+        lambda c: {"stage": "lost", "reason": "owner sold"},
+        scoped=lambda c, tid: f"/api/messages/threads/{tid}/stage",
+        expected=THREAD_SCOPED,
+    ),
     "portfolio_unread": Call(
         "GET /api/portfolio/unread", lambda c: "/api/portfolio/unread", expected=SIGNED_IN
     ),
@@ -196,8 +256,18 @@ def _ctx(world: World, db: Any) -> Ctx:
         source=_bytes(files.image("PNG")),
         db=db,
     )
+    offer = offers.send_offer(
+        user_id=world.operator.user.id,
+        property_id=world.pair.property.id,
+        terms=OFFER_TERMS,
+        db=db,
+    )
     return Ctx(
-        world=world, message_id=str(first.id), attachment_id=str(upload.id), image_id=str(image.id)
+        world=world,
+        message_id=str(first.id),
+        attachment_id=str(upload.id),
+        image_id=str(image.id),
+        offer_id=str(offer.offer_id),
     )
 
 

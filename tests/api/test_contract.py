@@ -571,6 +571,14 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/portfolio/unread"),
     ("get", "/api/properties"),
     ("post", "/api/properties"),
+    ("post", "/api/offers"),
+    ("get", "/api/offers/{offerId}"),
+    ("get", "/api/messages/threads/{threadId}/offers"),
+    ("post", "/api/offers/{offerId}/accept"),
+    ("post", "/api/offers/{offerId}/decline"),
+    ("post", "/api/offers/{offerId}/withdraw"),
+    ("post", "/api/offers/{offerId}/counter"),
+    ("post", "/api/messages/threads/{threadId}/stage"),
 }
 
 

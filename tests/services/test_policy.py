@@ -19,7 +19,15 @@ from arbibase_chat.services.errors import (
 from tests import factories, files
 from tests.factories import Pair
 
-WRITES: tuple[policy.ThreadAction, ...] = ("send", "upload", "change_status", "rename", "tag")
+WRITES: tuple[policy.ThreadAction, ...] = (
+    "send",
+    "upload",
+    "change_status",
+    "rename",
+    "tag",
+    "offer",
+    "set_stage",
+)
 READS: tuple[policy.ThreadAction, ...] = ("read", "mark_read")
 
 

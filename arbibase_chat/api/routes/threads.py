@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from arbibase_chat.api.deps import CurrentUser, Db, run
 from arbibase_chat.api.schemas import ThreadCreated, ThreadCreateIn, ThreadList, ThreadPatchIn
-from arbibase_chat.models import Role, ThreadPublic, ThreadStatus
+from arbibase_chat.models import DealStage, Role, ThreadPublic, ThreadStatus
 from arbibase_chat.services import inbox, threads
 
 router = APIRouter(prefix="/api/messages/threads", tags=["threads"])
@@ -25,6 +25,7 @@ async def list_threads(
     tag: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int | None, Query(json_schema_extra={"minimum": 1, "maximum": 200})] = None,
+    stage: Annotated[DealStage | None, Query(description="Only threads at this deal stage")] = None,
 ) -> ThreadList:
     """My threads, newest activity first (the seed's `{"data": [...]}` plus `next_cursor`)."""
     page = await run(
@@ -36,6 +37,7 @@ async def list_threads(
         tag=tag,
         cursor=cursor,
         limit=limit,
+        stage=stage,
         db=db,
     )
     return ThreadList(data=page.items, next_cursor=page.next_cursor)
