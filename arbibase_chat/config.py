@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_pending_uploads: int = Field(default=20, ge=0)
     pending_upload_grace_seconds: int = Field(default=24 * 60 * 60, ge=0)
     upload_sweep_interval_seconds: int = Field(default=60 * 60, ge=1)
+    # Offers past their expiry are expired and announced this often (maintenance.py); acting
+    # on one in between is refused anyway (services/offers.py).
+    offer_expiry_interval_seconds: float = Field(default=30.0, gt=0)
 
     # REST API (/api). Browser origins (scheme://host[:port]) other than the app's own that
     # may call the API: comma-separated in the environment. Empty: same-origin only.

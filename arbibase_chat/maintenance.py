@@ -1,4 +1,8 @@
-"""Periodic maintenance run by every worker: the upload sweep.
+"""Periodic maintenance run by every worker: the upload sweep and the offer expiry.
+
+Offers: every OFFER_EXPIRY_INTERVAL_SECONDS `offers.expire_due` expires the open offers past
+their time and posts the system message that shows it live in both parties' threads (several
+workers may run it at once: each offer is re-checked under its thread's row lock).
 
 `lifespan` is a Reflex lifespan task (`app.register_lifespan_task(lifespan)`): every
 UPLOAD_SWEEP_INTERVAL_SECONDS it runs `attachments.sweep_pending_uploads` in a thread (never on
@@ -19,7 +23,7 @@ from typing import Any
 
 from arbibase_chat import aio
 from arbibase_chat.config import get_settings
-from arbibase_chat.services import attachments
+from arbibase_chat.services import attachments, offers
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +55,33 @@ async def run_sweeps(*, first_delay: float | None = None) -> None:
         delay = get_settings().upload_sweep_interval_seconds
 
 
+async def expire_offers_once() -> int:
+    """One expiry pass, off the event loop; an error is logged (the next pass retries)."""
+    try:
+        return await aio.call(offers.expire_due)
+    except Exception:
+        log.exception("offer expiry failed")
+        return 0
+
+
+async def run_offer_expiry() -> None:
+    while True:
+        await asyncio.sleep(get_settings().offer_expiry_interval_seconds)
+        await expire_offers_once()
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Lifespan task: run the periodic sweep while the worker serves."""
-    task = asyncio.create_task(run_sweeps(), name="upload-sweep")
+    """Lifespan task: the periodic sweep and offer expiry while the worker serves."""
+    tasks = [
+        asyncio.create_task(run_sweeps(), name="upload-sweep"),
+        asyncio.create_task(run_offer_expiry(), name="offer-expiry"),
+    ]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -26,6 +26,7 @@ from arbibase_chat.models import (
 )
 from arbibase_chat.services import validation
 from arbibase_chat.services.accounts import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
+from arbibase_chat.services.portfolio import PortfolioItem
 from arbibase_chat.services.threads import MAX_TAGS_PER_THREAD
 
 
@@ -239,6 +240,10 @@ class StageOut(BaseModel):
 
 class PortfolioUnread(BaseModel):
     data: list[PropertyUnread]
+
+
+class PortfolioList(BaseModel):
+    data: list[PortfolioItem]
 
 
 class PropertyList(BaseModel):

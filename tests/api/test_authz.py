@@ -8,10 +8,10 @@ gets, and nothing changes. Anonymous callers get the seed's 401 `{"error": "Unau
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -214,6 +214,7 @@ CALLS: dict[str, Call] = {
         scoped=lambda c, tid: f"/api/messages/threads/{tid}/stage",
         expected=THREAD_SCOPED,
     ),
+    "portfolio": Call("GET /api/portfolio", lambda c: "/api/portfolio", expected=SIGNED_IN),
     "portfolio_unread": Call(
         "GET /api/portfolio/unread", lambda c: "/api/portfolio/unread", expected=SIGNED_IN
     ),

@@ -569,6 +569,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/messages/{threadId}/attachments"),
     ("get", "/api/attachments/{attachmentId}"),
     ("get", "/api/portfolio/unread"),
+    ("get", "/api/portfolio"),
     ("get", "/api/properties"),
     ("post", "/api/properties"),
     ("post", "/api/offers"),

@@ -126,3 +126,30 @@ def test_an_unverified_owner_gets_403_verify_ownership(client, db):
     assert res.status_code == 403 and res.json()["code"] == "verify_ownership"
     seen = client.get(f"/api/offers/{sent['offerId']}", headers=_auth(owner))
     assert seen.status_code == 200 and seen.json()["status"] == "sent"
+
+
+def test_portfolio_is_a_superset_of_unread_and_puts_what_needs_me_first(client, world: World, db):
+    quiet = factories.listing(db, world.owner.user, title="Quiet Cottage")
+    sent = _send(client, world).json()
+    owner = client.get("/api/portfolio", headers=world.owner.auth).json()["data"]
+    unread = client.get("/api/portfolio/unread", headers=world.owner.auth).json()["data"]
+    assert [p["property_title"] for p in owner] == [world.pair.property.title, "Quiet Cottage"]
+    first = owner[0]
+    assert first["needs_attention"] and first["offers_awaiting_me"] == 1
+    assert (first["stage"], first["latest_offer_rent"], first["latest_offer_status"]) == (
+        "offer_sent",
+        2400.0,
+        "sent",
+    )
+    assert first["thread_id"] == sent["threadId"]
+    for row in unread:
+        [mine] = [p for p in owner if p["property_id"] == row["property_id"]]
+        assert {k: mine[k] for k in row} == row
+    # The listing nobody contacted yet: on the owner's page, with nothing to do.
+    assert owner[1]["property_id"] == str(quiet.id) and owner[1]["thread_count"] == 0
+    assert not owner[1]["needs_attention"] and owner[1]["stage"] is None
+    operator = client.get("/api/portfolio", headers=world.operator.auth).json()["data"]
+    assert [p["property_id"] for p in operator] == [str(world.pair.property.id)]
+    assert operator[0]["offers_awaiting_me"] == 0 and operator[0]["unread_count"] == 0
+    stranger = client.get("/api/portfolio", headers=world.stranger.auth).json()["data"]
+    assert stranger == []

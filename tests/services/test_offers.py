@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from arbibase_chat import db as dbmod
-from arbibase_chat import migrations
+from arbibase_chat import maintenance, migrations
 from arbibase_chat.config import get_settings
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagingAttachment, MessagingOffer
@@ -363,3 +364,32 @@ def test_a_failed_offer_leaves_no_pdf_behind(db, deal):
     assert len(files) == 1 and files[0].content_type == "application/pdf"
     folder = get_settings().attachments_dir / str(files[0].thread_id)
     assert len([p for p in folder.iterdir() if p.is_file()]) == 1
+
+
+def test_the_maintenance_task_expires_offers_off_the_event_loop(db, deal, monkeypatch):
+    operator, owner, prop = deal
+    sent = _send(db, operator, prop)
+    _age(db, sent.offer_id)
+    threads_seen: list[str] = []
+    real = offers.expire_due
+
+    def expire(**kwargs):
+        threads_seen.append(threading.current_thread().name)
+        return real(db=db, **kwargs)
+
+    monkeypatch.setattr(offers, "expire_due", expire)
+    monkeypatch.setattr(get_settings(), "offer_expiry_interval_seconds", 0.05)
+
+    async def run() -> None:
+        task = asyncio.create_task(maintenance.run_offer_expiry())
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if offers.get_offer(user_id=owner.id, offer_id=sent.offer_id, db=db).status != "sent":
+                break
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+    assert offers.get_offer(user_id=owner.id, offer_id=sent.offer_id, db=db).status == "expired"
+    assert threads_seen and threading.main_thread().name not in threads_seen
