@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 
 import reflex as rx
 
+from arbibase_chat.components.offer_card import OfferEvents, offer_card
 from arbibase_chat.models import MessagePublic
 from arbibase_chat.textlinks import Segment, segments
 
@@ -28,6 +29,19 @@ class MessageView:
     attachment_name: str = ""
     attachment_size: str = ""
     thumbnail_url: str = ""
+    # An offer card (kind "offer", pages/thread_deal.py fills these from the offers table; a
+    # message whose offer row does not point back at it stays a plain bubble).
+    offer_id: str = ""
+    offer_version: int = 0
+    offer_status: str = ""
+    offer_headline: str = ""
+    offer_by: str = ""  # "operator" | "owner"
+    offer_rows: list[list[str]] = field(default_factory=list)  # [label, value]
+    offer_changes: list[str] = field(default_factory=list)  # "rent $2,400/mo → $2,250/mo"
+    offer_actions: list[str] = field(default_factory=list)
+    offer_expires_at: str = ""
+    offer_reason: str = ""
+    offer_numbers: list[list[str]] = field(default_factory=list)  # the ROI, when visible
 
     @classmethod
     def from_message(cls, message: MessagePublic, *, me: str, names: dict[str, str]) -> MessageView:
@@ -133,10 +147,33 @@ def _attachment(view: MessageView) -> rx.Component:
     )
 
 
+def _system(view: MessageView) -> rx.Component:
+    """Something that happened in the negotiation (an offer step, the deal's stage)."""
+    return rx.center(
+        rx.text(
+            rx.foreach(view.segments, lambda s: rx.text.span(s.text)),
+            " · ",
+            rx.moment(view.created_at, format="LT"),
+            size="1",
+            color=rx.color("gray", 11),
+            text_align="center",
+            class_name="system-message",
+        ),
+        padding="6px 12px",
+        margin_y="4px",
+        border_radius="12px",
+        background=rx.color("gray", 2),
+        width="100%",
+    )
+
+
 def message_bubble(
-    view: MessageView, seen_id: rx.Var[str], on_retry: rx.EventHandler
+    view: MessageView,
+    seen_id: rx.Var[str],
+    on_retry: rx.EventHandler,
+    offer_events: OfferEvents | None = None,
 ) -> rx.Component:
-    bubble = rx.box(
+    plain = rx.box(
         _attachment(view),
         rx.text(
             rx.foreach(view.segments, _text),
@@ -152,6 +189,11 @@ def message_bubble(
         color=rx.cond(view.mine, "white", rx.color("gray", 12)),
         opacity=rx.cond(view.status == "pending", "0.6", "1"),
         border=rx.cond(view.kind == "offer", f"2px solid {rx.color('amber', 8)}", "none"),
+    )
+    bubble = (
+        rx.cond(view.offer_id != "", offer_card(view, offer_events, _attachment(view)), plain)
+        if offer_events is not None
+        else plain
     )
     meta = rx.hstack(
         rx.cond(~view.mine, rx.text(view.sender_name, size="1", weight="medium")),
@@ -189,16 +231,20 @@ def message_bubble(
                 class_name="day-separator",
             ),
         ),
-        rx.vstack(
-            bubble,
-            meta,
-            rx.cond(
-                view.id == seen_id,
-                rx.text("Seen", size="1", color=rx.color("gray", 10), id="seen-receipt"),
+        rx.cond(
+            view.kind == "system",
+            _system(view),
+            rx.vstack(
+                bubble,
+                meta,
+                rx.cond(
+                    view.id == seen_id,
+                    rx.text("Seen", size="1", color=rx.color("gray", 10), id="seen-receipt"),
+                ),
+                align=rx.cond(view.mine, "end", "start"),
+                spacing="1",
+                width="100%",
             ),
-            align=rx.cond(view.mine, "end", "start"),
-            spacing="1",
-            width="100%",
         ),
         class_name=rx.cond(view.mine, "message mine", "message theirs"),
         custom_attrs={"data-seq": view.seq, "data-status": view.status},

@@ -1,4 +1,4 @@
-"""One inbox row: property, counter-party, subject, preview, time, unread, status and tags."""
+"""One inbox row: the property first, then who and the deal stage, the preview, unread, tags."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import reflex as rx
 
 from arbibase_chat.components.navbar import unread_badge
+from arbibase_chat.components.stage_badge import stage_badge
 from arbibase_chat.models import ThreadPublic
 from arbibase_chat.routes import THREAD_PREFIX
 
@@ -25,6 +26,7 @@ class ThreadRow:
     last_message_at: str = ""
     unread_count: int = 0
     status: str = ""
+    stage: str = ""
     tags: list[str] = field(default_factory=list)
 
     @classmethod
@@ -45,6 +47,7 @@ class ThreadRow:
             last_message_at=thread.last_message_at.isoformat(),
             unread_count=thread.unread_count,
             status=thread.status,
+            stage=thread.stage,
             tags=thread.tags,
         )
 
@@ -70,21 +73,13 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
                 rx.vstack(
                     rx.hstack(
                         rx.text(
-                            row.counterparty_name,
+                            row.property_title,
                             weight=rx.cond(unread, "bold", "medium"),
                             size="3",
                             style=ONE_LINE,
-                            flex_shrink="0",
-                            max_width="50%",
-                        ),
-                        rx.text("·", color=rx.color("gray", 9)),
-                        rx.text(
-                            row.property_title,
-                            size="2",
-                            color=rx.color("gray", 11),
-                            style=ONE_LINE,
                             flex="1",
                             min_width="0",
+                            class_name="thread-property",
                         ),
                         rx.moment(
                             row.last_message_at,
@@ -98,7 +93,30 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
                         align="center",
                         spacing="2",
                     ),
-                    rx.text(row.subject, size="2", weight="medium", class_name="thread-subject"),
+                    rx.hstack(
+                        rx.text(
+                            row.counterparty_name,
+                            size="2",
+                            color=rx.color("gray", 11),
+                            style=ONE_LINE,
+                            min_width="0",
+                        ),
+                        stage_badge(row.stage, size="1"),
+                        rx.cond(row.status != "active", _status_chip(row.status)),
+                        width="100%",
+                        align="center",
+                        spacing="2",
+                    ),
+                    rx.cond(
+                        row.subject != row.property_title,
+                        rx.text(
+                            row.subject,
+                            size="2",
+                            weight="medium",
+                            style=ONE_LINE,
+                            class_name="thread-subject",
+                        ),
+                    ),
                     rx.hstack(
                         rx.text(
                             row.preview,
@@ -113,11 +131,15 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
                         width="100%",
                         align="center",
                     ),
-                    rx.hstack(
-                        _status_chip(row.status),
-                        rx.foreach(row.tags, lambda tag: rx.badge(tag, variant="outline")),
-                        spacing="1",
-                        wrap="wrap",
+                    rx.cond(
+                        row.tags.length() > 0,
+                        rx.hstack(
+                            rx.foreach(
+                                row.tags, lambda tag: rx.badge(tag, variant="outline", size="1")
+                            ),
+                            spacing="1",
+                            wrap="wrap",
+                        ),
                     ),
                     spacing="1",
                     width="100%",

@@ -13,6 +13,7 @@ import reflex as rx
 
 from arbibase_chat import aio, routes
 from arbibase_chat.components.thread_row import ThreadRow
+from arbibase_chat.models import DEAL_STAGES
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import Update, UserUpdate
 from arbibase_chat.services import inbox, reads
@@ -31,6 +32,7 @@ class InboxState(rx.State):
     status_filter: str = "active"
     role_filter: str = "all"
     tag_filter: str = ""
+    stage_filter: str = ""
     search: str = ""
     selected_id: str = ""
     unread_total: int = 0
@@ -52,6 +54,7 @@ class InboxState(rx.State):
             "status": None if self.status_filter == "all" else self.status_filter,
             "role": None if self.role_filter == "all" else self.role_filter,
             "tag": self.tag_filter or None,
+            "stage": self.stage_filter or None,
             "search": self.search.strip() or None,
         }
 
@@ -133,6 +136,13 @@ class InboxState(rx.State):
         return InboxState.load
 
     @rx.event
+    async def set_stage_filter(self, value: str):
+        if value == "__all__" or value in DEAL_STAGES:
+            self.stage_filter = "" if value == "__all__" else value
+            return InboxState.load
+        return None
+
+    @rx.event
     async def run_search(self, form_data: dict[str, str]):
         self.search = str(form_data.get("search") or "")[:100]
         return InboxState.load
@@ -152,6 +162,7 @@ class InboxState(rx.State):
             (filters["status"] is None or row.status == filters["status"])
             and (filters["role"] is None or row.my_role == filters["role"])
             and (filters["tag"] is None or filters["tag"] in row.tags)
+            and (filters["stage"] is None or row.stage == filters["stage"])
         )
 
     async def _live_apply(self, update: Update) -> str | None:

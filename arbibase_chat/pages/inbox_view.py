@@ -8,6 +8,7 @@ from arbibase_chat.components.navbar import navbar
 from arbibase_chat.components.thread_row import thread_row
 from arbibase_chat.components.two_pane import two_pane
 from arbibase_chat.pages.inbox import STATUS_FILTERS, InboxState
+from arbibase_chat.services.deals import STAGE_LABELS
 
 
 def inbox_navbar() -> rx.Component:
@@ -83,6 +84,16 @@ def _filters_bar() -> rx.Component:
                 ),
                 value=InboxState.role_filter,
                 on_change=InboxState.set_role_filter,
+                size="1",
+            ),
+            rx.select.root(
+                rx.select.trigger(aria_label="Deal stage", id="stage-filter"),
+                rx.select.content(
+                    rx.select.item("Any stage", value="__all__"),
+                    *[rx.select.item(label, value=key) for key, label in STAGE_LABELS.items()],
+                ),
+                value=rx.cond(InboxState.stage_filter == "", "__all__", InboxState.stage_filter),
+                on_change=InboxState.set_stage_filter,
                 size="1",
             ),
             rx.cond(

@@ -18,12 +18,13 @@ import reflex as rx
 from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.models import MessagePublic, ThreadPublic
-from arbibase_chat.pages import thread_live, thread_send
+from arbibase_chat.pages import thread_deal, thread_live, thread_send
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.thread_window import PAGE, MessageWindow
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import Update
 from arbibase_chat.services import inbox, messages, reads, threads
+from arbibase_chat.services.deals import STAGE_LABELS
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState, user_view
 
@@ -41,6 +42,23 @@ class ChatState(rx.State):
     status: str = ""
     tags: list[str] = []
     not_found: bool = False
+    # The deal panel (pages/thread_deal.py)
+    stage: str = ""
+    property_id: str = ""
+    property_address: str = ""
+    property_rent: str = ""
+    property_facts: str = ""
+    latest_offer: str = ""
+    latest_offer_status: str = ""
+    offer_waiting: bool = False  # the latest offer waits for my answer
+    # Offer dialogs: the version being countered / declined / confirmed, the lost-deal form
+    counter_for: str = ""
+    counter_defaults: dict[str, str] = {}
+    counter_error: str = ""
+    decline_for: str = ""
+    confirm_action: str = ""
+    confirm_offer: str = ""
+    lost_open: bool = False
     # Conversation (see MessageWindow)
     items: list[MessageView] = []
     has_older: bool = False
@@ -53,6 +71,8 @@ class ChatState(rx.State):
     _counterparty_id: str = ""
     _names: dict[str, str] = {}
     _last_typing_sent: float = 0.0
+    _cards: dict[str, dict[str, Any]] = {}  # message id -> its offer card's fields
+    _terms: dict[str, dict[str, Any]] = {}  # offer id -> its terms (the counter form's start)
 
     @rx.var
     def seen_id(self) -> str:
@@ -61,6 +81,10 @@ class ChatState(rx.State):
     @rx.var
     def is_closed(self) -> bool:
         return self.status == "closed"
+
+    @rx.var
+    def stage_label(self) -> str:
+        return STAGE_LABELS.get(self.stage, "")
 
     # --- helpers (backend only) -------------------------------------------------------------
 
@@ -82,7 +106,8 @@ class ChatState(rx.State):
             self.has_older = window.has_older
 
     def _views(self, batch: list[MessagePublic]) -> list[MessageView]:
-        return [MessageView.from_message(m, me=self._me, names=self._names) for m in batch]
+        views = [MessageView.from_message(m, me=self._me, names=self._names) for m in batch]
+        return thread_deal.decorate(views, self._cards)
 
     def _apply_header(self, thread: ThreadPublic) -> None:
         header = {
@@ -91,6 +116,7 @@ class ChatState(rx.State):
             "counterparty_name": thread.counterparty_name,
             "status": thread.status,
             "tags": list(thread.tags),
+            "stage": thread.stage,
         }
         for name, value in header.items():
             if getattr(self, name) != value:
@@ -147,6 +173,11 @@ class ChatState(rx.State):
         self._apply_header(thread)
         revisit = self.open_id == str(thread.id) and bool(self.items)
         self.open_id = str(thread.id)
+        if not revisit:
+            self.counter_for = self.decline_for = self.confirm_offer = ""
+            self.lost_open = False
+            await thread_deal.load_property(self, user_id, thread.property_id)
+        await thread_deal.load_offers(self, user_id)
         token = self.router.session.client_token
         live.register(token, user_id)
         live.show_thread(token, thread.id)
@@ -248,6 +279,66 @@ class ChatState(rx.State):
     @rx.event
     async def remove_tag(self, tag: str):
         return await self._update(remove_tags=[tag])
+
+    # --- the deal (pages/thread_deal.py) ----------------------------------------------------
+
+    @rx.event
+    def ask(self, action: str, offer_id: str):
+        """Open the confirmation for accepting or withdrawing an offer."""
+        if action in ("accept", "withdraw") and isinstance(offer_id, str):
+            self.confirm_action, self.confirm_offer = action, offer_id
+
+    @rx.event
+    def cancel_confirm(self):
+        self.confirm_action, self.confirm_offer = "", ""
+
+    @rx.event
+    async def confirm(self):
+        action, offer_id = self.confirm_action, self.confirm_offer
+        self.confirm_action, self.confirm_offer = "", ""
+        return await thread_deal.step(self, action, offer_id)
+
+    @rx.event
+    def open_decline(self, offer_id: str):
+        self.decline_for = offer_id if isinstance(offer_id, str) else ""
+
+    @rx.event
+    def close_decline(self):
+        self.decline_for = ""
+
+    @rx.event
+    async def decline(self, form_data: dict[str, Any]):
+        offer_id, self.decline_for = self.decline_for, ""
+        reason = form_data.get("reason") if isinstance(form_data, dict) else None
+        return await thread_deal.step(self, "decline", offer_id, reason)
+
+    @rx.event
+    def open_counter(self, offer_id: str):
+        if isinstance(offer_id, str) and offer_id in self._terms:
+            self.counter_defaults = thread_deal.counter_defaults(self, offer_id)
+            self.counter_for, self.counter_error = offer_id, ""
+
+    @rx.event
+    def close_counter(self):
+        self.counter_for, self.counter_error = "", ""
+
+    @rx.event
+    async def counter(self, form_data: dict[str, Any]):
+        if not isinstance(form_data, dict):
+            return None
+        return await thread_deal.counter(self, {**form_data, "offer_id": self.counter_for})
+
+    @rx.event
+    def open_lost(self):
+        self.lost_open = True
+
+    @rx.event
+    def close_lost(self):
+        self.lost_open = False
+
+    @rx.event
+    async def set_stage(self, form_data: dict[str, Any]):
+        return await thread_deal.set_stage(self, form_data)
 
     # --- live view (realtime/views.py; pages/thread_live.py) ------------------------------------
 

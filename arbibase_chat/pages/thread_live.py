@@ -11,6 +11,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from arbibase_chat import aio
+from arbibase_chat.pages import thread_deal
 from arbibase_chat.pages.thread_window import PAGE
 from arbibase_chat.realtime.updates import TypingUpdate, Update, UserUpdate
 from arbibase_chat.services import inbox
@@ -29,6 +30,8 @@ async def resync(chat: ChatState, user_id: uuid.UUID) -> str | None:
         chat._apply_header(
             await aio.call(inbox.get_thread, user_id=user_id, thread_id=chat.open_id)
         )
+        await thread_deal.load_offers(chat, user_id)
+        window.items = thread_deal.decorate(window.items, chat._cards)
         await chat._catch_up(user_id, window)
     except DomainError:
         return None
@@ -55,6 +58,11 @@ async def apply(chat: ChatState, update: Update) -> str | None:
     if update.reload:
         window.replace_newest(chat._views(await chat._page(update.user_id)), page=PAGE)
     message = update.message
+    if thread_deal.touches_offers(message):
+        # A step on an offer (or the stage): the cards and the deal panel first, so the new
+        # message already merges with its card.
+        await thread_deal.load_offers(chat, update.user_id)
+        window.items = thread_deal.decorate(window.items, chat._cards)
     if message is not None:
         await chat._merge_in_order(update.user_id, window, [message])
         if str(message.sender_id) != chat._me and chat.typing_name:

@@ -6,11 +6,19 @@ import reflex as rx
 
 from arbibase_chat import routes
 from arbibase_chat.components.message_bubble import message_bubble
+from arbibase_chat.components.offer_card import OfferEvents, status_badge
+from arbibase_chat.components.stage_badge import stage_badge
 from arbibase_chat.components.two_pane import two_pane
 from arbibase_chat.config import get_settings
 from arbibase_chat.pages.inbox_view import inbox_list, inbox_navbar
 from arbibase_chat.pages.thread import UPLOAD_ID, ChatState
 
+# Hand-set deal steps: (the stage they follow, the step, the menu's words, icon).
+STAGE_STEPS = [
+    ("agreed", "lease_drafted", "Mark lease drafted", "file-pen-line"),
+    ("lease_drafted", "signed", "Mark lease signed", "badge-check"),
+    ("lost", "resume", "Resume negotiation", "rotate-ccw"),
+]
 STATUS_ACTIONS = [
     ("active", "Reopen", "rotate-ccw"),
     ("archived", "Archive", "archive"),
@@ -39,6 +47,26 @@ def _actions_menu() -> rx.Component:
                 )
                 for status, label, icon in STATUS_ACTIONS
             ],
+            rx.menu.separator(),
+            *[
+                rx.cond(
+                    ChatState.stage == after,
+                    rx.menu.item(
+                        rx.hstack(rx.icon(icon, size=14), rx.text(label), align="center"),
+                        on_click=ChatState.set_stage({"stage": step}),
+                        class_name=f"stage-{step}",
+                    ),
+                )
+                for after, step, label, icon in STAGE_STEPS
+            ],
+            rx.cond(
+                (ChatState.stage != "signed") & (ChatState.stage != "lost"),
+                rx.menu.item(
+                    rx.hstack(rx.icon("circle-x", size=14), rx.text("Mark deal lost…")),
+                    on_click=ChatState.open_lost,
+                    class_name="stage-lost",
+                ),
+            ),
         ),
     )
 
@@ -87,6 +115,53 @@ def _tags_bar() -> rx.Component:
     )
 
 
+def _deal_panel() -> rx.Component:
+    """The property and the deal at a glance (as Airbnb's host inbox shows the listing)."""
+    return rx.hstack(
+        rx.link(
+            rx.text(ChatState.property_title, size="2", weight="medium", trim="both"),
+            href=routes.PROPERTY_PREFIX + ChatState.property_id,
+            color=rx.color("gray", 12),
+            id="deal-property",
+        ),
+        rx.text(
+            ChatState.property_address,
+            size="1",
+            color=rx.color("gray", 11),
+            display=["none", "none", "inline"],
+        ),
+        rx.cond(
+            ChatState.property_rent != "",
+            rx.text("Asks ", ChatState.property_rent, size="1", color=rx.color("gray", 11)),
+        ),
+        rx.cond(
+            ChatState.property_facts != "",
+            rx.text(
+                ChatState.property_facts,
+                size="1",
+                color=rx.color("gray", 11),
+                display=["none", "inline"],
+            ),
+        ),
+        rx.cond(
+            ChatState.latest_offer != "",
+            rx.hstack(
+                rx.text("Latest offer", size="1", color=rx.color("gray", 11)),
+                rx.text(ChatState.latest_offer, size="1", weight="medium"),
+                status_badge(ChatState.latest_offer_status, size="1"),
+                spacing="1",
+                align="center",
+                id="deal-latest-offer",
+            ),
+        ),
+        spacing="3",
+        align="center",
+        wrap="wrap",
+        row_gap="2px",
+        id="deal-panel",
+    )
+
+
 def _header() -> rx.Component:
     return rx.hstack(
         rx.link(
@@ -101,14 +176,16 @@ def _header() -> rx.Component:
                 rx.text(
                     ChatState.counterparty_name, weight="bold", size="3", id="chat-counterparty"
                 ),
-                rx.text("·", color=rx.color("gray", 9)),
-                rx.text(ChatState.property_title, size="2", color=rx.color("gray", 11)),
-                rx.badge(ChatState.status, variant="soft", id="chat-status"),
+                stage_badge(ChatState.stage, id="chat-stage"),
+                rx.cond(
+                    ChatState.status != "active",
+                    rx.badge(ChatState.status, variant="outline", id="chat-status"),
+                ),
                 align="center",
                 spacing="2",
                 wrap="wrap",
             ),
-            rx.text(ChatState.subject, size="2", color=rx.color("gray", 11)),
+            _deal_panel(),
             _tags_bar(),
             spacing="1",
             flex="1",
@@ -138,7 +215,8 @@ def _messages() -> rx.Component:
             ),
         ),
         rx.foreach(
-            ChatState.items, lambda view: message_bubble(view, ChatState.seen_id, ChatState.retry)
+            ChatState.items,
+            lambda view: message_bubble(view, ChatState.seen_id, ChatState.retry, OFFER_EVENTS),
         ),
         rx.cond(
             ChatState.typing_name != "",
@@ -238,6 +316,206 @@ def _composer() -> rx.Component:
     )
 
 
+OFFER_EVENTS = OfferEvents(
+    ask=ChatState.ask, counter=ChatState.open_counter, decline=ChatState.open_decline
+)
+
+
+def _confirm_dialog() -> rx.Component:
+    accepting = ChatState.confirm_action == "accept"
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(rx.cond(accepting, "Accept this offer?", "Withdraw this offer?")),
+            rx.alert_dialog.description(
+                rx.cond(
+                    accepting,
+                    "You agree to these terms. Both of you will see it in the thread, and the "
+                    "deal moves to Agreed.",
+                    "The other party will no longer be able to accept it. You can send a new "
+                    "offer afterwards.",
+                ),
+                size="2",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", color_scheme="gray"),
+                    on_click=ChatState.cancel_confirm,
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        rx.cond(accepting, "Accept offer", "Withdraw offer"),
+                        color_scheme=rx.cond(accepting, "green", "red"),
+                        id="confirm-offer-step",
+                    ),
+                    on_click=ChatState.confirm,
+                ),
+                spacing="3",
+                justify="end",
+                padding_top="12px",
+            ),
+        ),
+        open=ChatState.confirm_offer != "",
+    )
+
+
+def _decline_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Decline this offer"),
+            rx.form(
+                rx.vstack(
+                    rx.text("Tell them why (optional): it helps the next offer.", size="2"),
+                    rx.text_area(name="reason", max_length=500, width="100%", id="decline-reason"),
+                    rx.hstack(
+                        rx.button(
+                            "Cancel",
+                            variant="soft",
+                            color_scheme="gray",
+                            type="button",
+                            on_click=ChatState.close_decline,
+                        ),
+                        rx.button(
+                            "Decline offer", color_scheme="red", type="submit", id="decline-send"
+                        ),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=ChatState.decline,
+                reset_on_submit=True,
+            ),
+        ),
+        open=ChatState.decline_for != "",
+        on_open_change=ChatState.close_decline,
+    )
+
+
+def _field(label: str, name: str, **props: object) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", weight="medium", as_="label", html_for=f"counter-{name}"),
+        rx.input(
+            name=name,
+            id=f"counter-{name}",
+            default_value=ChatState.counter_defaults[name],
+            width="100%",
+            **props,
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _counter_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Counter-offer"),
+            rx.dialog.description(
+                "Change what you want; the other side sees each change.", size="2"
+            ),
+            rx.form(
+                rx.grid(
+                    _field("Monthly rent ($)", "monthlyRent", type="number", min=1, step="any"),
+                    _field("Lease (months)", "leaseMonths", type="number", min=1, max=120),
+                    _field("Start date", "startDate", type="date"),
+                    _field("Deposit ($)", "deposit", type="number", min=0, step="any"),
+                    _field("Annual escalator (%)", "annualEscalatorPct", type="number", min=0),
+                    rx.vstack(
+                        rx.text("Model", size="1", weight="medium"),
+                        rx.el.select(
+                            rx.el.option("Guaranteed rent", value="guaranteed"),
+                            rx.el.option("Revenue share", value="revenue_share"),
+                            name="model",
+                            default_value=ChatState.counter_defaults["model"],
+                            id="counter-model",
+                            class_name="rt-reset rt-SelectTrigger rt-r-size-2 rt-variant-surface",
+                        ),
+                        spacing="1",
+                    ),
+                    _field("Revenue share (%)", "revenueSharePct", type="number", min=0),
+                    _field("Insurance coverage ($)", "insuranceCoverage", type="number", min=0),
+                    _field(
+                        "Operator pays repairs up to ($)", "maintenanceThreshold", type="number"
+                    ),
+                    _field("Valid for (days)", "expiresInDays", type="number", min=1, max=30),
+                    columns=rx.breakpoints(initial="1", sm="2"),
+                    spacing="3",
+                    width="100%",
+                ),
+                rx.checkbox(
+                    "Short-term subletting allowed",
+                    name="subletClause",
+                    default_checked=ChatState.counter_defaults["subletClause"] != "False",
+                    padding_top="10px",
+                ),
+                rx.text_area(
+                    name="message",
+                    placeholder="A note with your counter (optional)",
+                    max_length=2000,
+                    width="100%",
+                    margin_top="10px",
+                ),
+                rx.cond(
+                    ChatState.counter_error != "",
+                    rx.callout(ChatState.counter_error, color_scheme="red", size="1", role="alert"),
+                ),
+                rx.hstack(
+                    rx.button(
+                        "Cancel",
+                        variant="soft",
+                        color_scheme="gray",
+                        type="button",
+                        on_click=ChatState.close_counter,
+                    ),
+                    rx.button("Send counter-offer", type="submit", id="counter-send"),
+                    justify="end",
+                    padding_top="12px",
+                    width="100%",
+                ),
+                on_submit=ChatState.counter,
+                key=ChatState.counter_for,
+            ),
+            max_width="560px",
+        ),
+        open=ChatState.counter_for != "",
+        on_open_change=ChatState.close_counter,
+    )
+
+
+def _lost_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Mark this deal as lost"),
+            rx.form(
+                rx.vstack(
+                    rx.text("Why was it lost? Both of you will see it.", size="2"),
+                    rx.el.input(type="hidden", name="stage", value="lost"),
+                    rx.text_area(
+                        name="reason", required=True, max_length=500, width="100%", id="lost-reason"
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            "Cancel",
+                            variant="soft",
+                            color_scheme="gray",
+                            type="button",
+                            on_click=ChatState.close_lost,
+                        ),
+                        rx.button("Mark lost", color_scheme="red", type="submit", id="lost-send"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=ChatState.set_stage,
+                reset_on_submit=True,
+            ),
+        ),
+        open=ChatState.lost_open,
+        on_open_change=ChatState.close_lost,
+    )
+
+
 def _hidden_triggers() -> rx.Component:
     # Clicked by assets/chat.js when the tab becomes visible / hidden.
     return rx.fragment(
@@ -284,6 +562,10 @@ def chat_panel() -> rx.Component:
             ),
             _composer(),
             _hidden_triggers(),
+            _confirm_dialog(),
+            _decline_dialog(),
+            _counter_dialog(),
+            _lost_dialog(),
             direction="column",
             height="100%",
             width="100%",

@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -25,11 +26,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from arbibase_chat import db as dbmod
-from arbibase_chat.models import MessagingAttachment, MessagingMessage, MessagingThread, ThreadTag
+from arbibase_chat.models import (
+    MessagingAttachment,
+    MessagingMessage,
+    MessagingOffer,
+    MessagingThread,
+    ThreadTag,
+)
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.login import LoginState
 from arbibase_chat.pages.thread import ChatState
-from arbibase_chat.services import messages, threads
+from arbibase_chat.services import messages, offers, threads
 from arbibase_chat.session import SessionState
 from tests import factories
 from tests.e2e.rawsocket import ROOT, SESSION, RawTab, state_name
@@ -39,6 +46,7 @@ from tests.test_event_surface import APP_HANDLERS, REFLEX_BUILTINS
 SECRET_BODY = f"VICTIM-BODY-{uuid.uuid4().hex}"
 SECRET_SUBJECT = f"VICTIM-SUBJECT-{uuid.uuid4().hex[:12]}"
 SECRET_TAG = f"victim-tag-{uuid.uuid4().hex[:8]}"
+SECRET_OFFER_NOTE = f"VICTIM-OFFER-{uuid.uuid4().hex[:12]}"
 FORGED = f"FORGED-{uuid.uuid4().hex[:12]}"
 
 
@@ -50,6 +58,7 @@ class Scene:
     operator_token: str
     stranger_token: str
     secrets: tuple[str, ...]
+    offer_id: str
 
     @property
     def thread_id(self) -> str:
@@ -84,6 +93,17 @@ def scene(live_server: str, e2e_database_url: str) -> Iterator[Scene]:
         add_tags=[SECRET_TAG],
         db=engine,
     )
+    offer = offers.send_offer(
+        user_id=pair.operator.id,
+        property_id=pair.property.id,
+        terms={
+            "monthlyRent": 2400,
+            "leaseMonths": 12,
+            "startDate": (date.today() + timedelta(days=30)).isoformat(),
+        },
+        message=SECRET_OFFER_NOTE,
+        db=engine,
+    )
     stranger = factories.user(engine, "operator")
     yield Scene(
         base=live_server,
@@ -92,7 +112,8 @@ def scene(live_server: str, e2e_database_url: str) -> Iterator[Scene]:
         operator_token=_login(live_server, pair.operator.email),
         stranger_token=_login(live_server, stranger.email),
         # What must never reach anyone but the two of them: the conversation.
-        secrets=(SECRET_BODY, SECRET_SUBJECT, SECRET_TAG),
+        secrets=(SECRET_BODY, SECRET_SUBJECT, SECRET_TAG, SECRET_OFFER_NOTE),
+        offer_id=str(offer.offer_id),
     )
 
 
@@ -117,7 +138,10 @@ def snapshot(scene: Scene) -> dict[str, Any]:
                 ).scalars()
             ),
             "attachments": count(MessagingAttachment),
-            "thread": (thread.status, thread.subject, thread.last_seq),
+            "thread": (thread.status, thread.subject, thread.last_seq, thread.stage),
+            "offers": sorted(
+                (str(o.id), o.status, o.version) for o in conn.execute(select(MessagingOffer)).all()
+            ),
         }
 
 
@@ -205,6 +229,12 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "password": "not-their-password",
         "display_name": FORGED,
         "role": "operator",
+        "offer_id": scene.offer_id,
+        "stage": "lost",
+        "reason": FORGED,
+        "monthlyRent": "1",
+        "leaseMonths": "1",
+        "startDate": date.today().isoformat(),
         **victim_ids,
     }
     by_name: dict[str, Any] = {
@@ -220,6 +250,8 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "info": FORGED,
         "stack": FORGED,
         "component_stack": FORGED,
+        "offer_id": scene.offer_id,
+        "action": "accept",
         **victim_ids,
     }
     filled = {name: by_name.get(name, scene.thread_id) for name in params}
