@@ -10,6 +10,8 @@ from arbibase_chat.maintenance import lifespan as maintenance_lifespan
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.inbox_view import inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
+from arbibase_chat.pages.portfolio import PortfolioState
+from arbibase_chat.pages.portfolio_view import portfolio_page
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_view import thread_page
 from arbibase_chat.realtime.delivery import lifespan as realtime_lifespan
@@ -60,6 +62,12 @@ app.add_page(
     route=routes.THREAD,
     title="Conversation · ArbiBase Chat",
     on_load=[InboxState.load, ChatState.load],
+)
+app.add_page(
+    portfolio_page,
+    route=routes.PORTFOLIO,
+    title="Portfolio · ArbiBase Chat",
+    on_load=[InboxState.load, PortfolioState.load],
 )
 # One realtime hub per worker: services' committed events → connected sessions.
 app.register_lifespan_task(realtime_lifespan)

@@ -7,11 +7,13 @@ client_msg_ids, so a second run adds nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from arbibase_chat.models import UserPublic
-from arbibase_chat.services import accounts, messages, properties, threads
+from arbibase_chat.db import utcnow
+from arbibase_chat.models import PropertyPublic, UserPublic
+from arbibase_chat.services import accounts, deals, messages, offers, properties, threads
 from arbibase_chat.services.errors import Conflict
 
 DEMO_PASSWORD = "arbibase-demo-2026"
@@ -143,7 +145,114 @@ def seed_demo(db: Engine | None = None) -> dict[str, UserPublic]:
             )
         if tags:
             threads.update_thread(user_id=operator.id, thread_id=thread.id, add_tags=tags, db=db)
+    _seed_offers(users, by_title, db)
     return users
+
+
+def _terms(rent: int, months: int, **more: object) -> dict[str, object]:
+    start = (utcnow().date().replace(day=1) + timedelta(days=62)).replace(day=1)
+    return {"monthlyRent": rent, "leaseMonths": months, "startDate": start.isoformat(), **more}
+
+
+def _seed_offers(
+    users: dict[str, UserPublic], by_title: dict[str, PropertyPublic], db: Engine | None
+) -> None:
+    """Offers in several states: a live counter, an agreed deal with its lease drafted (after
+    a declined first offer), a withdrawn offer and one waiting for an unverified owner.
+    Skipped for a negotiation that already has offers (the seed runs on every start)."""
+    alice, ben = users["alice@demo.arbibase.test"], users["ben@demo.arbibase.test"]
+    olivia = users["olivia@demo.arbibase.test"]
+    roi_inputs = {
+        "monthlyRent": 3350,
+        "adr": 245,
+        "occupancyPct": 72,
+        "cleaningFeePerStay": 95,
+        "cleaningCostPerStay": 80,
+        "managementPct": 0,
+        "utilities": 320,
+        "internet": 70,
+        "insurance": 110,
+        "supplies": 90,
+        "software": 60,
+        "deposit": 6700,
+        "furnishingCost": 18000,
+        "setupCost": 2500,
+    }
+
+    def fresh(operator: UserPublic, title: str) -> bool:
+        prop = by_title[title]
+        opened = threads.get_or_create_thread(
+            user_id=operator.id, property_id=prop.id, owner_id=prop.owner_id, db=db
+        )
+        return not offers.list_offers(user_id=operator.id, thread_id=opened.id, db=db)
+
+    if fresh(alice, "Bayview 3BR Townhouse"):
+        first = offers.send_offer(
+            user_id=alice.id,
+            property_id=by_title["Bayview 3BR Townhouse"].id,
+            terms=_terms(
+                3350,
+                24,
+                deposit=6700,
+                insuranceCoverage=2_000_000,
+                maintenanceThreshold=300,
+                annualEscalatorPct=3,
+            ),
+            roi_inputs=roi_inputs,
+            share_numbers=True,
+            message="As promised: my offer, with my numbers attached.",
+            db=db,
+        )
+        offers.counter_offer(
+            user_id=olivia.id,
+            offer_id=first.offer_id,
+            terms=_terms(
+                3500,
+                24,
+                deposit=7000,
+                insuranceCoverage=2_000_000,
+                maintenanceThreshold=300,
+                annualEscalatorPct=3,
+            ),
+            message="Close! I need $3,500 to cover the HOA increase next year.",
+            db=db,
+        )
+    if fresh(ben, "Midtown 2BR Loft"):
+        midtown = by_title["Midtown 2BR Loft"].id
+        declined = offers.send_offer(
+            user_id=ben.id,
+            property_id=midtown,
+            terms=_terms(2300, 12, model="revenue_share", revenueSharePct=20),
+            db=db,
+        )
+        offers.decline_offer(
+            user_id=olivia.id,
+            offer_id=declined.offer_id,
+            reason="I prefer a guaranteed rent over a revenue share.",
+            db=db,
+        )
+        agreed = offers.send_offer(
+            user_id=ben.id,
+            property_id=midtown,
+            terms=_terms(2600, 12, deposit=2600, subletClause=False),
+            message="Guaranteed rent, 30+ night stays only as the HOA requires.",
+            db=db,
+        )
+        offers.accept_offer(user_id=olivia.id, offer_id=agreed.offer_id, db=db)
+        deals.set_stage(user_id=ben.id, thread_id=agreed.thread_id, stage="lease_drafted", db=db)
+    if fresh(alice, "Lakeside Cottage"):
+        lakeside = by_title["Lakeside Cottage"].id
+        withdrawn = offers.send_offer(
+            user_id=alice.id, property_id=lakeside, terms=_terms(1900, 12), db=db
+        )
+        offers.withdraw_offer(user_id=alice.id, offer_id=withdrawn.offer_id, db=db)
+        offers.send_offer(
+            user_id=alice.id,
+            property_id=lakeside,
+            terms=_terms(2050, 12, deposit=2050),
+            message="Corrected offer: I had last year's comps.",
+            db=db,
+        )
 
 
 def demo_logins_text() -> str:

@@ -59,6 +59,7 @@ APP_HANDLERS = {
         "set_status_filter",
         "set_tag_filter",
     },
+    "reflex___state____state.arbibase_chat___pages___portfolio____portfolio_state": {"load"},
     "reflex___state____state.arbibase_chat___pages___thread____chat_state": {
         "add_tag",
         "ask",

@@ -35,6 +35,7 @@ from arbibase_chat.models import (
 )
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.login import LoginState
+from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.services import messages, offers, threads
 from arbibase_chat.session import SessionState
@@ -277,7 +278,10 @@ def _handler_params(state_cls: Any, handler: str) -> list[str]:
 
 
 def _every_allowed_handler() -> list[tuple[str, str]]:
-    classes = {state_name(cls): cls for cls in (SessionState, LoginState, InboxState, ChatState)}
+    classes = {
+        state_name(cls): cls
+        for cls in (SessionState, LoginState, InboxState, ChatState, PortfolioState)
+    }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]
     pairs += [(state, "setvar") for state in APP_HANDLERS]
     pairs += [(ROOT, name) for name in sorted(REFLEX_BUILTINS[ROOT]) if name != "hydrate"]
