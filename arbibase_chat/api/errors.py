@@ -56,6 +56,9 @@ FIELD_NAMES: dict[str, str] = {
     "up_to_message_id": "upToMessageId",
     "add_tags": "addTags",
     "remove_tags": "removeTags",
+    "min_rent_cents": "minRent",
+    "max_rent_cents": "maxRent",
+    "min_bedrooms": "minBedrooms",
 }
 
 
