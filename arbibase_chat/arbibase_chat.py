@@ -10,6 +10,10 @@ from arbibase_chat.maintenance import lifespan as maintenance_lifespan
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.inbox_view import inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
+from arbibase_chat.pages.properties import PropertiesState
+from arbibase_chat.pages.properties_view import properties_page
+from arbibase_chat.pages.property import PropertyState
+from arbibase_chat.pages.property_view import property_page
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_view import thread_page
 from arbibase_chat.realtime.delivery import lifespan as realtime_lifespan
@@ -60,6 +64,19 @@ app.add_page(
     route=routes.THREAD,
     title="Conversation · ArbiBase Chat",
     on_load=[InboxState.load, ChatState.load],
+)
+# The Property Browser; leaving a thread for it stops showing that thread live (ChatState.close).
+app.add_page(
+    properties_page,
+    route=routes.PROPERTIES,
+    title="Properties · ArbiBase Chat",
+    on_load=[PropertiesState.load, ChatState.close],
+)
+app.add_page(
+    property_page,
+    route=routes.PROPERTY,
+    title="Property · ArbiBase Chat",
+    on_load=[PropertyState.load, ChatState.close],
 )
 # One realtime hub per worker: services' committed events → connected sessions.
 app.register_lifespan_task(realtime_lifespan)

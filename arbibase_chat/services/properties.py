@@ -10,6 +10,7 @@ import math
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -29,6 +30,11 @@ def create_property(
 ) -> PropertyPublic:
     try:
         fields = PropertyCreate.model_validate(data)
+    except ValidationError as exc:
+        # Name the first field at fault, so a form can show the error beside it.
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first.get("loc") else None
+        raise Invalid(f"invalid property: {field}: {first['msg']}", field=field) from None
     except ValueError as exc:
         raise Invalid(f"invalid property: {exc}") from None
     values = fields.model_dump()

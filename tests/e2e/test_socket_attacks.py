@@ -25,9 +25,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from arbibase_chat import db as dbmod
-from arbibase_chat.models import MessagingAttachment, MessagingMessage, MessagingThread, ThreadTag
+from arbibase_chat.models import (
+    MessagingAttachment,
+    MessagingMessage,
+    MessagingThread,
+    Property,
+    ThreadTag,
+)
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.login import LoginState
+from arbibase_chat.pages.properties import PropertiesState
+from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.services import messages, threads
 from arbibase_chat.session import SessionState
@@ -117,6 +125,7 @@ def snapshot(scene: Scene) -> dict[str, Any]:
                 ).scalars()
             ),
             "attachments": count(MessagingAttachment),
+            "properties": count(Property),
             "thread": (thread.status, thread.subject, thread.last_seq),
         }
 
@@ -205,6 +214,16 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "password": "not-their-password",
         "display_name": FORGED,
         "role": "operator",
+        # The Property Browser's forms: a listing (refused: the stranger is an operator) and
+        # rent bounds.
+        "title": FORGED,
+        "address": FORGED,
+        "city": FORGED,
+        "rent": "2400",
+        "bedrooms": "3",
+        "min_rent": "1",
+        "max_rent": "999999",
+        "property_id": str(pair.property.id),
         **victim_ids,
     }
     by_name: dict[str, Any] = {
@@ -245,7 +264,10 @@ def _handler_params(state_cls: Any, handler: str) -> list[str]:
 
 
 def _every_allowed_handler() -> list[tuple[str, str]]:
-    classes = {state_name(cls): cls for cls in (SessionState, LoginState, InboxState, ChatState)}
+    classes = {
+        state_name(cls): cls
+        for cls in (SessionState, LoginState, InboxState, ChatState, PropertiesState, PropertyState)
+    }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]
     pairs += [(state, "setvar") for state in APP_HANDLERS]
     pairs += [(ROOT, name) for name in sorted(REFLEX_BUILTINS[ROOT]) if name != "hydrate"]

@@ -135,3 +135,12 @@ def test_details_name_the_owner_and_count_negotiations_for_the_owner_only(db):
     with pytest.raises(Invalid) as err:
         properties.get_property_details(user_id=pair.operator.id, property_id="../x", db=db)
     assert err.value.field == "property_id"
+
+
+def test_a_refused_listing_names_its_field(db):
+    owner = factories.user(db, "owner")
+    base = {"title": "t", "address": "a", "city": "c"}
+    for change, field in (({"bedrooms": -1}, "bedrooms"), ({"square_feet": "big"}, "square_feet")):
+        with pytest.raises(Invalid) as err:
+            properties.create_property(user_id=owner.id, data={**base, **change}, db=db)
+        assert err.value.field == field
