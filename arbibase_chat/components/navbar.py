@@ -142,4 +142,5 @@ def navbar(unread_total: Any) -> rx.Component:
         top="0",
         z_index="10",
         overflow="hidden",
+        id="navbar",
     )

@@ -38,7 +38,7 @@ def page_frame(*children: rx.Component) -> rx.Component:
 
 def _city_select() -> rx.Component:
     return rx.select.root(
-        rx.select.trigger(aria_label="City", id="city-filter", min_width="140px"),
+        rx.select.trigger(aria_label="Filter by city", id="city-filter", min_width="140px"),
         rx.select.content(
             rx.select.item("All cities", value=ALL_CITIES),
             rx.foreach(PropertiesState.cities, lambda c: rx.select.item(c, value=c)),
@@ -51,7 +51,7 @@ def _city_select() -> rx.Component:
 def _bedrooms_select() -> rx.Component:
     labels = {"any": "Any bedrooms"} | {n: f"{n}+ bedrooms" for n in BEDROOM_CHOICES[1:]}
     return rx.select.root(
-        rx.select.trigger(aria_label="Bedrooms", id="bedrooms-filter", min_width="140px"),
+        rx.select.trigger(aria_label="Filter by bedrooms", id="bedrooms-filter", min_width="140px"),
         rx.select.content(*[rx.select.item(labels[v], value=v) for v in BEDROOM_CHOICES]),
         value=PropertiesState.bedrooms,
         on_change=PropertiesState.set_bedrooms,
