@@ -14,7 +14,9 @@ IS_OPERATOR = SessionState.role == "operator"
 
 def _back() -> rx.Component:
     return rx.link(
-        rx.hstack(rx.icon("arrow-left", size=16), rx.text("All properties"), align="center"),
+        rx.hstack(
+            rx.icon("arrow-left", size=16), rx.text("All properties"), align="center", spacing="1"
+        ),
         href=routes.PROPERTIES,
         size="2",
         id="back-to-properties",
@@ -41,16 +43,22 @@ def _fact(icon: str, label: str, value: rx.Var[str]) -> rx.Component:
     )
 
 
-def _details() -> rx.Component:
+def _heading() -> rx.Component:
     return rx.vstack(
         rx.heading(PropertyState.title, size="7", id="property-title", word_break="break-word"),
         rx.hstack(
-            rx.icon("map-pin", size=16, color=rx.color("gray", 10)),
+            rx.icon("map-pin", size=16, color=rx.color("gray", 10), flex_shrink="0"),
             rx.text(PropertyState.address, ", ", PropertyState.place, color=rx.color("gray", 11)),
             align="center",
             spacing="1",
         ),
-        rx.divider(margin_y="8px"),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _details() -> rx.Component:
+    return rx.vstack(
         rx.grid(
             _fact("bed-double", "Bedrooms", PropertyState.bedrooms),
             _fact("bath", "Bathrooms", PropertyState.bathrooms),
@@ -157,8 +165,11 @@ def _action_card() -> rx.Component:
         ),
         size="3",
         width="100%",
-        position=["static", "static", "sticky"],
+        position=rx.breakpoints(initial="static", md="sticky"),
         top="80px",
+        # On phones the price and "Message owner" come right under the title, not below the
+        # fold (as the second column's card does on wide screens).
+        order=rx.breakpoints(initial="-1", md="0"),
     )
 
 
@@ -188,10 +199,11 @@ def _found() -> rx.Component:
         rx.center(
             rx.icon("house", size=56, color=rx.color("accent", 9)),
             width="100%",
-            height=["160px", "240px"],
+            height=["120px", "200px", "240px"],
             border_radius="16px",
             background=f"linear-gradient(135deg, {rx.color('accent', 3)}, {rx.color('accent', 6)})",
         ),
+        _heading(),
         rx.grid(
             _details(),
             _action_card(),

@@ -139,15 +139,16 @@ def test_an_owner_fixes_a_refused_value_and_sees_the_listing(
         expect(page.locator("#nav-roi")).to_have_count(0)  # operators only
         page.locator("#empty-list-property").click()
         page.locator("#list-property").click()
-        page.get_by_label("Title").fill(title)
+        page.get_by_label("Title", exact=True).fill(title)
         page.get_by_label("Street address").fill("3 Canal St")
         page.get_by_label("City", exact=True).fill("Tampa")
         page.get_by_label("Monthly rent ($)").fill("2,4OO")  # a letter O
-        page.get_by_label("Bedrooms").fill("3")
+        page.get_by_label("Bedrooms", exact=True).fill("3")
         page.locator("#list-submit").click()
         expect(page.locator("#list-rent-error")).to_contain_text("dollars")
-        expect(page.get_by_label("Title")).to_have_value(title)  # nothing typed is lost
-        expect(page.get_by_label("Bedrooms")).to_have_value("3")
+        expect(page.get_by_label("Title", exact=True)).to_have_value(title)  # nothing typed is lost
+        expect(page.get_by_label("Bedrooms", exact=True)).to_have_value("3")
+        page.wait_for_timeout(300)
         page.screenshot(path=str(artifacts_dir / "properties-list-form-error-desktop-light.png"))
         page.get_by_label("Monthly rent ($)").fill("2,400")
         page.locator("#list-submit").click()
@@ -241,6 +242,7 @@ def test_screens_fit_and_keep_the_navbar_height(
         owner.goto(live_server + "/properties")
         owner.locator("#list-property").click()
         expect(owner.locator("#list-form")).to_be_visible()
+        owner.wait_for_timeout(500)  # the dialog's opening animation
         _no_horizontal_overflow(owner, "list form")
         owner.screenshot(path=str(artifacts_dir / f"properties-list-form-{size}-{scheme}.png"))
     finally:
