@@ -103,7 +103,9 @@ def listing_from_form(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, s
         try:
             data[FORM_FIELDS[name]] = parse(form.get(name), label=label)
         except Invalid as exc:
-            errors[name] = exc.message
+            # Shown under its own labelled input: the sentence without the label.
+            text = exc.message.removeprefix(f"{label}: ")
+            errors[name] = text[:1].upper() + text[1:]
     return data, errors
 
 

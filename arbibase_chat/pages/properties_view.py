@@ -132,7 +132,8 @@ def _form_field(label: str, name: str, *, hint: str = "", **props: Any) -> rx.Co
             name=name,
             id=field_id,
             width="100%",
-            color_scheme=rx.cond(error != "", "red", "gray"),
+            # A red ring on the refused input (Radix draws the border as an inset shadow).
+            box_shadow=rx.cond(error != "", f"inset 0 0 0 1px {rx.color('red', 9)}", "none"),
             custom_attrs={"aria-invalid": rx.cond(error != "", "true", "false")},
             **props,
         ),
