@@ -133,7 +133,7 @@ def _form_field(label: str, name: str, *, hint: str = "", **props: Any) -> rx.Co
             id=field_id,
             width="100%",
             # A red ring on the refused input (Radix draws the border as an inset shadow).
-            box_shadow=rx.cond(error != "", f"inset 0 0 0 1px {rx.color('red', 9)}", "none"),
+            box_shadow=rx.cond(error != "", f"inset 0 0 0 1px {rx.color('red', 9)}", None),
             custom_attrs={"aria-invalid": rx.cond(error != "", "true", "false")},
             **props,
         ),
