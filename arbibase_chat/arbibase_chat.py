@@ -12,6 +12,10 @@ from arbibase_chat.pages.inbox_view import inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
 from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.portfolio_view import portfolio_page
+from arbibase_chat.pages.properties import PropertiesState
+from arbibase_chat.pages.properties_view import properties_page
+from arbibase_chat.pages.property import PropertyState
+from arbibase_chat.pages.property_view import property_page
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_view import thread_page
 from arbibase_chat.realtime.delivery import lifespan as realtime_lifespan
@@ -67,7 +71,20 @@ app.add_page(
     portfolio_page,
     route=routes.PORTFOLIO,
     title="Portfolio · ArbiBase Chat",
-    on_load=[InboxState.load, PortfolioState.load],
+    on_load=[PortfolioState.load, ChatState.close],
+)
+# The Property Browser; leaving a thread for it stops showing that thread live (ChatState.close).
+app.add_page(
+    properties_page,
+    route=routes.PROPERTIES,
+    title="Properties · ArbiBase Chat",
+    on_load=[PropertiesState.load, ChatState.close],
+)
+app.add_page(
+    property_page,
+    route=routes.PROPERTY,
+    title="Property · ArbiBase Chat",
+    on_load=[PropertyState.load, ChatState.close],
 )
 # One realtime hub per worker: services' committed events → connected sessions.
 app.register_lifespan_task(realtime_lifespan)

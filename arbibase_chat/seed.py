@@ -40,9 +40,20 @@ PROPERTIES = {
     "olivia@demo.arbibase.test": [
         ("Bayview 3BR Townhouse", "41 Bayview Dr", "Tampa", "FL", 320_000, 3, 2.5, 1650),
         ("Midtown 2BR Loft", "900 Peachtree St NE #1204", "Atlanta", "GA", 260_000, 2, 2.0, 1100),
+        # More listings without conversations, so the Property Browser has something to filter:
+        # five cities, rents from $1,650 to $4,200, studios to four bedrooms.
+        ("Harbour Island 2BR Condo", "250 Harbour Island Dr", "Tampa", "FL", 285_000, 2, 2.0, 1180),
+        ("Seminole Heights Bungalow", "4012 N Central Ave", "Tampa", "FL", 240_000, 3, 2.0, 1420),
+        ("Brickell 1BR, Bay View", "1100 S Miami Ave #2208", "Miami", "FL", 310_000, 1, 1.0, 760),
+        ("Little Havana 3BR House", "1520 SW 6th St", "Miami", "FL", 395_000, 3, 2.0, 1600),
+        ("Old Fourth Ward Studio", "680 Ralph McGill Blvd", "Atlanta", "GA", 165_000, 0, 1.0, 520),
+        ("East Nashville 4BR", "1107 Fatherland St", "Nashville", "TN", 420_000, 4, 3.0, 2300),
     ],
     "oscar@demo.arbibase.test": [
         ("Lakeside Cottage", "7 Shoreline Rd", "Austin", "TX", 210_000, 2, 1.0, 900),
+        ("South Congress 1BR", "1600 S Congress Ave #210", "Austin", "TX", 195_000, 1, 1.0, 700),
+        ("Mueller 3BR Family Home", "4800 Berkman Dr", "Austin", "TX", 330_000, 3, 2.5, 1850),
+        ("Germantown 2BR Townhome", "1300 4th Ave N", "Nashville", "TN", 275_000, 2, 2.5, 1350),
     ],
 }
 

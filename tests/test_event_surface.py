@@ -60,6 +60,24 @@ APP_HANDLERS = {
         "set_tag_filter",
     },
     "reflex___state____state.arbibase_chat___pages___portfolio____portfolio_state": {"load"},
+    # The Property Browser: filters take only listed values; `list_property` is refused to
+    # operators by the service; `message_owner` takes no argument (the property is the one
+    # `load` read from the page's URL).
+    "reflex___state____state.arbibase_chat___pages___properties____properties_state": {
+        "apply_rent",
+        "clear_filters",
+        "list_property",
+        "load",
+        "load_more",
+        "set_bedrooms",
+        "set_city",
+        "set_form_open",
+        "set_scope",
+    },
+    "reflex___state____state.arbibase_chat___pages___property____property_state": {
+        "load",
+        "message_owner",
+    },
     "reflex___state____state.arbibase_chat___pages___thread____chat_state": {
         "add_tag",
         "ask",

@@ -58,6 +58,9 @@ FIELD_NAMES: dict[str, str] = {
     "remove_tags": "removeTags",
     "offer_id": "offerId",
     "share_numbers": "shareNumbers",
+    "min_rent_cents": "minRent",
+    "max_rent_cents": "maxRent",
+    "min_bedrooms": "minBedrooms",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import reflex as rx
 
@@ -132,7 +133,7 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
                         align="center",
                     ),
                     rx.cond(
-                        row.tags.length() > 0,
+                        cast(Any, row.tags).length() > 0,  # a Var in the view
                         rx.hstack(
                             rx.foreach(
                                 row.tags, lambda tag: rx.badge(tag, variant="outline", size="1")

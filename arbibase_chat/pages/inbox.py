@@ -85,6 +85,13 @@ class InboxState(rx.State):
         self.has_more = page.next_cursor is not None
         self.loaded = True
 
+    async def _load_badge(self, user_id: uuid.UUID) -> None:
+        """For other pages' navbars: the unread total, kept live, without loading the list."""
+        self._viewer = str(user_id)
+        live.register(self.router.session.client_token, user_id)
+        with contextlib.suppress(DomainError):
+            self.unread_total = await aio.call(reads.unread_total, user_id=user_id)
+
     async def _live_resync(self, user_id: uuid.UUID) -> str | None:
         """Events may have been missed: fetch the list (if shown) and the badge again."""
         if self._viewer != str(user_id):
@@ -171,8 +178,8 @@ class InboxState(rx.State):
             return None  # typing, or pushed for a user this tab no longer shows
         if update.unread_total is not None:
             self.unread_total = update.unread_total
-        if update.thread is None:
-            return None
+        if update.thread is None or not self.loaded:
+            return None  # no list on show (another page's navbar): the badge is all
         row = ThreadRow.from_thread(update.thread)
         rows = [r for r in self.rows if r.id != row.id]
         if self._matches(row):

@@ -4,32 +4,107 @@ from __future__ import annotations
 
 import reflex as rx
 
+from arbibase_chat import routes
 from arbibase_chat.components.navbar import navbar
 from arbibase_chat.components.thread_row import thread_row
 from arbibase_chat.components.two_pane import two_pane
 from arbibase_chat.pages.inbox import STATUS_FILTERS, InboxState
 from arbibase_chat.services.deals import STAGE_LABELS
+from arbibase_chat.session import SessionState
 
 
 def inbox_navbar() -> rx.Component:
     return navbar(InboxState.unread_total)
 
 
+def _first_steps() -> rx.Component:
+    """What a new user does next: operators find a property, owners list (and verify) one."""
+    return rx.cond(
+        SessionState.role == "operator",
+        rx.vstack(
+            rx.text(
+                "Find a home you would like to lease and message its owner.",
+                size="2",
+                color=rx.color("gray", 10),
+                text_align="center",
+            ),
+            rx.link(
+                rx.button(rx.icon("building-2", size=16), "Browse properties", size="3"),
+                href=routes.PROPERTIES,
+                id="empty-browse-properties",
+            ),
+            align="center",
+            spacing="3",
+        ),
+        rx.vstack(
+            rx.text(
+                "List your property and operators will message you about it here.",
+                size="2",
+                color=rx.color("gray", 10),
+                text_align="center",
+            ),
+            rx.flex(
+                rx.link(
+                    rx.button(rx.icon("plus", size=16), "List a property", size="3"),
+                    href=routes.PROPERTIES,
+                    id="empty-list-property",
+                ),
+                rx.cond(
+                    ~SessionState.verified,
+                    rx.link(
+                        rx.button(
+                            rx.icon("badge-check", size=16),
+                            "Verify ownership",
+                            size="3",
+                            variant="soft",
+                        ),
+                        href=routes.VERIFY,
+                        id="empty-verify",
+                    ),
+                ),
+                gap="8px",
+                wrap="wrap",
+                justify="center",
+            ),
+            rx.cond(
+                ~SessionState.verified,
+                rx.text(
+                    "You can read operators' messages now; you can reply once we have "
+                    "verified that you own the property.",
+                    size="1",
+                    color=rx.color("gray", 10),
+                    text_align="center",
+                    max_width="320px",
+                ),
+            ),
+            align="center",
+            spacing="3",
+        ),
+    )
+
+
 def _empty_state() -> rx.Component:
+    # Filters or a search hid everything: say so; a truly empty inbox shows the first steps.
+    narrowed = (
+        (InboxState.search != "")
+        | (InboxState.status_filter != "active")
+        | (InboxState.role_filter != "all")
+        | (InboxState.tag_filter != "")
+        | (InboxState.stage_filter != "")
+    )
     return rx.center(
         rx.vstack(
             rx.icon("inbox", size=40, color=rx.color("gray", 8)),
             rx.cond(
                 InboxState.search != "",
                 rx.text("No conversation matches your search.", weight="medium"),
-                rx.text("No conversations here yet.", weight="medium"),
+                rx.cond(
+                    narrowed,
+                    rx.text("No conversation matches these filters.", weight="medium"),
+                    rx.text("No conversations yet.", weight="medium"),
+                ),
             ),
-            rx.text(
-                "Threads start when an operator contacts an owner about a property.",
-                size="2",
-                color=rx.color("gray", 10),
-                text_align="center",
-            ),
+            rx.cond(narrowed, rx.fragment(), _first_steps()),
             align="center",
             spacing="2",
         ),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from arbibase_chat import aio, routes
+from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import Update, UserUpdate
 from arbibase_chat.services import offer_terms
@@ -106,6 +107,8 @@ class PortfolioState(rx.State):
             return rx.redirect(routes.LOGIN)
         self._viewer = str(user_id)
         live.register(self.router.session.client_token, user_id)
+        # The navbar's unread badge, live, without loading the inbox list.
+        await (await self.get_state(InboxState))._load_badge(user_id)
         await self._reload(user_id)
         return None
 

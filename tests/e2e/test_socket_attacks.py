@@ -31,11 +31,14 @@ from arbibase_chat.models import (
     MessagingMessage,
     MessagingOffer,
     MessagingThread,
+    Property,
     ThreadTag,
 )
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.login import LoginState
 from arbibase_chat.pages.portfolio import PortfolioState
+from arbibase_chat.pages.properties import PropertiesState
+from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.services import messages, offers, threads
 from arbibase_chat.session import SessionState
@@ -143,6 +146,7 @@ def snapshot(scene: Scene) -> dict[str, Any]:
             "offers": sorted(
                 (str(o.id), o.status, o.version) for o in conn.execute(select(MessagingOffer)).all()
             ),
+            "properties": count(Property),
         }
 
 
@@ -236,6 +240,16 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "monthlyRent": "1",
         "leaseMonths": "1",
         "startDate": date.today().isoformat(),
+        # The Property Browser's forms: a listing (refused: the stranger is an operator) and
+        # rent bounds.
+        "title": FORGED,
+        "address": FORGED,
+        "city": FORGED,
+        "rent": "2400",
+        "bedrooms": "3",
+        "min_rent": "1",
+        "max_rent": "999999",
+        "property_id": str(pair.property.id),
         **victim_ids,
     }
     by_name: dict[str, Any] = {
@@ -280,7 +294,15 @@ def _handler_params(state_cls: Any, handler: str) -> list[str]:
 def _every_allowed_handler() -> list[tuple[str, str]]:
     classes = {
         state_name(cls): cls
-        for cls in (SessionState, LoginState, InboxState, ChatState, PortfolioState)
+        for cls in (
+            SessionState,
+            LoginState,
+            InboxState,
+            ChatState,
+            PortfolioState,
+            PropertiesState,
+            PropertyState,
+        )
     }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]
     pairs += [(state, "setvar") for state in APP_HANDLERS]
