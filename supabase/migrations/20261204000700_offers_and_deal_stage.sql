@@ -7,7 +7,8 @@
 --   lease_drafted -> signed, or lost), `stage_reason` and `stage_changed_by`. Either party
 --   (an owner once verified: the thread update policy of migration 6) changes the stage, in
 --   their own name only: `stage_changed_by` is the caller or empty (a stage derived from the
---   offers); the trigger refuses anyone else's name. A stage change is announced like a status
+--   offers), and changes only with the stage or its reason; the trigger refuses anyone else's
+--   name, and taking over the other party's stage. A stage change is announced like a status
 --   change (NOTIFY `arbibase_chat`, migration 4).
 -- * messaging_offers: one row per version of an offer in a thread, numbered per thread; at most
 --   one open (`status = 'sent'`) per thread (a partial unique index: a counter first marks the
@@ -87,7 +88,8 @@ comment on table public.messaging_offer_numbers is
 -- --- triggers -------------------------------------------------------------------------------
 
 -- migration 2's rule (only subject and status change, besides the database's own counters),
--- plus: the deal stage is set in the caller's own name, or in nobody's (a derived stage).
+-- plus: the deal stage is set in the caller's own name, or in nobody's (a derived stage), and
+-- who set it changes only with it (nobody takes over, or erases, the other party's stage).
 create or replace function messaging_private.threads_before_update()
 returns trigger
 language plpgsql
@@ -105,8 +107,11 @@ begin
     raise exception 'only the subject, the status and the stage of a thread can be changed'
       using errcode = '42501';
   end if;
-  if (new.stage, new.stage_reason, new.stage_changed_by)
-     is distinct from (old.stage, old.stage_reason, old.stage_changed_by)
+  if new.stage_changed_by is distinct from old.stage_changed_by
+     and (new.stage, new.stage_reason) is not distinct from (old.stage, old.stage_reason) then
+    raise exception 'who set the stage changes only with the stage' using errcode = '42501';
+  end if;
+  if (new.stage, new.stage_reason) is distinct from (old.stage, old.stage_reason)
      and new.stage_changed_by is distinct from (select auth.uid())
      and new.stage_changed_by is not null then
     raise exception 'a stage is set in your own name (stage_changed_by) or in nobody''s'
