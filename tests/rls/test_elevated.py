@@ -40,6 +40,8 @@ APP_TABLES = (
     "messaging_thread_tags",
     "messaging_messages",
     "messaging_attachments",
+    "messaging_offers",
+    "messaging_offer_numbers",
 )
 
 
