@@ -666,3 +666,24 @@ def test_offers_are_not_bound_for_trusted_callers(conn, world: World):
         ).rowcount
         == 1
     )
+
+
+def test_the_owner_writes_no_operator_numbers_for_their_counter(conn, world: World):
+    with acting_as(conn, world.own1):
+        conn.execute(
+            "update public.messaging_offers set status = 'countered' where id = %s", [world.o1]
+        )
+        v2 = scalar(
+            conn,
+            "insert into public.messaging_offers (thread_id, version, made_by, terms, expires_at)"
+            """ values (%s, 2, %s, '{"rent": 2300}', now() + interval '1 day') returning id""",
+            [world.t1, world.own1],
+        )
+        outcome = attempt(
+            conn,
+            world.own1,
+            "insert into public.messaging_offer_numbers (offer_id, operator_id, inputs, roi)"
+            " values (%s, %s, '{}', '{}')",
+            [v2, world.own1],
+        )
+    assert outcome == DENIED
