@@ -10,8 +10,12 @@
 On PostgreSQL the new tables get RLS (one policy per command, participants only) and a
 trigger that enforces the state machine where a policy cannot (it needs the old row): only
 an open offer changes; the party who did not make it accepts, declines or counters; its
-maker withdraws it; it expires only once due. The message insert policy now also lets a
-party post the system message of a transition they made (and of a stage they set).
+maker withdraws it; it expires only once due; its maker links it once to their own message
+of the thread. A second trigger keeps the stage in the caller's own name (or nobody's), and
+who set it changes only with it. The message insert policy now also lets a party post the
+system message of a transition they made (and of a stage they set). The new tables' privileges
+are revoked from anon / authenticated first (a Supabase database's default privileges grant
+them everything on new tables).
 
 Revision ID: 0007
 Revises: 0006
@@ -101,6 +105,11 @@ SYSTEM_MESSAGES = """or (
       )"""
 
 RLS_SQL = f"""
+-- Nothing but what follows: in a Supabase database (0004 leaves its roles and default
+-- privileges alone) the default privileges have just granted ALL on the new tables to anon
+-- and authenticated, TRUNCATE included, which RLS does not filter.
+revoke all on table public.messaging_offers, public.messaging_offer_numbers
+  from anon, authenticated;
 grant select, insert on table public.messaging_offers, public.messaging_offer_numbers
   to authenticated;
 grant all on table public.messaging_offers, public.messaging_offer_numbers to service_role;
@@ -145,14 +154,17 @@ create policy "offer numbers: the operator, or both once shared" on public.messa
       )
     )
   );
+-- The thread's operator, for an offer they made (an owner's counter has no operator numbers).
 create policy "offer numbers: the maker of the offer" on public.messaging_offer_numbers
   for insert to authenticated
   with check (
     messaging_offer_numbers.operator_id = (select auth.uid())
     and exists (
       select 1 from public.messaging_offers o
+      join public.messaging_threads t on t.id = o.thread_id
       where o.id = messaging_offer_numbers.offer_id
         and o.made_by = (select auth.uid())
+        and t.operator_id = (select auth.uid())
     )
   );
 
@@ -167,11 +179,17 @@ begin
   if {SCHEMA}.caller_is_trusted(tg_relid) then
     return new;
   end if;
-  -- The maker links the version to the message that carries it, once.
+  -- The maker links the version to the message that carries it (their own, in the same
+  -- thread), once.
   if new.status = old.status and old.message_id is null
      and new.made_by = v_me
      and (new.decided_by, new.decided_at, new.reason)
-         is not distinct from (old.decided_by, old.decided_at, old.reason) then
+         is not distinct from (old.decided_by, old.decided_at, old.reason)
+     and (new.message_id is null
+          or exists (select 1 from public.messaging_messages m
+                     where m.id = new.message_id
+                       and m.thread_id = new.thread_id
+                       and m.sender_id = v_me)) then
     return new;
   end if;
   if old.status <> 'sent' then
@@ -179,7 +197,7 @@ begin
       using errcode = '42501';
   end if;
   if new.decided_by is distinct from v_me or new.message_id is distinct from old.message_id then
-    raise exception 'a decision is recorded as its maker only' using errcode = '42501';
+    raise exception 'a decision is recorded in your own name only' using errcode = '42501';
   end if;
   if new.status in ('accepted', 'declined', 'countered') and old.made_by = v_me then
     raise exception 'only the other party accepts, declines or counters an offer'
@@ -201,9 +219,42 @@ revoke all on function {SCHEMA}.offers_before_update() from public;
 create trigger messaging_offers_rls_update
   before update on public.messaging_offers
   for each row execute function {SCHEMA}.offers_before_update();
+
+-- A stage is set in the caller's own name, or in nobody's (a stage derived from the offers);
+-- who set it changes only with it: nobody writes the other party's name, nor takes over (or
+-- erases) the stage they set, which would let them post its system message. The column
+-- privileges keep the rest of the thread as 0004 left it.
+create function {SCHEMA}.threads_before_update()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if {SCHEMA}.caller_is_trusted(tg_relid) then
+    return new;
+  end if;
+  if new.stage_changed_by is distinct from old.stage_changed_by
+     and (new.stage, new.stage_reason) is not distinct from (old.stage, old.stage_reason) then
+    raise exception 'who set the stage changes only with the stage' using errcode = '42501';
+  end if;
+  if (new.stage, new.stage_reason) is distinct from (old.stage, old.stage_reason)
+     and new.stage_changed_by is not null
+     and new.stage_changed_by is distinct from (select auth.uid()) then
+    raise exception 'a stage is set in your own name (stage_changed_by) or in nobody''s'
+      using errcode = '42501';
+  end if;
+  return new;
+end
+$$;
+revoke all on function {SCHEMA}.threads_before_update() from public;
+create trigger messaging_threads_rls_update
+  before update on public.messaging_threads
+  for each row execute function {SCHEMA}.threads_before_update();
 """
 
 DROP_RLS_SQL = f"""
+drop trigger if exists messaging_threads_rls_update on public.messaging_threads;
+drop function if exists {SCHEMA}.threads_before_update();
 drop trigger if exists messaging_offers_rls_update on public.messaging_offers;
 drop function if exists {SCHEMA}.offers_before_update();
 revoke update (stage, stage_reason, stage_changed_by)

@@ -15,6 +15,10 @@ The world (built by harness.build_world; messages numbered as the database numbe
     prop2 (own2): t2 op1-own2 active   m5 op1 (1)
     prop3 (own1): t_closed op1-own1 closed   m6 op1 (1)
 
+Offers (migration 7): o1 op1's open v1 in t1 (carried by m3; op1's numbers, not shared), o2
+op1's open v1 in t2, o3 op2's v1 in t3, declined by own1 (op2's numbers, shared); t3's stage
+is "lost", set by own1.
+
 op1, op2 and stranger are operator accounts, own1 and own2 owner accounts (app_metadata.role).
 own1 is a verified owner (app_metadata.verified); own2 is not, although their user_metadata
 (which users can edit themselves) says so, and claims role operator there too. stranger takes

@@ -225,6 +225,7 @@ def build_world(url: str) -> World:
                     " values (%s, %s, %s)",
                     [ids[thread], tag, ids[user]],
                 )
+        _offers(conn, ids)
         # Another feature's file (written with the service key: no policy covers that bucket).
         conn.execute(
             "insert into storage.objects (bucket_id, name, owner, owner_id)"
@@ -232,6 +233,55 @@ def build_world(url: str) -> World:
             [f"{ids['stranger']}/notes.txt", ids["stranger"], str(ids["stranger"])],
         )
     return world
+
+
+def _make_offer(
+    conn: psycopg.Connection, thread: uuid.UUID, maker: uuid.UUID, version: int
+) -> uuid.UUID:
+    with _as(conn, maker):
+        return _one(
+            conn,
+            "insert into public.messaging_offers (thread_id, version, made_by, terms, expires_at)"
+            " values (%s, %s, %s, %s, now() + interval '7 days') returning id",
+            [thread, version, maker, json.dumps({"rent": 2400 + version, "term_months": 12})],
+        )
+
+
+def _numbers(conn: psycopg.Connection, offer: uuid.UUID, operator: uuid.UUID, shared: bool) -> None:
+    with _as(conn, operator):
+        conn.execute(
+            "insert into public.messaging_offer_numbers (offer_id, operator_id, inputs, roi, shared)"
+            " values (%s, %s, '{\"rent\": 2400}', '{\"cash_on_cash\": 0.31}', %s)",
+            [offer, operator, shared],
+        )
+
+
+def _offers(conn: psycopg.Connection, ids: dict[str, uuid.UUID]) -> None:
+    """o1: op1's open v1 in t1, carried by m3, private numbers; o2: op1's open v1 in t2 (own2
+    unverified); o3: op2's v1 in t3, declined by own1, numbers shared; t3's stage "lost", set
+    by own1."""
+    ids["o1"] = _make_offer(conn, ids["t1"], ids["op1"], 1)
+    with _as(conn, ids["op1"]):
+        conn.execute(
+            "update public.messaging_offers set message_id = %s where id = %s",
+            [ids["m3"], ids["o1"]],
+        )
+    _numbers(conn, ids["o1"], ids["op1"], shared=False)
+    ids["o2"] = _make_offer(conn, ids["t2"], ids["op1"], 1)
+    ids["o3"] = _make_offer(conn, ids["t3"], ids["op2"], 1)
+    _numbers(conn, ids["o3"], ids["op2"], shared=True)
+    with _as(conn, ids["own1"]):
+        conn.execute(
+            "update public.messaging_offers set status = 'declined', reason = 'too low'"
+            " where id = %s",
+            [ids["o3"]],
+        )
+        conn.execute(
+            "update public.messaging_threads"
+            " set stage = 'lost', stage_reason = 'rented elsewhere', stage_changed_by = %s"
+            " where id = %s",
+            [ids["own1"], ids["t3"]],
+        )
 
 
 # `attempt(conn, ADMIN, ...)`: as the migration role (superuser), which RLS does not bind.

@@ -4,7 +4,8 @@ user who would exploit it. A blocked insert raises; a blocked update or delete c
 
 Each row: who acts, what they run (ids of the world in conftest.py as %(name)s), and the
 outcome: 0 rows, or the SQLSTATE of the refusal (42501 insufficient_privilege: RLS, privileges
-and the column triggers; 23514 check_violation: cursor rules; 23505: the one-active index).
+and the column triggers, the offers' state machine; 23514 check_violation: cursor rules and
+CHECK constraints; 23505: the one-active thread and one-open offer indexes).
 """
 
 from __future__ import annotations
@@ -71,6 +72,32 @@ def upload(path: str, owner: str, bucket: str = "'message_attachments'") -> str:
     return (
         "insert into storage.objects (bucket_id, name, owner, owner_id)"
         f" values ({bucket}, {path}, %({owner})s, %({owner})s::text)"
+    )
+
+
+def offer(thread_key: str, maker: str, version: str = "7", **extra: str) -> str:
+    cols = {
+        "thread_id": f"%({thread_key})s",
+        "version": version,
+        "made_by": f"%({maker})s",
+        "terms": """'{"rent": 1}'::jsonb""",
+        "expires_at": "now() + interval '1 day'",
+        **extra,
+    }
+    return (
+        f"insert into public.messaging_offers ({', '.join(cols)})"
+        f" values ({', '.join(cols.values())})"
+    )
+
+
+def system(thread_key: str, sender: str, metadata: str) -> str:
+    return send(thread_key, sender, body="'update'", kind="'system'", metadata=metadata)
+
+
+def numbers(offer_key: str, operator: str) -> str:
+    return (
+        "insert into public.messaging_offer_numbers (offer_id, operator_id, inputs, roi, shared)"
+        f" values (%({offer_key})s, %({operator})s, '{{}}', '{{}}', true)"
     )
 
 
@@ -677,6 +704,239 @@ ATTACKS = [
         NONE,
         id="storage-make-bucket-public",
     ),
+    # --- offers (migration 7) -----------------------------------------------------------------
+    pytest.param(
+        "stranger", "select * from public.messaging_offers", NONE, id="offer-select-stranger"
+    ),
+    pytest.param(
+        "op1",
+        "select * from public.messaging_offers where thread_id = %(t3)s",
+        NONE,
+        id="offer-select-other-pairs-thread",
+    ),
+    pytest.param("stranger", offer("t1", "stranger"), DENIED, id="offer-insert-stranger"),
+    pytest.param("op1", offer("t3", "op1"), DENIED, id="offer-insert-other-pairs-thread"),
+    pytest.param("op1", offer("t1", "own1"), DENIED, id="offer-insert-in-the-other-partys-name"),
+    pytest.param("op1", offer("t_closed", "op1"), DENIED, id="offer-insert-closed-thread"),
+    pytest.param("own2", offer("t2", "own2"), DENIED, id="offer-insert-unverified-owner"),
+    pytest.param(
+        "op1", offer("t1", "op1", status="'accepted'"), DENIED, id="offer-insert-already-accepted"
+    ),
+    pytest.param(
+        "op1",
+        offer("t1", "op1", decided_by="%(own1)s"),
+        DENIED,
+        id="offer-insert-decided-by-the-other-party",
+    ),
+    pytest.param("op1", offer("t1", "op1"), UNIQUE, id="offer-insert-second-open-offer"),
+    pytest.param("op1", offer("t_arch", "op1", version="0"), CHECK, id="offer-insert-version-0"),
+    pytest.param("anon", offer("t1", "op1"), DENIED, id="offer-insert-anon"),
+    *(
+        pytest.param(
+            "op1",
+            upd("messaging_offers", f"status = '{status}'", "id = %(o1)s"),
+            DENIED,
+            id=f"offer-{status}-by-its-maker",
+        )
+        for status in ("accepted", "declined", "countered")
+    ),
+    pytest.param(
+        "own1",
+        upd("messaging_offers", "status = 'withdrawn'", "id = %(o1)s"),
+        DENIED,
+        id="offer-withdrawn-by-the-other-party",
+    ),
+    pytest.param(
+        "own1",
+        upd("messaging_offers", "status = 'accepted'", "id = %(o3)s"),
+        DENIED,
+        id="offer-decided-changes-again",
+    ),
+    pytest.param(
+        "own1",
+        upd("messaging_offers", "reason = 'changed my mind'", "id = %(o3)s"),
+        DENIED,
+        id="offer-decided-reason-rewritten",
+    ),
+    pytest.param(
+        "op2",
+        upd("messaging_offers", "status = 'sent'", "id = %(o3)s"),
+        DENIED,
+        id="offer-decided-reopened",
+    ),
+    pytest.param(
+        "own1",
+        upd("messaging_offers", "status = 'expired'", "id = %(o1)s"),
+        DENIED,
+        id="offer-expired-before-due",
+    ),
+    pytest.param(
+        "own2",
+        upd("messaging_offers", "status = 'declined'", "id = %(o2)s"),
+        DENIED,
+        id="offer-decided-by-unverified-owner",
+    ),
+    pytest.param(
+        "own1",
+        upd("messaging_offers", "status = 'declined', decided_by = %(op1)s", "id = %(o1)s"),
+        DENIED,
+        id="offer-decision-in-the-other-partys-name",
+    ),
+    pytest.param(
+        "own1",
+        upd("messaging_offers", "reason = 'x'", "id = %(o1)s"),
+        DENIED,
+        id="offer-open-changed-without-a-decision",
+    ),
+    pytest.param(
+        "op1",
+        upd("messaging_offers", """terms = '{"rent": 1}'""", "id = %(o1)s"),
+        DENIED,
+        id="offer-update-terms",
+    ),
+    pytest.param(
+        "op1",
+        upd("messaging_offers", "version = 9", "id = %(o1)s"),
+        DENIED,
+        id="offer-update-version",
+    ),
+    pytest.param(
+        "op1",
+        upd("messaging_offers", "made_by = %(own1)s", "id = %(o1)s"),
+        DENIED,
+        id="offer-update-made-by",
+    ),
+    pytest.param(
+        "own1",
+        upd("messaging_offers", "expires_at = now() - interval '1 day'", "id = %(o1)s"),
+        DENIED,
+        id="offer-update-expires-at",
+    ),
+    pytest.param(
+        "op1",
+        upd("messaging_offers", "message_id = %(m1)s", "id = %(o1)s"),
+        DENIED,
+        id="offer-relink-to-another-message",
+    ),
+    pytest.param(
+        "op1",
+        upd("messaging_offers", "message_id = %(m1)s", "id = %(o2)s"),
+        DENIED,
+        id="offer-link-to-a-message-of-another-thread",
+    ),
+    pytest.param(
+        "stranger",
+        upd("messaging_offers", "status = 'withdrawn'", "true"),
+        NONE,
+        id="offer-update-stranger",
+    ),
+    pytest.param(
+        "op1",
+        "delete from public.messaging_offers where id = %(o1)s",
+        DENIED,
+        id="offer-delete",
+    ),
+    # --- offer numbers ------------------------------------------------------------------------
+    pytest.param(
+        "own1",
+        "select * from public.messaging_offer_numbers where offer_id = %(o1)s",
+        NONE,
+        id="numbers-owner-reads-unshared",
+    ),
+    pytest.param(
+        "stranger",
+        "select * from public.messaging_offer_numbers",
+        NONE,
+        id="numbers-select-stranger",
+    ),
+    pytest.param(
+        "op1",
+        "select * from public.messaging_offer_numbers where offer_id = %(o3)s",
+        NONE,
+        id="numbers-other-operators-shared-numbers",
+    ),
+    pytest.param("own1", numbers("o1", "own1"), DENIED, id="numbers-insert-by-the-owner"),
+    pytest.param("op1", numbers("o3", "op1"), DENIED, id="numbers-insert-for-others-offer"),
+    pytest.param(
+        "own1",
+        upd("messaging_offer_numbers", "shared = true", "offer_id = %(o1)s"),
+        DENIED,
+        id="numbers-share-them-myself",
+    ),
+    pytest.param(
+        "op2",
+        "delete from public.messaging_offer_numbers where offer_id = %(o3)s",
+        DENIED,
+        id="numbers-delete",
+    ),
+    # --- system messages and the deal stage ---------------------------------------------------
+    pytest.param(
+        "op2",
+        system("t3", "op2", """jsonb_build_object('offer_id', %(o3)s::text)"""),
+        DENIED,
+        id="system-msg-about-the-other-partys-decision",
+    ),
+    pytest.param(
+        "op1",
+        system("t1", "op1", """jsonb_build_object('offer_id', %(o1)s::text)"""),
+        DENIED,
+        id="system-msg-about-an-undecided-offer",
+    ),
+    pytest.param(
+        "own1",
+        system("t1", "own1", """jsonb_build_object('offer_id', %(o3)s::text)"""),
+        DENIED,
+        id="system-msg-about-my-decision-in-another-thread",
+    ),
+    pytest.param(
+        "op2",
+        system("t3", "op2", """'{"stage": "lost"}'::jsonb"""),
+        DENIED,
+        id="system-msg-about-the-other-partys-stage",
+    ),
+    pytest.param(
+        "own1",
+        system("t3", "own1", """'{"stage": "signed"}'::jsonb"""),
+        DENIED,
+        id="system-msg-about-a-stage-not-set",
+    ),
+    pytest.param("own1", system("t1", "own1", "null"), DENIED, id="system-msg-about-nothing"),
+    pytest.param(
+        "op1",
+        upd("messaging_threads", "stage = 'lost', stage_changed_by = %(own1)s", "id = %(t1)s"),
+        DENIED,
+        id="stage-set-in-the-other-partys-name",
+    ),
+    pytest.param(
+        "op2",
+        upd("messaging_threads", "stage = 'signed'", "id = %(t3)s"),
+        DENIED,
+        id="stage-changed-leaving-the-other-partys-name",
+    ),
+    pytest.param(
+        "op2",
+        upd("messaging_threads", "stage_changed_by = %(op2)s", "id = %(t3)s"),
+        DENIED,
+        id="stage-taken-over-from-the-other-party",
+    ),
+    pytest.param(
+        "own2",
+        upd("messaging_threads", "stage = 'lost', stage_changed_by = %(own2)s", "id = %(t2)s"),
+        DENIED,
+        id="stage-set-by-unverified-owner",
+    ),
+    pytest.param(
+        "op1",
+        upd("messaging_threads", "stage = 'won', stage_changed_by = %(op1)s", "id = %(t1)s"),
+        CHECK,
+        id="stage-unknown",
+    ),
+    pytest.param(
+        "stranger",
+        upd("messaging_threads", "stage = 'lost'", "true"),
+        NONE,
+        id="stage-set-by-stranger",
+    ),
     # --- anon reads and the rest --------------------------------------------------------------
     *(
         pytest.param("anon", f"select * from public.{table}", DENIED, id=f"anon-read-{table}")
@@ -686,6 +946,8 @@ ATTACKS = [
             "messaging_thread_tags",
             "messaging_messages",
             "messaging_attachments",
+            "messaging_offers",
+            "messaging_offer_numbers",
         )
     ),
     pytest.param("op1", "truncate public.messaging_messages", DENIED, id="truncate-bypasses-rls"),

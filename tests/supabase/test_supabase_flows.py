@@ -481,3 +481,209 @@ def test_the_apps_own_send_sequence_still_works_as_a_trusted_caller(conn, world:
     # The trigger's receipts did not double the app's.
     seen = scalar(conn, "select seen_by from public.messaging_messages where id = %s", [world.m3])
     assert seen == [str(world.own1)]
+
+
+# --- offers and the deal stage (migration 7) ------------------------------------------------
+
+
+def _offer_row(conn: psycopg.Connection, offer: uuid.UUID) -> tuple[Any, ...]:
+    row = conn.execute(
+        "select status, decided_by, decided_at, reason from public.messaging_offers where id = %s",
+        [offer],
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _system(conn: psycopg.Connection, thread: uuid.UUID, sender: uuid.UUID, meta: Any) -> int:
+    return scalar(
+        conn,
+        "insert into public.messaging_messages (thread_id, sender_id, body, kind, metadata)"
+        " values (%s, %s, 'update', 'system', %s) returning seq",
+        [thread, sender, json.dumps(meta)],
+    )
+
+
+def test_a_negotiation_offer_counter_accept_and_its_system_messages(conn, world: World):
+    """op1's v1 (o1) is open in t1; own1 (verified) counters it with v2, op1 accepts v2; each
+    decision's maker posts its system message; op1 sets the stage and says so."""
+    with acting_as(conn, world.own1):
+        # Counter: the open version is marked countered first (one open offer per thread).
+        assert (
+            conn.execute(
+                "update public.messaging_offers set status = 'countered', reason = 'a bit lower'"
+                " where id = %s",
+                [world.o1],
+            ).rowcount
+            == 1
+        )
+        v2 = scalar(
+            conn,
+            "insert into public.messaging_offers"
+            " (thread_id, version, parent_id, made_by, terms, expires_at)"
+            """ values (%s, 2, %s, %s, '{"rent": 2300}', now() + interval '3 days')"""
+            " returning id",
+            [world.t1, world.o1, world.own1],
+        )
+        carrier = scalar(
+            conn,
+            "insert into public.messaging_messages (thread_id, sender_id, body, kind, metadata)"
+            " values (%s, %s, '$2,300 a month', 'offer', %s) returning id",
+            [world.t1, world.own1, json.dumps({"offer_id": str(v2)})],
+        )
+        conn.execute(
+            "update public.messaging_offers set message_id = %s where id = %s", [carrier, v2]
+        )
+        assert _system(conn, world.t1, world.own1, {"offer_id": str(world.o1)}) > 0
+        status, decided_by, decided_at, reason = _offer_row(conn, world.o1)
+    assert (status, decided_by, reason) == ("countered", world.own1, "a bit lower")
+    assert decided_at is not None  # the database's now()
+
+    with acting_as(conn, world.op1):
+        assert (
+            conn.execute(
+                "update public.messaging_offers set status = 'accepted' where id = %s", [v2]
+            ).rowcount
+            == 1
+        )
+        assert _system(conn, world.t1, world.op1, {"offer_id": str(v2)}) > 0
+        conn.execute(
+            "update public.messaging_threads set stage = 'agreed', stage_changed_by = %s"
+            " where id = %s",
+            [world.op1, world.t1],
+        )
+        assert _system(conn, world.t1, world.op1, {"stage": "agreed"}) > 0
+        assert _offer_row(conn, v2)[:2] == ("accepted", world.op1)
+        open_offers = scalar(
+            conn,
+            "select count(*) from public.messaging_offers where thread_id = %s and status = 'sent'",
+            [world.t1],
+        )
+    assert open_offers == 0
+    # Both parties read both versions; the numbers stay op1's.
+    with acting_as(conn, world.own1):
+        versions = ids_of(
+            conn, "select version from public.messaging_offers where thread_id = %s", [world.t1]
+        )
+        numbers = ids_of(conn, "select offer_id from public.messaging_offer_numbers")
+    assert versions == {1, 2}
+    assert numbers == {world.o3}  # op2's numbers in t3 were shared with own1; op1's are not
+    with acting_as(conn, world.op1):
+        assert ids_of(conn, "select offer_id from public.messaging_offer_numbers") == {world.o1}
+
+
+def test_a_new_version_with_its_numbers_after_a_withdrawal(conn, world: World):
+    with acting_as(conn, world.op1):
+        conn.execute(
+            "update public.messaging_offers set status = 'withdrawn', decided_by = %s"
+            " where id = %s",
+            [world.op1, world.o1],
+        )
+        assert _offer_row(conn, world.o1)[:2] == ("withdrawn", world.op1)
+        assert _system(conn, world.t1, world.op1, {"offer_id": str(world.o1)}) > 0
+        v2 = scalar(
+            conn,
+            "insert into public.messaging_offers (thread_id, version, made_by, terms, expires_at,"
+            """ created_at) values (%s, 2, %s, '{"rent": 2500}', now() + interval '1 day',"""
+            " '2020-01-01') returning id",
+            [world.t1, world.op1],
+        )
+        conn.execute(
+            "insert into public.messaging_offer_numbers (offer_id, operator_id, inputs, roi, shared)"
+            """ values (%s, %s, '{"rent": 2500}', '{"cap_rate": 0.08}', true)""",
+            [v2, world.op1],
+        )
+        created = scalar(
+            conn,
+            "select created_at > now() - interval '1 minute' from public.messaging_offers"
+            " where id = %s",
+            [v2],
+        )
+    assert created  # the database's timestamp, not the client's
+    with acting_as(conn, world.own1):
+        shared = ids_of(conn, "select offer_id from public.messaging_offer_numbers")
+    assert shared == {world.o3, v2}
+
+
+def test_either_party_expires_an_offer_once_due(conn, world: World):
+    conn.execute(
+        "update public.messaging_offers set expires_at = now() - interval '1 minute' where id = %s",
+        [world.o1],
+    )
+    with acting_as(conn, world.own1):
+        assert (
+            conn.execute(
+                "update public.messaging_offers set status = 'expired' where id = %s", [world.o1]
+            ).rowcount
+            == 1
+        )
+        assert _offer_row(conn, world.o1)[:2] == ("expired", world.own1)
+
+
+def test_a_stage_in_my_own_name_or_in_nobodys(conn, world: World):
+    with acting_as(conn, world.op1):
+        conn.execute(
+            "update public.messaging_threads set stage = 'offer_sent', stage_changed_by = null"
+            " where id = %s",
+            [world.t1],
+        )
+        # Nobody set a derived stage: nobody may speak of it as their own.
+        assert (
+            attempt(
+                conn,
+                world.op1,
+                "insert into public.messaging_messages (thread_id, sender_id, body, kind, metadata)"
+                """ values (%s, %s, 'x', 'system', '{"stage": "offer_sent"}')""",
+                [world.t1, world.op1],
+            )
+            == DENIED
+        )
+    with acting_as(conn, world.op2):
+        # A new stage replaces own1's "lost", in op2's name.
+        conn.execute(
+            "update public.messaging_threads set stage = 'inquiry', stage_reason = null,"
+            " stage_changed_by = %s where id = %s",
+            [world.op2, world.t3],
+        )
+        assert _system(conn, world.t3, world.op2, {"stage": "inquiry"}) > 0
+
+
+def test_offer_rules_hold_even_if_the_column_privileges_come_back(conn, world: World):
+    """Supabase's dashboard may `grant all` again: the trigger still keeps a version fixed."""
+    conn.execute("grant all on public.messaging_offers to authenticated")
+    for assignment in ("""terms = '{"rent": 1}'""", "version = 9", "made_by = %(own1)s"):
+        sql = f"update public.messaging_offers set {assignment} where id = %(o1)s"
+        assert attempt(conn, world.op1, sql, world.params()) == DENIED, assignment
+
+
+def test_offers_are_not_bound_for_trusted_callers(conn, world: World):
+    """The app's elevated path (expiry sweep, repairs) is not bound by the state machine."""
+    assert (
+        conn.execute(
+            "update public.messaging_offers set status = 'expired', decided_by = null"
+            " where id = %s",
+            [world.o1],
+        ).rowcount
+        == 1
+    )
+
+
+def test_the_owner_writes_no_operator_numbers_for_their_counter(conn, world: World):
+    with acting_as(conn, world.own1):
+        conn.execute(
+            "update public.messaging_offers set status = 'countered' where id = %s", [world.o1]
+        )
+        v2 = scalar(
+            conn,
+            "insert into public.messaging_offers (thread_id, version, made_by, terms, expires_at)"
+            """ values (%s, 2, %s, '{"rent": 2300}', now() + interval '1 day') returning id""",
+            [world.t1, world.own1],
+        )
+        outcome = attempt(
+            conn,
+            world.own1,
+            "insert into public.messaging_offer_numbers (offer_id, operator_id, inputs, roi)"
+            " values (%s, %s, '{}', '{}')",
+            [v2, world.own1],
+        )
+    assert outcome == DENIED

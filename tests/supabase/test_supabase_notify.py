@@ -81,3 +81,28 @@ def test_direct_client_writes_are_announced_with_ids_only(own_world: World):
             )
             raise RuntimeError("roll back")
         assert _drain(listener) == []
+
+
+def test_a_stage_change_is_announced_like_a_status_change(own_world: World):
+    w = own_world
+    with (
+        psycopg.connect(w.url, autocommit=True) as listener,
+        psycopg.connect(w.url) as conn,
+    ):
+        listener.execute(f'LISTEN "{pg_listener.CHANNEL}"')
+        with conn.transaction(), acting_as(conn, w.op1):
+            conn.execute(
+                "update public.messaging_threads set stage = 'lease_drafted',"
+                " stage_changed_by = %s where id = %s",
+                [w.op1, w.t2],
+            )
+        assert _drain(listener) == [
+            {"kind": "thread", "thread_id": str(w.t2), "participants": [str(w.op1), str(w.own2)]}
+        ]
+        # The same stage again is no news.
+        with conn.transaction(), acting_as(conn, w.op1):
+            conn.execute(
+                "update public.messaging_threads set stage = 'lease_drafted' where id = %s",
+                [w.t2],
+            )
+        assert _drain(listener) == []

@@ -22,6 +22,8 @@ TABLES = (
     "messaging_thread_tags",
     "messaging_messages",
     "messaging_attachments",
+    "messaging_offers",
+    "messaging_offer_numbers",
 )
 OUR_POLICIES = """
     select p.schemaname, p.tablename, p.policyname, p.permissive, p.cmd, p.roles,
@@ -38,6 +40,8 @@ COMMANDS = {
     "messaging_thread_tags": {"SELECT", "INSERT", "DELETE"},
     "messaging_messages": {"SELECT", "INSERT", "UPDATE"},
     "messaging_attachments": {"SELECT", "INSERT", "UPDATE"},
+    "messaging_offers": {"SELECT", "INSERT", "UPDATE"},
+    "messaging_offer_numbers": {"SELECT", "INSERT"},
     "objects": {"SELECT", "INSERT", "UPDATE", "DELETE"},
 }
 # Every column a policy filters rows on (USING clauses and the subqueries they run), with the
@@ -48,6 +52,8 @@ FILTER_COLUMNS = {
     ("public", "messaging_thread_tags"): ("thread_id",),
     ("public", "messaging_messages"): ("id", "thread_id", "sender_id"),
     ("public", "messaging_attachments"): ("thread_id", "uploader_id", "message_id"),
+    ("public", "messaging_offers"): ("id", "thread_id", "made_by"),
+    ("public", "messaging_offer_numbers"): ("offer_id", "operator_id"),
     ("public", "properties"): ("id",),
     ("storage", "objects"): ("bucket_id",),
 }

@@ -96,6 +96,8 @@ def test_the_comparison_sees_what_it_compares(alembic_schema):
     assert alembic_schema["tables"] == [
         "messaging_attachments",
         "messaging_messages",
+        "messaging_offer_numbers",
+        "messaging_offers",
         "messaging_participants",
         "messaging_thread_tags",
         "messaging_threads",
@@ -107,4 +109,9 @@ def test_the_comparison_sees_what_it_compares(alembic_schema):
         in alembic_schema["indexes"][("messaging_threads", "uq_messaging_threads_one_active")]
     )
     fks = [v for v in alembic_schema["constraints"].values() if "REFERENCES users(id)" in v]
-    assert len(fks) == 6  # every one of them becomes auth.users
+    assert len(fks) == 9  # every one of them becomes auth.users
+    # Migration 7: the partial one-open index and the thread's stage check.
+    assert (
+        "WHERE" in alembic_schema["indexes"][("messaging_offers", "uq_messaging_offers_one_open")]
+    )
+    assert ("messaging_threads", "ck_messaging_threads_stage") in alembic_schema["constraints"]
