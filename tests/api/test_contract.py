@@ -571,6 +571,7 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/portfolio/unread"),
     ("get", "/api/properties"),
     ("post", "/api/properties"),
+    ("post", "/api/roi"),
 }
 
 
