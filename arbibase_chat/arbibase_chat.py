@@ -10,6 +10,8 @@ from arbibase_chat.maintenance import lifespan as maintenance_lifespan
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.inbox_view import inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
+from arbibase_chat.pages.roi import RoiState
+from arbibase_chat.pages.roi_view import roi_page
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_view import thread_page
 from arbibase_chat.realtime.delivery import lifespan as realtime_lifespan
@@ -60,6 +62,12 @@ app.add_page(
     route=routes.THREAD,
     title="Conversation · ArbiBase Chat",
     on_load=[InboxState.load, ChatState.load],
+)
+app.add_page(
+    roi_page,
+    route=routes.ROI,
+    title="ROI Calculator · ArbiBase Chat",
+    on_load=RoiState.load,
 )
 # One realtime hub per worker: services' committed events → connected sessions.
 app.register_lifespan_task(realtime_lifespan)

@@ -58,6 +58,12 @@ APP_HANDLERS = {
         "set_status_filter",
         "set_tag_filter",
     },
+    # Pure math on the user's own typed text; load reads a listing any signed-in user may see.
+    "reflex___state____state.arbibase_chat___pages___roi____roi_state": {
+        "load",
+        "start_over",
+        "update_input",
+    },
     "reflex___state____state.arbibase_chat___pages___thread____chat_state": {
         "add_tag",
         "close",

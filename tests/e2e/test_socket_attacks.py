@@ -28,6 +28,7 @@ from arbibase_chat import db as dbmod
 from arbibase_chat.models import MessagingAttachment, MessagingMessage, MessagingThread, ThreadTag
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.login import LoginState
+from arbibase_chat.pages.roi import RoiState
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.services import messages, threads
 from arbibase_chat.session import SessionState
@@ -220,10 +221,20 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "info": FORGED,
         "stack": FORGED,
         "component_stack": FORGED,
+        "key": "monthlyRent",
         **victim_ids,
     }
     filled = {name: by_name.get(name, scene.thread_id) for name in params}
     variants = [filled, {**filled, **victim_ids}]
+    if handler == "update_input":
+        # Backend-only and unknown names, wrong types, text far over the field's limit.
+        variants += [
+            {"key": "_valid", "value": FORGED},
+            {"key": "__class__", "value": FORGED},
+            {"key": ["adr"], "value": {"adr": 1}},
+            {"key": "adr", "value": 150},
+            {"key": "adr", "value": "9" * 5000},
+        ]
     if handler == "setvar":
         variants += [
             {"var_name": name, "value": value}
@@ -245,7 +256,9 @@ def _handler_params(state_cls: Any, handler: str) -> list[str]:
 
 
 def _every_allowed_handler() -> list[tuple[str, str]]:
-    classes = {state_name(cls): cls for cls in (SessionState, LoginState, InboxState, ChatState)}
+    classes = {
+        state_name(cls): cls for cls in (SessionState, LoginState, InboxState, ChatState, RoiState)
+    }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]
     pairs += [(state, "setvar") for state in APP_HANDLERS]
     pairs += [(ROOT, name) for name in sorted(REFLEX_BUILTINS[ROOT]) if name != "hydrate"]

@@ -1,0 +1,414 @@
+"""The ROI Calculator's view (state in pages/roi.py): inputs on the left, results on the right;
+stacked on phones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from arbibase_chat.components.navbar import navbar
+from arbibase_chat.pages.roi import Figure, GridCell, GridRow, Line, RoiState
+from arbibase_chat.services import roi
+
+# (key, label, unit shown in the label). Grouped as an operator thinks of a unit.
+REVENUE = (
+    ("adr", "Nightly rate (ADR)", "$"),
+    ("occupancyPct", "Occupancy", "%"),
+    ("avgStayNights", "Average stay", "nights"),
+    ("cleaningFeePerStay", "Cleaning fee charged", "$ / stay"),
+)
+MONTHLY = (
+    ("monthlyRent", "Rent", "$"),
+    ("cleaningCostPerStay", "Cleaning cost", "$ / stay"),
+    ("platformFeePct", "Platform fee", "% of gross"),
+    ("managementPct", "Management", "% of gross"),
+    ("utilities", "Utilities", "$"),
+    ("internet", "Internet", "$"),
+    ("insurance", "Insurance", "$"),
+    ("supplies", "Supplies", "$"),
+    ("software", "Software", "$"),
+    ("otherMonthly", "Other", "$"),
+)
+STARTUP = (
+    ("deposit", "Security deposit", "$"),
+    ("upfrontRentMonths", "Rent paid up front", "months"),
+    ("furnishingCost", "Furnishing", "$"),
+    ("setupCost", "Setup & other", "$"),
+)
+CARD = {
+    "border": f"1px solid {rx.color('gray', 5)}",
+    "border_radius": "12px",
+    "background": rx.color("gray", 2),
+    "padding": "16px",
+    "width": "100%",
+    "min_width": "0",
+}
+TWO_COLUMNS = ["1fr", "1fr", "1fr", "minmax(300px, 400px) minmax(0, 1fr)"]
+NUMBERS = {"font_variant_numeric": "tabular-nums"}
+
+
+def _field(key: str, label: str, unit: str) -> rx.Component:
+    input_id = f"roi-{key}"
+    has_error = RoiState.errors.contains(key)
+    return rx.vstack(
+        rx.el.label(
+            rx.text(label, size="2", weight="medium", as_="span"),
+            rx.text(f" ({unit})", size="1", color=rx.color("gray", 10), as_="span"),
+            html_for=input_id,
+        ),
+        rx.input(
+            id=input_id,
+            value=RoiState.values[key],
+            # Debounced (controlled input): one recompute per pause in typing, not per key.
+            on_change=lambda text: RoiState.update_input(key, text),
+            debounce_timeout=250,
+            placeholder=str(roi.DEFAULTS.get(key, 0)),
+            input_mode="decimal",
+            auto_complete="off",
+            max_length=roi.MAX_TEXT_CHARS,
+            color_scheme=rx.cond(has_error, "red", "gray"),
+            aria_invalid=rx.cond(has_error, "true", "false"),
+            width="100%",
+            style=NUMBERS,
+        ),
+        rx.cond(
+            has_error,
+            rx.text(
+                RoiState.errors[key],
+                size="1",
+                color=rx.color("red", 11),
+                id=f"roi-{key}-error",
+                role="alert",
+            ),
+        ),
+        spacing="1",
+        width="100%",
+        min_width="0",
+    )
+
+
+def _group(title: str, icon: str, fields: tuple[tuple[str, str, str], ...]) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.icon(icon, size=16, color=rx.color("accent", 10)),
+            rx.heading(title, size="3"),
+            align="center",
+            spacing="2",
+        ),
+        rx.grid(
+            *[_field(*spec) for spec in fields],
+            columns="2",
+            spacing="3",
+            width="100%",
+        ),
+        spacing="3",
+        style=CARD,
+    )
+
+
+def _inputs_column() -> rx.Component:
+    return rx.vstack(
+        _group("Revenue", "trending-up", REVENUE),
+        _group("Monthly costs", "receipt", MONTHLY),
+        _group("Startup", "key-round", STARTUP),
+        rx.button(
+            rx.icon("rotate-ccw", size=14),
+            "Start over",
+            variant="soft",
+            color_scheme="gray",
+            size="2",
+            on_click=RoiState.start_over,
+            id="roi-start-over",
+        ),
+        spacing="4",
+        width="100%",
+        min_width="0",
+    )
+
+
+def _figure(fig: Figure) -> rx.Component:
+    return rx.vstack(
+        rx.text(fig.label, size="2", color=rx.color("gray", 11)),
+        rx.text(
+            fig.value,
+            size="6",
+            weight="bold",
+            color=rx.match(
+                fig.tone,
+                ("green", rx.color("grass", 11)),
+                ("red", rx.color("red", 11)),
+                rx.color("gray", 12),
+            ),
+            style=NUMBERS,
+            class_name="roi-figure-value",
+        ),
+        rx.text(fig.hint, size="1", color=rx.color("gray", 10)),
+        spacing="1",
+        id=fig.id,
+        style=CARD,
+    )
+
+
+def _figures() -> rx.Component:
+    return rx.grid(
+        rx.foreach(RoiState.figures, _figure),
+        columns=rx.breakpoints(initial="2", sm="3"),
+        spacing="3",
+        width="100%",
+        id="roi-figures",
+    )
+
+
+def _line(line: Line) -> rx.Component:
+    return rx.hstack(
+        rx.text(line.label, size="2", color=rx.color("gray", 11)),
+        rx.spacer(),
+        rx.text(
+            line.value, size="2", weight=rx.cond(line.strong, "bold", "regular"), style=NUMBERS
+        ),
+        width="100%",
+        padding_y="3px",
+        border_top=rx.cond(line.strong, f"1px solid {rx.color('gray', 4)}", "none"),
+    )
+
+
+def _breakdown() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Per month", size="3"),
+        rx.box(rx.foreach(RoiState.breakdown, _line), width="100%"),
+        spacing="2",
+        style=CARD,
+    )
+
+
+def _cell(cell: GridCell) -> rx.Component:
+    return rx.table.cell(
+        rx.text(
+            cell.value,
+            size="2",
+            weight=rx.cond(cell.current, "bold", "medium"),
+            color=rx.match(
+                cell.tone,
+                ("green", rx.color("grass", 11)),
+                ("red", rx.color("red", 11)),
+                rx.color("gray", 11),
+            ),
+            style=NUMBERS,
+        ),
+        background=rx.match(
+            cell.tone,
+            ("green", rx.color("grass", 3)),
+            ("red", rx.color("red", 3)),
+            "transparent",
+        ),
+        outline=rx.cond(cell.current, f"2px solid {rx.color('accent', 8)}", "none"),
+        outline_offset="-2px",
+        text_align="right",
+        white_space="nowrap",
+        class_name=rx.match(cell.tone, ("green", "roi-pos"), ("red", "roi-neg"), "roi-zero"),
+    )
+
+
+def _grid_row(row: GridRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.text(row.label, size="1"), white_space="nowrap"),
+        rx.foreach(row.cells, _cell),
+    )
+
+
+def _sensitivity() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Sensitivity: monthly net", size="3"),
+        rx.text(
+            "Occupancy ±10 points (rows, kept within 0 to 100 %) by nightly rate ±10 % (columns).",
+            size="1",
+            color=rx.color("gray", 10),
+        ),
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell(
+                            rx.text("Occupancy \\ ADR", size="1"), white_space="nowrap"
+                        ),
+                        rx.foreach(
+                            RoiState.grid_header,
+                            lambda label: rx.table.column_header_cell(
+                                rx.text(label, size="1"), text_align="right", white_space="nowrap"
+                            ),
+                        ),
+                    )
+                ),
+                rx.table.body(rx.foreach(RoiState.grid, _grid_row)),
+                size="1",
+                variant="ghost",
+                width="100%",
+            ),
+            # The grid scrolls inside its card on a narrow phone, never the page.
+            overflow_x="auto",
+            width="100%",
+        ),
+        spacing="2",
+        style=CARD,
+        id="roi-sensitivity",
+    )
+
+
+def _chart() -> rx.Component:
+    axis_text: dict[str, Any] = {"fill": rx.color("gray", 11), "fontSize": 12}
+    return rx.vstack(
+        rx.heading("Monthly net by occupancy", size="3"),
+        rx.box(
+            rx.recharts.line_chart(
+                rx.recharts.cartesian_grid(stroke_dasharray="3 3", stroke=rx.color("gray", 5)),
+                rx.recharts.x_axis(
+                    data_key="occupancy",
+                    type_="number",
+                    domain=[0, 100],
+                    ticks=[0, 20, 40, 60, 80, 100],
+                    unit="%",
+                    tick=axis_text,
+                    stroke=rx.color("gray", 7),
+                ),
+                rx.recharts.y_axis(tick=axis_text, stroke=rx.color("gray", 7), width=64),
+                rx.recharts.reference_line(y=0, stroke=rx.color("gray", 8)),
+                # Always rendered (a cond would wrap it in a fragment inside the chart): at
+                # x = -1, outside the axis, recharts discards it.
+                rx.recharts.reference_line(
+                    rx.recharts.label(
+                        value="Break-even",
+                        position="insideTopLeft",
+                        custom_attrs={"fill": rx.color("accent", 11), "fontSize": 12},
+                    ),
+                    x=RoiState.break_even_x.to(int),
+                    if_overflow="discard",
+                    stroke=rx.color("accent", 9),
+                    stroke_dasharray="4 4",
+                    stroke_width=2,
+                ),
+                rx.recharts.line(
+                    data_key="net",
+                    name="Net / month",
+                    unit=" $",
+                    stroke=rx.color("accent", 9),
+                    stroke_width=2,
+                    dot=False,
+                    is_animation_active=False,
+                    type_="linear",
+                ),
+                rx.recharts.graphing_tooltip(
+                    content_style={
+                        "background": rx.color("gray", 2),
+                        "border": f"1px solid {rx.color('gray', 5)}",
+                    },
+                ),
+                data=RoiState.curve,
+                margin={"top": 8, "right": 16, "bottom": 0, "left": 0},
+                width="100%",
+                height=240,
+            ),
+            width="100%",
+            id="roi-chart",
+        ),
+        rx.text(
+            rx.cond(
+                RoiState.break_even_x >= 0,
+                "The dashed line marks break-even occupancy.",
+                "No break-even within 0 to 100 % occupancy.",
+            ),
+            size="1",
+            color=rx.color("gray", 10),
+        ),
+        spacing="2",
+        style=CARD,
+    )
+
+
+def send_offer_slot() -> rx.Component:
+    """SEND OFFER PANEL GOES HERE (another engineer's part of issue #11).
+
+    It reads `RoiState.property_id` / `RoiState.property_title` and `RoiState.inputs_ok` on
+    the page, and on the server `RoiState._inputs()` (the validated inputs, or None while a
+    field is refused) to freeze an ROI snapshot with `services.roi.compute(...)`.
+    """
+    return rx.fragment()
+
+
+def _results_column() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            RoiState.stale,
+            rx.callout(
+                "A field needs fixing: the figures below are from the last valid inputs.",
+                icon="triangle-alert",
+                color_scheme="amber",
+                size="1",
+                width="100%",
+                id="roi-stale",
+            ),
+        ),
+        _figures(),
+        send_offer_slot(),
+        _sensitivity(),
+        _chart(),
+        _breakdown(),
+        spacing="4",
+        width="100%",
+        min_width="0",
+    )
+
+
+def _heading() -> rx.Component:
+    return rx.vstack(
+        rx.heading("ROI Calculator", size="6"),
+        rx.cond(
+            RoiState.property_title != "",
+            rx.text(
+                "Prefilled from ",
+                rx.text(RoiState.property_title, as_="span", weight="bold"),
+                size="2",
+                color=rx.color("gray", 11),
+                id="roi-property",
+            ),
+            rx.text(
+                "Estimate what a unit earns per month as a short-term rental.",
+                size="2",
+                color=rx.color("gray", 11),
+            ),
+        ),
+        rx.cond(
+            RoiState.note != "",
+            rx.callout(RoiState.note, icon="info", size="1", color_scheme="gray", id="roi-note"),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def roi_page() -> rx.Component:
+    return rx.box(
+        navbar(RoiState.unread_total),
+        rx.cond(
+            RoiState.loaded,
+            rx.vstack(
+                _heading(),
+                rx.grid(
+                    _inputs_column(),
+                    _results_column(),
+                    grid_template_columns=TWO_COLUMNS,
+                    gap="24px",
+                    width="100%",
+                    align_items="start",
+                ),
+                spacing="4",
+                width="100%",
+                max_width="1200px",
+                margin_x="auto",
+                padding=["16px 12px 32px", "16px 16px 32px", "24px 24px 48px"],
+            ),
+            rx.center(rx.spinner(size="3"), padding="64px"),
+        ),
+        min_height="100vh",
+        background=rx.color("gray", 1),
+    )
