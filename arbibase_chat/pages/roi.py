@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import reflex as rx
@@ -41,6 +41,9 @@ class Figure:
     value: str = ""
     hint: str = ""
     tone: str = "gray"  # a Radix colour: green earns, red loses, gray neither
+    # Grid columns taken on a phone (of 2) and wider (of 6): the two nets lead, wider.
+    phone_span: str = "span 1"
+    wide_span: str = "span 2"
 
 
 @dataclass
@@ -60,8 +63,17 @@ class GridCell:
 
 
 @dataclass
+class GridHead:
+    """A row or column heading of the sensitivity grid: the value, and the step from the
+    unit as entered ("-10%", "current")."""
+
+    value: str = ""
+    delta: str = ""
+
+
+@dataclass
 class GridRow:
-    label: str = ""
+    head: GridHead = field(default_factory=GridHead)
     cells: list[GridCell] = field(default_factory=list)
 
 
@@ -70,6 +82,12 @@ def _money(value: Decimal | None) -> str:
         return "—"
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.2f}"
+
+
+def _dollars(value: Decimal) -> str:
+    """Whole dollars, half away from zero: the grid stays readable on a phone."""
+    whole = value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{'-' if whole < 0 else ''}${abs(whole):,.0f}"
 
 
 def _pct(value: Decimal | None) -> str:
@@ -81,7 +99,7 @@ def _tone(value: Decimal) -> str:
 
 
 def _delta(value: int, unit: str) -> str:
-    return "as entered" if value == 0 else f"{value:+d}{unit}"
+    return "current" if value == 0 else f"{value:+d}{unit}"
 
 
 def _rent_text(cents: int | None) -> str:
@@ -101,6 +119,8 @@ def _figures(result: roi.RoiResult) -> list[Figure]:
             value=_money(result.net_cash_flow),
             hint=f"{_money(result.gross_revenue)} in, {_money(result.total_costs)} out",
             tone=_tone(result.net_cash_flow),
+            phone_span="span 2",
+            wide_span="span 3",
         ),
         Figure(
             id="roi-annual",
@@ -108,6 +128,7 @@ def _figures(result: roi.RoiResult) -> list[Figure]:
             value=_money(result.annual_net),
             hint="12 months at this rate",
             tone=_tone(result.annual_net),
+            wide_span="span 3",
         ),
         Figure(
             id="roi-coc",
@@ -157,17 +178,17 @@ def _breakdown(result: roi.RoiResult) -> list[Line]:
     ]
 
 
-def _grid(result: roi.RoiResult) -> tuple[list[str], list[GridRow]]:
+def _grid(result: roi.RoiResult) -> tuple[list[GridHead], list[GridRow]]:
     grid = result.sensitivity
     header = [
-        f"{_money(adr)} ({_delta(d, '%')})"
+        GridHead(_money(adr).removesuffix(".00"), _delta(d, "%"))
         for adr, d in zip(grid.adrs, grid.adr_deltas_pct, strict=True)
     ]
     rows = [
         GridRow(
-            label=f"{occ:,.0f}% ({_delta(d, ' pts')})",
+            head=GridHead(f"{occ:,.2f}".rstrip("0").rstrip(".") + "%", _delta(d, " pts")),
             cells=[
-                GridCell(_money(v), _tone(v), current=(d == 0 and a == 0))
+                GridCell(_dollars(v), _tone(v), current=(d == 0 and a == 0))
                 for v, a in zip(values, grid.adr_deltas_pct, strict=True)
             ],
         )
@@ -189,7 +210,7 @@ class RoiState(rx.State):
     stale: bool = False  # a field is bad: the figures are the last valid ones
     figures: list[Figure] = []
     breakdown: list[Line] = []
-    grid_header: list[str] = []
+    grid_header: list[GridHead] = []
     grid: list[GridRow] = []
     curve: list[dict[str, float]] = []  # {"occupancy": %, "net": $} from 0 to 100
     break_even_x: float = -1.0  # where the chart marks break-even; -1: not within 0..100

@@ -8,21 +8,21 @@ from typing import Any
 import reflex as rx
 
 from arbibase_chat.components.navbar import navbar
-from arbibase_chat.pages.roi import Figure, GridCell, GridRow, Line, RoiState
+from arbibase_chat.pages.roi import Figure, GridCell, GridHead, GridRow, Line, RoiState
 from arbibase_chat.services import roi
 
 # (key, label, unit shown in the label). Grouped as an operator thinks of a unit.
 REVENUE = (
-    ("adr", "Nightly rate (ADR)", "$"),
+    ("adr", "Nightly rate", "$"),
     ("occupancyPct", "Occupancy", "%"),
-    ("avgStayNights", "Average stay", "nights"),
-    ("cleaningFeePerStay", "Cleaning fee charged", "$ / stay"),
+    ("avgStayNights", "Avg stay", "nights"),
+    ("cleaningFeePerStay", "Cleaning fee", "$/stay"),
 )
 MONTHLY = (
     ("monthlyRent", "Rent", "$"),
-    ("cleaningCostPerStay", "Cleaning cost", "$ / stay"),
-    ("platformFeePct", "Platform fee", "% of gross"),
-    ("managementPct", "Management", "% of gross"),
+    ("cleaningCostPerStay", "Cleaning cost", "$/stay"),
+    ("platformFeePct", "Platform fee", "%"),
+    ("managementPct", "Management", "%"),
     ("utilities", "Utilities", "$"),
     ("internet", "Internet", "$"),
     ("insurance", "Insurance", "$"),
@@ -31,16 +31,21 @@ MONTHLY = (
     ("otherMonthly", "Other", "$"),
 )
 STARTUP = (
-    ("deposit", "Security deposit", "$"),
-    ("upfrontRentMonths", "Rent paid up front", "months"),
+    ("deposit", "Deposit", "$"),
+    ("upfrontRentMonths", "Rent up front", "months"),
     ("furnishingCost", "Furnishing", "$"),
     ("setupCost", "Setup & other", "$"),
 )
+NOTES = {
+    "Revenue": "Nightly rate is the ADR; the cleaning fee is what guests pay per stay.",
+    "Monthly costs": "Platform and management fees are a % of gross revenue.",
+    "Startup": "Paid once before the first guest: rent up front is in months of rent.",
+}
 CARD = {
     "border": f"1px solid {rx.color('gray', 5)}",
     "border_radius": "12px",
     "background": rx.color("gray", 2),
-    "padding": "16px",
+    "padding": ["12px", "16px"],
     "width": "100%",
     "min_width": "0",
 }
@@ -56,6 +61,9 @@ def _field(key: str, label: str, unit: str) -> rx.Component:
             rx.text(label, size="2", weight="medium", as_="span"),
             rx.text(f" ({unit})", size="1", color=rx.color("gray", 10), as_="span"),
             html_for=input_id,
+            # One line, so the inputs of a row line up (a phone cuts a long label short).
+            style={"whiteSpace": "nowrap", "overflow": "hidden", "textOverflow": "ellipsis"},
+            width="100%",
         ),
         rx.input(
             id=input_id,
@@ -69,6 +77,8 @@ def _field(key: str, label: str, unit: str) -> rx.Component:
             max_length=roi.MAX_TEXT_CHARS,
             color_scheme=rx.cond(has_error, "red", "gray"),
             aria_invalid=rx.cond(has_error, "true", "false"),
+            # Radix draws the field's border as an inset shadow: red while refused.
+            box_shadow=rx.cond(has_error, f"inset 0 0 0 1px {rx.color('red', 8)}", ""),
             width="100%",
             style=NUMBERS,
         ),
@@ -96,6 +106,7 @@ def _group(title: str, icon: str, fields: tuple[tuple[str, str, str], ...]) -> r
             align="center",
             spacing="2",
         ),
+        rx.text(NOTES[title], size="1", color=rx.color("gray", 10)),
         rx.grid(
             *[_field(*spec) for spec in fields],
             columns="2",
@@ -132,7 +143,7 @@ def _figure(fig: Figure) -> rx.Component:
         rx.text(fig.label, size="2", color=rx.color("gray", 11)),
         rx.text(
             fig.value,
-            size="6",
+            size=rx.breakpoints(initial="5", sm="6"),
             weight="bold",
             color=rx.match(
                 fig.tone,
@@ -147,13 +158,14 @@ def _figure(fig: Figure) -> rx.Component:
         spacing="1",
         id=fig.id,
         style=CARD,
+        grid_column=[fig.phone_span, fig.wide_span],
     )
 
 
 def _figures() -> rx.Component:
     return rx.grid(
         rx.foreach(RoiState.figures, _figure),
-        columns=rx.breakpoints(initial="2", sm="3"),
+        grid_template_columns=["repeat(2, minmax(0, 1fr))", "repeat(6, minmax(0, 1fr))"],
         spacing="3",
         width="100%",
         id="roi-figures",
@@ -186,7 +198,7 @@ def _cell(cell: GridCell) -> rx.Component:
     return rx.table.cell(
         rx.text(
             cell.value,
-            size="2",
+            size=rx.breakpoints(initial="1", sm="2"),
             weight=rx.cond(cell.current, "bold", "medium"),
             color=rx.match(
                 cell.tone,
@@ -210,9 +222,16 @@ def _cell(cell: GridCell) -> rx.Component:
     )
 
 
+def _head(head: GridHead) -> list[rx.Component]:
+    return [
+        rx.text(head.value, size="1", weight="bold", style=NUMBERS),
+        rx.text(head.delta, size="1", color=rx.color("gray", 10), weight="regular"),
+    ]
+
+
 def _grid_row(row: GridRow) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(row.label, size="1"), white_space="nowrap"),
+        rx.table.row_header_cell(*_head(row.head), white_space="nowrap"),
         rx.foreach(row.cells, _cell),
     )
 
@@ -221,7 +240,8 @@ def _sensitivity() -> rx.Component:
     return rx.vstack(
         rx.heading("Sensitivity: monthly net", size="3"),
         rx.text(
-            "Occupancy ±10 points (rows, kept within 0 to 100 %) by nightly rate ±10 % (columns).",
+            "Occupancy ±10 points (rows, kept within 0 to 100 %) by nightly rate ±10 % "
+            "(columns), in whole dollars.",
             size="1",
             color=rx.color("gray", 10),
         ),
@@ -230,12 +250,16 @@ def _sensitivity() -> rx.Component:
                 rx.table.header(
                     rx.table.row(
                         rx.table.column_header_cell(
-                            rx.text("Occupancy \\ ADR", size="1"), white_space="nowrap"
+                            rx.text("Occupancy", size="1"),
+                            rx.text("ADR →", size="1", color=rx.color("gray", 10)),
+                            white_space="nowrap",
                         ),
                         rx.foreach(
                             RoiState.grid_header,
-                            lambda label: rx.table.column_header_cell(
-                                rx.text(label, size="1"), text_align="right", white_space="nowrap"
+                            lambda head: rx.table.column_header_cell(
+                                *_head(head),
+                                text_align="right",
+                                white_space="nowrap",
                             ),
                         ),
                     )

@@ -115,9 +115,10 @@ async def test_figures_follow_the_typed_inputs(app_db):
     assert _figure(state, "roi-coc") == "82.16%"
     assert _figure(state, "roi-payback") == "14.6 months"
     assert _figure(state, "roi-break-even") == "49.15%"
-    assert state.grid[1].cells[1].value == "$958.59" and state.grid[1].cells[1].current
-    assert state.grid[0].cells[0].value == "$233.25" and state.grid[0].cells[0].tone == "green"
-    assert state.grid_header[0].startswith("$135.00")
+    assert state.grid[1].cells[1].value == "$959" and state.grid[1].cells[1].current
+    assert state.grid[0].cells[0].value == "$233" and state.grid[0].cells[0].tone == "green"
+    assert (state.grid_header[0].value, state.grid_header[0].delta) == ("$135", "-10%")
+    assert (state.grid[2].head.value, state.grid[2].head.delta) == ("80%", "+10 pts")
     assert state.curve[0] == {"occupancy": 0, "net": -2260.0}
     assert len(state.curve) == 21 and state.curve[-1]["occupancy"] == 100
     assert state.break_even_x == pytest.approx(49.15)
