@@ -296,7 +296,10 @@ def _chart() -> rx.Component:
                     stroke=rx.color("gray", 7),
                 ),
                 rx.recharts.y_axis(tick=axis_text, stroke=rx.color("gray", 7), width=64),
-                rx.recharts.reference_line(y=0, stroke=rx.color("gray", 8)),
+                # $0 always shows, even when every occupancy loses (or earns).
+                rx.recharts.reference_line(
+                    y=0, if_overflow="extendDomain", stroke=rx.color("gray", 8)
+                ),
                 # Always rendered (a cond would wrap it in a fragment inside the chart): at
                 # x = -1, outside the axis, recharts discards it.
                 rx.recharts.reference_line(
