@@ -16,6 +16,8 @@ from arbibase_chat.pages.properties import PropertiesState
 from arbibase_chat.pages.properties_view import properties_page
 from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.property_view import property_page
+from arbibase_chat.pages.roi import RoiState
+from arbibase_chat.pages.roi_view import roi_page
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_view import thread_page
 from arbibase_chat.realtime.delivery import lifespan as realtime_lifespan
@@ -85,6 +87,12 @@ app.add_page(
     route=routes.PROPERTY,
     title="Property · ArbiBase Chat",
     on_load=[PropertyState.load, ChatState.close],
+)
+app.add_page(
+    roi_page,
+    route=routes.ROI,
+    title="ROI Calculator · ArbiBase Chat",
+    on_load=[RoiState.load, ChatState.close],
 )
 # One realtime hub per worker: services' committed events → connected sessions.
 app.register_lifespan_task(realtime_lifespan)

@@ -78,6 +78,13 @@ APP_HANDLERS = {
         "load",
         "message_owner",
     },
+    # Pure math on the user's own typed text; load reads a listing any signed-in user may see.
+    "reflex___state____state.arbibase_chat___pages___roi____roi_state": {
+        "load",
+        "send_offer",
+        "start_over",
+        "update_input",
+    },
     "reflex___state____state.arbibase_chat___pages___thread____chat_state": {
         "add_tag",
         "ask",

@@ -28,6 +28,7 @@ from arbibase_chat.api.routes import (
     offers,
     portfolio,
     properties,
+    roi,
     threads,
 )
 from arbibase_chat.config import get_settings
@@ -191,7 +192,7 @@ def create_api(*, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.state.api_routes = []
     # threads before messages: `/api/messages/threads` must not be read as a thread id.
-    for module in (auth, me, offers, threads, messages, attachments, portfolio, properties):
+    for module in (auth, me, offers, threads, messages, attachments, portfolio, properties, roi):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
         app.state.api_routes += [r for r in module.router.routes if isinstance(r, APIRoute)]
     every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

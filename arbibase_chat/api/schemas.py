@@ -24,7 +24,7 @@ from arbibase_chat.models import (
     ThreadStatus,
     UserPublic,
 )
-from arbibase_chat.services import validation
+from arbibase_chat.services import roi, validation
 from arbibase_chat.services.accounts import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from arbibase_chat.services.portfolio import PortfolioItem
 from arbibase_chat.services.threads import MAX_TAGS_PER_THREAD
@@ -162,7 +162,7 @@ class OfferCreateIn(Body):
 
     propertyId: uuid.UUID
     terms: OfferTermsIn
-    roi: dict[str, Any] | None = None
+    roi: RoiIn | None = None
     message: str | None = _doc(maxLength=2000)
     shareNumbers: bool = False
     clientMsgId: str | None = _doc(pattern=r"^[A-Za-z0-9_.:-]{0,64}$")
@@ -255,3 +255,72 @@ class PropertyIn(PropertyBase):
     model_config = ConfigDict(extra="forbid", strict=True)  # type: ignore[assignment]
 
     _valid_unicode = field_validator("*", mode="before")(_unicode_only)
+
+
+# --- ROI Calculator -------------------------------------------------------------------------
+
+
+def _roi_input(key: str) -> Any:
+    low, high = roi.LIMITS[key]
+    default = roi.DEFAULTS.get(key, 0)
+    return Field(
+        default=None,
+        json_schema_extra={"minimum": low, "maximum": high, "default": default},
+    )
+
+
+class RoiIn(Body):
+    """The ROI Calculator's inputs (services/roi.py); missing or null: the default shown."""
+
+    # Strict: JSON numbers only (the page's typed text goes to the service directly).
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    monthlyRent: float | None = _roi_input("monthlyRent")
+    adr: float | None = _roi_input("adr")
+    occupancyPct: float | None = _roi_input("occupancyPct")
+    avgStayNights: float | None = _roi_input("avgStayNights")
+    cleaningFeePerStay: float | None = _roi_input("cleaningFeePerStay")
+    cleaningCostPerStay: float | None = _roi_input("cleaningCostPerStay")
+    platformFeePct: float | None = _roi_input("platformFeePct")
+    managementPct: float | None = _roi_input("managementPct")
+    utilities: float | None = _roi_input("utilities")
+    internet: float | None = _roi_input("internet")
+    insurance: float | None = _roi_input("insurance")
+    supplies: float | None = _roi_input("supplies")
+    software: float | None = _roi_input("software")
+    otherMonthly: float | None = _roi_input("otherMonthly")
+    deposit: float | None = _roi_input("deposit")
+    furnishingCost: float | None = _roi_input("furnishingCost")
+    setupCost: float | None = _roi_input("setupCost")
+    upfrontRentMonths: float | None = _roi_input("upfrontRentMonths")
+
+
+class RoiSensitivity(BaseModel):
+    """Monthly net cash flow: rows are occupancy + `occupancy_deltas` points (clamped to
+    0..100, the result in `occupancy_pcts`), columns ADR + `adr_deltas_pct` percent (`adrs`)."""
+
+    occupancy_deltas: list[int]
+    adr_deltas_pct: list[int]
+    occupancy_pcts: list[float]
+    adrs: list[float]
+    net_cash_flow: list[list[float]]
+
+
+class RoiOut(BaseModel):
+    """Money and percentages rounded to cents, months to 0.1, nights and stays to 0.01."""
+
+    booked_nights: float
+    stays: float
+    gross_revenue: float
+    platform_fees: float
+    management_fees: float
+    cleaning_costs: float
+    fixed_costs: float
+    total_costs: float
+    net_cash_flow: float
+    annual_net: float
+    startup_cost: float
+    cash_on_cash_pct: float | None  # null: no startup cost
+    payback_months: float | None  # null: the unit does not earn (net <= 0)
+    break_even_occupancy_pct: float | None  # null: no occupancy breaks even; may exceed 100
+    sensitivity: RoiSensitivity

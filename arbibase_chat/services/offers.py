@@ -54,6 +54,7 @@ from arbibase_chat.services import (
     offer_terms,
     policy,
     ratelimit,
+    roi,
     threads,
     validation,
 )
@@ -391,10 +392,8 @@ def send_offer(
     if roi_inputs is not None:
         if not isinstance(roi_inputs, Mapping):
             raise Invalid("roi must be an object of calculator inputs", field="roi")
-        from arbibase_chat.services import roi
-
         result = roi.compute(roi_inputs)
-        numbers = (dict(roi_inputs), result.as_dict(), share_numbers)
+        numbers = (result.inputs.as_dict(), result.as_dict(), share_numbers)
     ratelimit.check_send(user_id=user_id)
     with reading(db, as_user=user_id) as session:
         prop = session.get(Property, pid)

@@ -225,6 +225,12 @@ CALLS: dict[str, Call] = {
         _property,
         expected=_codes(403, 201, 403, 201, 401),
     ),
+    "compute_roi": Call(
+        "POST /api/roi",
+        lambda c: "/api/roi",
+        lambda c: {"monthlyRent": 2000, "adr": 150, "occupancyPct": 70},
+        expected=SIGNED_IN,
+    ),
 }
 
 

@@ -580,6 +580,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/offers/{offerId}/withdraw"),
     ("post", "/api/offers/{offerId}/counter"),
     ("post", "/api/messages/threads/{threadId}/stage"),
+    ("post", "/api/roi"),
 }
 
 

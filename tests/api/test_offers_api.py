@@ -153,3 +153,36 @@ def test_portfolio_is_a_superset_of_unread_and_puts_what_needs_me_first(client, 
     assert operator[0]["offers_awaiting_me"] == 0 and operator[0]["unread_count"] == 0
     stranger = client.get("/api/portfolio", headers=world.stranger.auth).json()["data"]
     assert stranger == []
+
+
+def test_the_roi_snapshot_is_computed_on_the_server_and_private_unless_shared(
+    client, world: World, db
+):
+    roi = {"monthlyRent": 2400, "adr": 150, "occupancyPct": 70, "cleaningFeePerStay": 100}
+    sent = _send(client, world, roi=roi).json()
+    mine = client.get(f"/api/offers/{sent['offerId']}", headers=world.operator.auth).json()
+    theirs = client.get(f"/api/offers/{sent['offerId']}", headers=world.owner.auth).json()
+    computed = client.post("/api/roi", json=roi, headers=world.operator.auth).json()
+    assert mine["roi"] == computed and mine["numbersShared"] is False
+    assert theirs["roi"] is None
+    # A made-up "result" is not an input: refused, nothing stored.
+    forged = _send(client, world, roi={**roi, "net_cash_flow": 99999})
+    assert forged.status_code == 422
+    bad = _send(client, world, roi={**roi, "occupancyPct": 140})
+    assert bad.status_code == 422 and "occupancyPct" in bad.text
+    # Shared numbers reach the owner (a second negotiation: another operator's).
+    other = client.post(
+        "/api/offers",
+        json={
+            "propertyId": str(world.pair.property.id),
+            "terms": TERMS,
+            "roi": roi,
+            "shareNumbers": True,
+        },
+        headers=world.stranger.auth,
+    ).json()
+    shared = client.get(f"/api/offers/{other['offerId']}", headers=world.owner.auth).json()
+    assert (
+        shared["numbersShared"] is True
+        and shared["roi"]["net_cash_flow"] == computed["net_cash_flow"]
+    )

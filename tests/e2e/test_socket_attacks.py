@@ -39,6 +39,7 @@ from arbibase_chat.pages.login import LoginState
 from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.properties import PropertiesState
 from arbibase_chat.pages.property import PropertyState
+from arbibase_chat.pages.roi import RoiState
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.services import messages, offers, threads
 from arbibase_chat.session import SessionState
@@ -267,10 +268,20 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "component_stack": FORGED,
         "offer_id": scene.offer_id,
         "action": "accept",
+        "key": "monthlyRent",
         **victim_ids,
     }
     filled = {name: by_name.get(name, scene.thread_id) for name in params}
     variants = [filled, {**filled, **victim_ids}]
+    if handler == "update_input":
+        # Backend-only and unknown names, wrong types, text far over the field's limit.
+        variants += [
+            {"key": "_valid", "value": FORGED},
+            {"key": "__class__", "value": FORGED},
+            {"key": ["adr"], "value": {"adr": 1}},
+            {"key": "adr", "value": 150},
+            {"key": "adr", "value": "9" * 5000},
+        ]
     if handler == "setvar":
         variants += [
             {"var_name": name, "value": value}
@@ -302,6 +313,7 @@ def _every_allowed_handler() -> list[tuple[str, str]]:
             PortfolioState,
             PropertiesState,
             PropertyState,
+            RoiState,
         )
     }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]

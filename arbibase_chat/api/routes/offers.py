@@ -75,7 +75,7 @@ async def send_offer(body: OfferCreateIn, user_id: CurrentUser, db: Db) -> Offer
         user_id=user_id,
         property_id=body.propertyId,
         terms=body.terms.model_dump(exclude_none=True),
-        roi_inputs=body.roi,
+        roi_inputs=body.roi.model_dump(exclude_none=True) if body.roi is not None else None,
         share_numbers=body.shareNumbers,
         message=body.message,
         client_msg_id=body.clientMsgId,

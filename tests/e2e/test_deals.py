@@ -1,0 +1,154 @@
+"""A deal from first click to Agreed, in two browsers, as users act: the operator finds the
+property, runs the ROI Calculator and sends an offer; the owner sees the card live and
+counters; the operator sees what changed and accepts; both Portfolios show Agreed without a
+reload. Screenshots of the thread with its cards and of the Portfolio go to test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from arbibase_chat import db as dbmod
+from arbibase_chat.models import UserPublic
+from arbibase_chat.services import properties
+from tests import factories
+from tests.e2e.helpers import THREAD_URL, log_in
+
+pytestmark = [pytest.mark.browser]
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 812}
+
+
+def _page(browser: Browser, base: str, user: UserPublic, viewport=DESKTOP) -> Page:
+    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    log_in(page, base, user.email, factories.PASSWORD)
+    return page
+
+
+def _card(page: Page, version: int):
+    return page.locator(".offer-card").nth(version - 1)
+
+
+def _shots(page: Page, artifacts: Path, name: str) -> None:
+    for theme in ("light", "dark"):
+        page.emulate_media(color_scheme=theme)  # type: ignore[arg-type]
+        page.wait_for_timeout(250)
+        page.screenshot(path=str(artifacts / f"{name}-{theme}.png"))
+    page.emulate_media(color_scheme="light")
+
+
+def test_operator_offers_owner_counters_operator_accepts(
+    live_server: str, browser: Browser, e2e_database_url: str, artifacts_dir: Path
+) -> None:
+    engine = dbmod.get_engine(e2e_database_url)
+    operator = factories.user(engine, "operator", name="Dana Operator")
+    owner = factories.user(engine, "owner", name="Owen Owner")
+    title = f"Harbor Flat {uuid.uuid4().hex[:5]}"
+    prop = properties.create_property(
+        user_id=owner.id,
+        data={
+            "title": title,
+            "address": "5 Harbor Way",
+            "city": "Tampa",
+            "state": "FL",
+            "monthly_rent_cents": 240_000,
+            "bedrooms": 2,
+            "bathrooms": 1.0,
+        },
+        db=engine,
+    )
+    op = _page(browser, live_server, operator)
+    own = _page(browser, live_server, owner)
+    own_portfolio = own.context.new_page()
+    op_portfolio = op.context.new_page()
+    try:
+        # The operator: the property page → Calculate ROI → the calculator, prefilled.
+        op.goto(f"{live_server}/properties/{prop.id}")
+        op.locator("#calculate-roi").click()
+        expect(op).to_have_url(re.compile(rf"/roi\?property={prop.id}$"))
+        expect(op.locator("#roi-monthlyRent")).to_have_value("2400")
+        op.locator("#roi-adr").fill("185")
+        op.locator("#roi-occupancyPct").fill("72")
+        panel = op.locator("#send-offer-panel")
+        expect(panel).to_contain_text(title)
+        expect(op.locator("#offer-monthlyRent")).to_have_value("2400")
+        op.locator("#offer-message").fill("Happy to discuss the start date.")
+        op.locator("#send-offer").click()
+        expect(op).to_have_url(THREAD_URL)
+        thread_url = op.url
+        expect(_card(op, 1)).to_have_attribute("data-offer-status", "sent")
+        expect(_card(op, 1)).to_contain_text("$2,400/mo")
+        expect(_card(op, 1).locator(".offer-withdraw")).to_be_visible()
+        expect(op.locator("#chat-stage")).to_have_text("Offer sent")
+
+        # The owner opens the thread from the inbox: the card, with what they may do.
+        own.goto(f"{live_server}/inbox")
+        own.locator(".thread-row", has_text=title).click()
+        expect(own).to_have_url(THREAD_URL)
+        card = _card(own, 1)
+        expect(card).to_contain_text("Happy to discuss the start date.")
+        expect(card.locator(".offer-accept")).to_be_visible()
+        expect(card.locator(".offer-numbers")).to_have_count(0)  # the operator's, not shared
+        expect(own.locator("#deal-panel")).to_contain_text(title)
+        # Both Portfolios open in other tabs: they must follow without a reload.
+        own_portfolio.goto(f"{live_server}/portfolio")
+        op_portfolio.goto(f"{live_server}/portfolio")
+        for portfolio in (own_portfolio, op_portfolio):
+            expect(
+                portfolio.locator(f".portfolio-card[data-property-id='{prop.id}']")
+            ).to_have_attribute("data-stage", "offer_sent")
+
+        # The owner counters at $2,250.
+        card.locator(".offer-counter").click()
+        rent = own.locator("#counter-monthlyRent")
+        expect(rent).to_have_value("2400")
+        rent.fill("2250")
+        own.locator("#counter-send").click()
+        expect(_card(own, 2)).to_have_attribute("data-offer-status", "sent")
+        expect(_card(own, 1)).to_have_attribute("data-offer-status", "countered")
+
+        # The operator sees the counter arrive, with the change spelled out.
+        v2 = _card(op, 2)
+        expect(v2).to_contain_text("rent $2,400/mo → $2,250/mo")
+        expect(_card(op, 1)).to_have_attribute("data-offer-status", "countered")
+        expect(op.locator("#chat-stage")).to_have_text("Countered")
+        _shots(op, artifacts_dir, "deal-thread-counter-desktop")
+        v2.locator(".offer-accept").click()
+        op.locator("#confirm-offer-step").click()
+        expect(v2).to_have_attribute("data-offer-status", "accepted")
+        expect(op.locator("#chat-stage")).to_have_text("Agreed")
+        expect(op.locator(".system-message", has_text="accepted offer v2")).to_be_visible()
+        # ...and the owner, live.
+        expect(_card(own, 2)).to_have_attribute("data-offer-status", "accepted")
+        expect(own.locator("#chat-stage")).to_have_text("Agreed")
+
+        # Both Portfolios moved to Agreed without a reload.
+        for portfolio in (own_portfolio, op_portfolio):
+            expect(
+                portfolio.locator(f".portfolio-card[data-property-id='{prop.id}']")
+            ).to_have_attribute("data-stage", "agreed")
+        _shots(own_portfolio, artifacts_dir, "deal-portfolio-desktop")
+
+        # The thread on a phone: the card fits, nothing runs off the side.
+        phone = _page(browser, live_server, owner, viewport=PHONE)
+        try:
+            phone.goto(thread_url)
+            expect(_card(phone, 2)).to_be_visible()
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 376, f"the thread is {width}px wide on a 375px phone"
+            _shots(phone, artifacts_dir, "deal-thread-phone")
+            phone.goto(f"{live_server}/portfolio")
+            expect(phone.locator(".portfolio-card").first).to_be_visible()
+            _shots(phone, artifacts_dir, "deal-portfolio-phone")
+        finally:
+            phone.context.close()
+    finally:
+        op.context.close()
+        own.context.close()
