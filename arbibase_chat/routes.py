@@ -11,6 +11,7 @@ THREAD_PREFIX = "/threads/"
 def thread(thread_id: str) -> str:
     return THREAD_PREFIX + thread_id
 
+
 # Deals (issue #11)
 PROPERTIES = "/properties"
 PROPERTY = "/properties/[property_id]"

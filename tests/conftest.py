@@ -37,6 +37,7 @@ PG_ADMIN_URL = os.environ.get(
     "ARBIBASE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 TABLES = (
+    "owner_verification_claims",
     "messaging_messages",
     "messaging_thread_tags",
     "messaging_participants",

@@ -35,7 +35,9 @@ ELEVATED: dict[str, str] = {
     "the app only",
     "sign-in": "accounts.authenticate: looks up the password hash by e-mail before anyone is "
     "signed in; `authenticated` may never read password hashes",
-    "staff": "accounts.set_verified: ArbiBase staff record an owner's ownership verification",
+    "staff": "accounts.set_verified / set_staff / set_tier, verification.approve / reject "
+    "without a staff id: ArbiBase staff record an owner's verification, a staff account or a "
+    "tier from the command line (`cli verify-owner`, `make-staff`, `set-tier`)",
     "sweep-uploads": "attachments.sweep_pending_uploads: deletes every user's uploads never "
     "sent in a message after the grace period; runs for no user (maintenance task, CLI)",
 }
