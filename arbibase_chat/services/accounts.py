@@ -128,13 +128,14 @@ def get_user(*, user_id: Any, db: Engine | None = None) -> UserPublic:
 
 def set_verified(*, user_id: uuid.UUID, verified: bool, db: Engine | None = None) -> UserPublic:
     """Ownership verification is done by ArbiBase staff; this records the outcome."""
-    with transaction(db, elevated="staff") as (session, _events):
+    with transaction(db, elevated="staff") as (session, outbox):
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("user not found")
         user.verified = verified
         session.add(user)
         session.flush()
+        outbox.append(events.account_updated(user.id))
         return public(user)
 
 
