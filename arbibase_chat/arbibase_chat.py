@@ -10,8 +10,11 @@ from arbibase_chat.maintenance import lifespan as maintenance_lifespan
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.inbox_view import inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
+from arbibase_chat.pages.staff import StaffState, staff_page
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_view import thread_page
+from arbibase_chat.pages.verify import VerifyState
+from arbibase_chat.pages.verify_view import verify_page
 from arbibase_chat.realtime.delivery import lifespan as realtime_lifespan
 from arbibase_chat.session import IdentityOnHydrate, SessionState
 
@@ -25,7 +28,13 @@ log_redaction.install()
 
 
 def _guarded(asgi_app: HttpGuardApp) -> HttpGuardApp:
-    return HttpGuard(asgi_app, upload_handler=f"{ChatState.get_full_name()}.upload")
+    return HttpGuard(
+        asgi_app,
+        upload_handlers=(
+            f"{ChatState.get_full_name()}.upload",
+            f"{VerifyState.get_full_name()}.submit",
+        ),
+    )
 
 
 # The Radix theme is configured in rxconfig.py (RadixThemesPlugin), not with App(theme=...).
@@ -59,7 +68,19 @@ app.add_page(
     thread_page,
     route=routes.THREAD,
     title="Conversation · ArbiBase Chat",
-    on_load=[InboxState.load, ChatState.load],
+    on_load=[InboxState.load, ChatState.load, VerifyState.load],
+)
+app.add_page(
+    verify_page,
+    route=routes.VERIFY,
+    title="Verify ownership · ArbiBase Chat",
+    on_load=[VerifyState.load, ChatState.close],
+)
+app.add_page(
+    staff_page,
+    route=routes.STAFF_VERIFICATIONS,
+    title="Verifications · ArbiBase Chat",
+    on_load=StaffState.load,
 )
 # One realtime hub per worker: services' committed events → connected sessions.
 app.register_lifespan_task(realtime_lifespan)

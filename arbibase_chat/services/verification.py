@@ -306,10 +306,15 @@ def _decide(
     if (claim_id is None) == (owner_email is None):
         raise TypeError("say which claim: claim_id=... or owner_email=...")
     cid = validation.as_uuid(claim_id, field="claim_id") if claim_id is not None else None
-    who: dict[str, Any] = {"as_user": staff_id} if staff_id is not None else {"elevated": "staff"}
+    # Staff in the app act as themselves (RLS: only staff decide); the CLI acts for no user.
+    tx = (
+        transaction(db, as_user=staff_id)
+        if staff_id is not None
+        else transaction(db, elevated="staff")
+    )
     verified_remotely: uuid.UUID | None = None
     try:
-        with transaction(db, **who) as (session, outbox):
+        with tx as (session, outbox):
             if staff_id is not None:
                 policy.require_staff(session, user_id=staff_id)
             claim = _claim_to_decide(session, cid, owner_email, status, staff_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -25,13 +26,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from arbibase_chat import db as dbmod
-from arbibase_chat.models import MessagingAttachment, MessagingMessage, MessagingThread, ThreadTag
+from arbibase_chat.models import (
+    MessagingAttachment,
+    MessagingMessage,
+    MessagingThread,
+    OwnerVerificationClaim,
+    ThreadTag,
+    User,
+)
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.login import LoginState
+from arbibase_chat.pages.staff import StaffState
 from arbibase_chat.pages.thread import ChatState
-from arbibase_chat.services import messages, threads
+from arbibase_chat.pages.verify import VerifyState
+from arbibase_chat.services import messages, threads, verification
 from arbibase_chat.session import SessionState
-from tests import factories
+from tests import factories, files
 from tests.e2e.rawsocket import ROOT, SESSION, RawTab, state_name
 from tests.factories import Pair
 from tests.test_event_surface import APP_HANDLERS, REFLEX_BUILTINS
@@ -39,6 +49,7 @@ from tests.test_event_surface import APP_HANDLERS, REFLEX_BUILTINS
 SECRET_BODY = f"VICTIM-BODY-{uuid.uuid4().hex}"
 SECRET_SUBJECT = f"VICTIM-SUBJECT-{uuid.uuid4().hex[:12]}"
 SECRET_TAG = f"victim-tag-{uuid.uuid4().hex[:8]}"
+SECRET_NOTE = f"VICTIM-CLAIM-NOTE-{uuid.uuid4().hex[:12]}"
 FORGED = f"FORGED-{uuid.uuid4().hex[:12]}"
 
 
@@ -50,6 +61,7 @@ class Scene:
     operator_token: str
     stranger_token: str
     secrets: tuple[str, ...]
+    claim_id: str  # an unverified owner's pending verification claim
 
     @property
     def thread_id(self) -> str:
@@ -85,6 +97,14 @@ def scene(live_server: str, e2e_database_url: str) -> Iterator[Scene]:
         db=engine,
     )
     stranger = factories.user(engine, "operator")
+    claimant = factories.user(engine, "owner", verified=False)
+    claim = verification.submit_claim(
+        user_id=claimant.id,
+        filename="deed.pdf",
+        source=io.BytesIO(files.pdf()),
+        note=SECRET_NOTE,
+        db=engine,
+    )
     yield Scene(
         base=live_server,
         engine=engine,
@@ -92,7 +112,8 @@ def scene(live_server: str, e2e_database_url: str) -> Iterator[Scene]:
         operator_token=_login(live_server, pair.operator.email),
         stranger_token=_login(live_server, stranger.email),
         # What must never reach anyone but the two of them: the conversation.
-        secrets=(SECRET_BODY, SECRET_SUBJECT, SECRET_TAG),
+        secrets=(SECRET_BODY, SECRET_SUBJECT, SECRET_TAG, SECRET_NOTE),
+        claim_id=str(claim.id),
     )
 
 
@@ -117,6 +138,12 @@ def snapshot(scene: Scene) -> dict[str, Any]:
                 ).scalars()
             ),
             "attachments": count(MessagingAttachment),
+            "claims": sorted(
+                conn.execute(
+                    select(col(OwnerVerificationClaim.status), col(OwnerVerificationClaim.reason))
+                ).all()
+            ),
+            "verified": sorted(conn.execute(select(col(User.verified))).scalars()),
             "thread": (thread.status, thread.subject, thread.last_seq),
         }
 
@@ -205,6 +232,8 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "password": "not-their-password",
         "display_name": FORGED,
         "role": "operator",
+        "reason": FORGED,
+        "claim_id": scene.claim_id,
         **victim_ids,
     }
     by_name: dict[str, Any] = {
@@ -220,6 +249,9 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "info": FORGED,
         "stack": FORGED,
         "component_stack": FORGED,
+        "reason": FORGED,
+        "claim_id": scene.claim_id,
+        "open": True,
         **victim_ids,
     }
     filled = {name: by_name.get(name, scene.thread_id) for name in params}
@@ -245,7 +277,10 @@ def _handler_params(state_cls: Any, handler: str) -> list[str]:
 
 
 def _every_allowed_handler() -> list[tuple[str, str]]:
-    classes = {state_name(cls): cls for cls in (SessionState, LoginState, InboxState, ChatState)}
+    classes = {
+        state_name(cls): cls
+        for cls in (SessionState, LoginState, InboxState, ChatState, VerifyState, StaffState)
+    }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]
     pairs += [(state, "setvar") for state in APP_HANDLERS]
     pairs += [(ROOT, name) for name in sorted(REFLEX_BUILTINS[ROOT]) if name != "hydrate"]
