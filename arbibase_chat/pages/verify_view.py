@@ -15,8 +15,8 @@ from arbibase_chat.session import SessionState
 
 # What an unverified owner may do, in their words (services/policy.py is the rule).
 WHY = (
-    "You can read this conversation, but operators only get replies from owners whose "
-    "ownership ArbiBase has verified. Verify ownership to reply."
+    "You can read what operators send you here, but only owners verified by ArbiBase can "
+    "reply. Show that you own this property (a deed or a recent tax bill is enough)."
 )
 
 
