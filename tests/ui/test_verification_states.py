@@ -150,7 +150,7 @@ async def test_the_staff_page_loads_nothing_for_others_and_decides_for_staff(app
     await _call(staff_page, "open_reject", str(claim.id))
     assert staff_page.reject_owner == "Oscar Owner"
     await _call(staff_page, "reject", {"reason": "  "})
-    assert verification.my_claim(user_id=owner.id, db=app_db).status == "pending"  # type: ignore[union-attr]
+    assert verification.my_claim(user_id=owner.id, db=app_db).status == "pending"
     await _call(staff_page, "reject", {"reason": "Name does not match"})
     assert staff_page.claims == [] and staff_page.reject_id == ""
     mine = verification.my_claim(user_id=owner.id, db=app_db)
