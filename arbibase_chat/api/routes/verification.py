@@ -15,6 +15,7 @@ from arbibase_chat import links
 from arbibase_chat.adapters.storage import SignedUrl
 from arbibase_chat.api.deps import CurrentUser, Db, run
 from arbibase_chat.api.routes.attachments import (
+    _BINARY,
     FILE_HEADERS,
     SIGNED_URL_HEADERS,
     _bad_file,
@@ -41,6 +42,32 @@ SUBMIT_BODY: dict[str, Any] = {
             }
         },
     }
+}
+
+
+PROOF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The proof document. With Supabase Storage and `Accept: "
+        "application/json`: `{url, expires_in}`, a short-lived signed URL of it.",
+        "content": {
+            **{media: _BINARY for media in sorted(verification.PROOF_TYPES)},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["url", "expires_in"],
+                    "properties": {
+                        "url": {"type": "string", "format": "uri"},
+                        "expires_in": {"type": "integer"},
+                    },
+                }
+            },
+        },
+    },
+    302: {
+        "description": "With Supabase Storage: a redirect to a short-lived signed URL, issued "
+        "after the owner-or-staff check.",
+        "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+    },
 }
 
 
@@ -102,6 +129,7 @@ async def submit_claim(request: Request, user_id: CurrentUser, db: Db) -> ClaimP
 @router.get(
     links.VERIFICATION_PROOF_ROUTE,
     response_class=FileResponse,
+    responses=PROOF_RESPONSE,
     name="download_verification_proof",
 )
 async def download_proof(claimId: uuid.UUID, request: Request, user_id: CurrentUser, db: Db):
