@@ -26,6 +26,7 @@ from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState, user_view
 
 PROOF_UPLOAD_ID = "proof-upload"
+PROOF_NOTE_ID = "proof-note"
 PROOF_ACCEPT = {
     "application/pdf": [".pdf"],
     "image/png": [".png"],
@@ -169,6 +170,7 @@ class VerifyState(rx.State):
         await self._show(claim)
         return [
             rx.clear_selected_files(PROOF_UPLOAD_ID),
+            rx.set_value(PROOF_NOTE_ID, ""),
             rx.toast.success("Thanks! Your proof is under review."),
         ]
 

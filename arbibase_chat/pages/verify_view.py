@@ -10,7 +10,7 @@ import reflex as rx
 from arbibase_chat import routes
 from arbibase_chat.config import get_settings
 from arbibase_chat.pages.inbox_view import inbox_navbar
-from arbibase_chat.pages.verify import PROOF_ACCEPT, PROOF_UPLOAD_ID, VerifyState
+from arbibase_chat.pages.verify import PROOF_ACCEPT, PROOF_NOTE_ID, PROOF_UPLOAD_ID, VerifyState
 from arbibase_chat.session import SessionState
 
 # What an unverified owner may do, in their words (services/policy.py is the rule).
@@ -204,12 +204,12 @@ def _form() -> rx.Component:
         ),
         rx.text_area(
             placeholder="A note for the reviewer (optional), e.g. which property it is for",
-            value=VerifyState.note,
+            # Uncontrolled (no `value=`): a controlled one pulls in another frontend package.
             on_change=VerifyState.note_changed,
             max_length=1000,
             rows="3",
             width="100%",
-            id="proof-note",
+            id=PROOF_NOTE_ID,
             aria_label="Note for the reviewer",
         ),
         rx.cond(
