@@ -18,8 +18,11 @@ from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.property_view import property_page
 from arbibase_chat.pages.roi import RoiState
 from arbibase_chat.pages.roi_view import roi_page
+from arbibase_chat.pages.staff import StaffState, staff_page
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_view import thread_page
+from arbibase_chat.pages.verify import VerifyState
+from arbibase_chat.pages.verify_view import verify_page
 from arbibase_chat.realtime.delivery import lifespan as realtime_lifespan
 from arbibase_chat.session import IdentityOnHydrate, SessionState
 
@@ -33,7 +36,13 @@ log_redaction.install()
 
 
 def _guarded(asgi_app: HttpGuardApp) -> HttpGuardApp:
-    return HttpGuard(asgi_app, upload_handler=f"{ChatState.get_full_name()}.upload")
+    return HttpGuard(
+        asgi_app,
+        upload_handlers=(
+            f"{ChatState.get_full_name()}.upload",
+            f"{VerifyState.get_full_name()}.submit",
+        ),
+    )
 
 
 # The Radix theme is configured in rxconfig.py (RadixThemesPlugin), not with App(theme=...).
@@ -67,7 +76,19 @@ app.add_page(
     thread_page,
     route=routes.THREAD,
     title="Conversation · ArbiBase Chat",
-    on_load=[InboxState.load, ChatState.load],
+    on_load=[InboxState.load, ChatState.load, VerifyState.load],
+)
+app.add_page(
+    verify_page,
+    route=routes.VERIFY,
+    title="Verify ownership · ArbiBase Chat",
+    on_load=[VerifyState.load, ChatState.close],
+)
+app.add_page(
+    staff_page,
+    route=routes.STAFF_VERIFICATIONS,
+    title="Verifications · ArbiBase Chat",
+    on_load=StaffState.load,
 )
 app.add_page(
     portfolio_page,

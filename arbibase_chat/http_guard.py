@@ -4,7 +4,8 @@ What Reflex itself leaves open, closed in one place:
 
 - `POST /_upload` (the composer's file upload) takes any `Reflex-Client-Token` and buffers the
   whole body before any handler runs. Here it needs a signed-in user (the same access-token
-  cookie the API accepts), a same-origin request, the one upload handler the app has, and a
+  cookie the API accepts), a same-origin request, one of the app's upload handlers (the
+  composer's, the verification proof's), and a
   body within the attachment limit: refused by the declared length before anything is read,
   and cut off while streaming when no length was declared. `GET /_upload/...` (Reflex's public
   folder of uploaded files) serves nothing: attachments live behind `/api/attachments/{id}`.
@@ -23,7 +24,7 @@ import logging
 import re
 import zlib
 from base64 import b64encode
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,13 +99,13 @@ class HttpGuard:
         self,
         app: ASGIApp,
         *,
-        upload_handler: str,
+        upload_handlers: Collection[str],
         max_upload_bytes: int | None = None,
         cors_origins: list[str] | None = None,
     ) -> None:
         settings = get_settings()
         self.app = app
-        self.upload_handler = upload_handler
+        self.upload_handlers = frozenset(upload_handlers)
         self.max_upload_bytes = (
             settings.max_attachment_bytes if max_upload_bytes is None else max_upload_bytes
         ) + MULTIPART_OVERHEAD
@@ -166,7 +167,7 @@ class HttpGuard:
             headers.get("origin") is not None and not self._origin_ok(headers)
         ):
             return _json(403, "cross-site upload refused", "csrf")
-        if headers.get("reflex-event-handler") != self.upload_handler:
+        if headers.get("reflex-event-handler") not in self.upload_handlers:
             return _json(404, "no such upload handler", "not_found")
         token = cookie_parser(headers.get("cookie", "")).get(ACCESS_TOKEN_COOKIE, "")
         try:

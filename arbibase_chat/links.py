@@ -29,3 +29,12 @@ def attachment(attachment_id: uuid.UUID) -> str:
 
 def attachment_thumbnail(attachment_id: uuid.UUID) -> str:
     return attachment(attachment_id) + THUMBNAIL_QUERY
+
+
+VERIFICATION = "/api/verification"
+#: Where the owner and staff download a verification claim's proof document.
+VERIFICATION_PROOF_ROUTE = VERIFICATION + "/claims/{claimId}/proof"
+
+
+def verification_proof(claim_id: uuid.UUID) -> str:
+    return f"{VERIFICATION}/claims/{claim_id}/proof"

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -79,6 +79,9 @@ class User(UserBase, table=True):
     email: str = Field(max_length=254, unique=True)
     password_hash: str = Field(max_length=255)
     created_at: datetime = _ts()
+    # ArbiBase staff: decide owners' verification claims (services/verification.py). Set only
+    # by the CLI (`make-staff`); requests can never write `users` (alembic 0004, 0008).
+    is_staff: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class UserPublic(SQLModel):
@@ -88,6 +91,7 @@ class UserPublic(SQLModel):
     role: Role
     tier: Tier
     verified: bool
+    is_staff: bool = False
 
 
 # --- properties ----------------------------------------------------------------------------
@@ -433,3 +437,66 @@ class MessagingOfferNumbers(SQLModel, table=True):
 
 
 MessagePublic.model_rebuild()  # `attachment` refers to AttachmentPublic, defined above
+
+
+# --- owner verification (issue #11) --------------------------------------------------------
+
+ClaimStatus = Literal["pending", "approved", "rejected"]
+CLAIM_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected")
+
+
+class OwnerVerificationClaim(SQLModel, table=True):
+    """An owner's request to be verified, with the proof document they uploaded.
+
+    The proof is stored like an attachment (same checks) under `verification/<owner_id>/<id>`;
+    only the owner and staff may download it (services/verification.py). At most one pending
+    claim per owner; a decision records who (None: the CLI) and when.
+    """
+
+    __tablename__ = "owner_verification_claims"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'rejected')",
+            name="ck_owner_verification_claims_status",
+        ),
+        Index(
+            "uq_owner_verification_claims_one_pending",
+            "owner_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_owner_verification_claims_owner", "owner_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    status: str = Field(default="pending", max_length=16)
+    # The proof document (absent for a claim staff recorded directly from the CLI).
+    proof_filename: str | None = Field(default=None, max_length=255)
+    proof_content_type: str | None = Field(default=None, max_length=127)
+    proof_size_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    proof_key: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=1000)
+    reason: str | None = Field(default=None, max_length=1000)
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _ts()
+
+
+class ClaimPublic(BaseModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    owner_name: str
+    owner_email: str
+    status: ClaimStatus
+    has_proof: bool
+    proof_filename: str | None
+    proof_content_type: str | None
+    proof_size_bytes: int | None
+    # Where the owner and staff download the proof (`/api/verification/claims/{id}/proof`).
+    proof_url: str | None
+    note: str | None
+    reason: str | None
+    decided_at: datetime | None
+    created_at: datetime

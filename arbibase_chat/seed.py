@@ -6,6 +6,7 @@ client_msg_ids, so a second run adds nothing.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,7 +14,15 @@ from sqlalchemy.engine import Engine
 
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import PropertyPublic, UserPublic
-from arbibase_chat.services import accounts, deals, messages, offers, properties, threads
+from arbibase_chat.services import (
+    accounts,
+    deals,
+    messages,
+    offers,
+    properties,
+    threads,
+    verification,
+)
 from arbibase_chat.services.errors import Conflict
 
 DEMO_PASSWORD = "arbibase-demo-2026"
@@ -27,13 +36,38 @@ class DemoUser:
     tier: str
     verified: bool
     note: str
+    staff: bool = False
 
 
 DEMO_USERS = (
     DemoUser("alice@demo.arbibase.test", "Alice Carter", "operator", "pro", True, "operator, pro"),
     DemoUser("ben@demo.arbibase.test", "Ben Ortiz", "operator", "beta", True, "operator, beta"),
     DemoUser("olivia@demo.arbibase.test", "Olivia Hart", "owner", "pro", True, "verified owner"),
-    DemoUser("oscar@demo.arbibase.test", "Oscar Lee", "owner", "beta", False, "unverified owner"),
+    DemoUser(
+        "oscar@demo.arbibase.test",
+        "Oscar Lee",
+        "owner",
+        "beta",
+        False,
+        "unverified owner, claim under review",
+    ),
+    DemoUser(
+        "sam@demo.arbibase.test",
+        "Sam Rivera",
+        "operator",
+        "beta",
+        True,
+        "ArbiBase staff: /staff/verifications",
+        staff=True,
+    ),
+)
+# Oscar's proof of ownership, under review (a one-page PDF).
+PENDING_CLAIM = ("oscar@demo.arbibase.test", "lakeside-cottage-deed.pdf", "Deed and tax bill.")
+DEMO_PROOF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
 
 PROPERTIES = {
@@ -157,6 +191,15 @@ def seed_demo(db: Engine | None = None) -> dict[str, UserPublic]:
         if tags:
             threads.update_thread(user_id=operator.id, thread_id=thread.id, add_tags=tags, db=db)
     _seed_offers(users, by_title, db)
+    for demo in DEMO_USERS:
+        if demo.staff and not users[demo.email].is_staff:
+            users[demo.email] = accounts.set_staff(email=demo.email, db=db)
+    email, filename, note = PENDING_CLAIM
+    owner = users[email]
+    if not owner.verified and verification.my_claim(user_id=owner.id, db=db) is None:
+        verification.submit_claim(
+            user_id=owner.id, filename=filename, source=io.BytesIO(DEMO_PROOF), note=note, db=db
+        )
     return users
 
 

@@ -28,6 +28,7 @@ from arbibase_chat import aio, routes
 from arbibase_chat.config import ACCESS_TOKEN_COOKIE, get_settings
 from arbibase_chat.models import UserPublic
 from arbibase_chat.realtime import views as live
+from arbibase_chat.realtime.updates import AccountChanged, Update
 from arbibase_chat.services import identity, tokens
 from arbibase_chat.services.errors import AuthenticationFailed, Unavailable
 
@@ -36,6 +37,9 @@ RECHECK_SECONDS = 30.0
 
 # States holding one user's data (inbox rows, an open thread): reset when identity changes.
 _USER_VIEWS: list[type[rx.State]] = []
+# What a re-read of the user's row may change while they stay signed in (verification by
+# staff, a staff account, a tier): the views that depend on it are told (`_account_changed`).
+ACCOUNT_FIELDS = ("role", "tier", "verified", "is_staff")
 
 
 def user_view(cls: type[rx.State]) -> type[rx.State]:
@@ -44,6 +48,7 @@ def user_view(cls: type[rx.State]) -> type[rx.State]:
     return cls
 
 
+@live.live_view
 class SessionState(rx.State):
     # The same token the REST API accepts (Bearer header or this cookie), so the seed's
     # fetch('/api/...') calls from a signed-in page work. SameSite=strict: no cross-site use.
@@ -65,6 +70,8 @@ class SessionState(rx.State):
     role: str = ""
     tier: str = ""
     verified: bool = False
+    # For the UI only (the staff page's link, what it shows); services decide who is staff.
+    is_staff: bool = False
 
     @rx.var
     def signed_in(self) -> bool:
@@ -80,7 +87,10 @@ class SessionState(rx.State):
         self.access_token = access_token
         self._remember(user, access_token, tokens.expiry(access_token))
 
-    def _remember(self, user: UserPublic, token: str, expires_at: int) -> None:
+    def _remember(self, user: UserPublic, token: str, expires_at: int) -> bool:
+        """Keep the verified identity; True when an account field changed for the same user."""
+        same_user = self._user_id == str(user.id)
+        changed = False
         self._user_id = str(user.id)
         self._token = token
         self._expires_at = expires_at
@@ -91,9 +101,12 @@ class SessionState(rx.State):
             ("role", user.role),
             ("tier", user.tier),
             ("verified", user.verified),
+            ("is_staff", user.is_staff),
         ):
             if getattr(self, name) != value:
                 setattr(self, name, value)
+                changed = changed or name in ACCOUNT_FIELDS
+        return same_user and changed
 
     def _forget(self) -> None:
         self.access_token = ""
@@ -101,7 +114,7 @@ class SessionState(rx.State):
         self._expires_at = 0
         self._checked_at = 0.0
         self.display_name = self.email = self.role = self.tier = ""
-        self.verified = False
+        self.verified = self.is_staff = False
 
     async def _reset_views(self) -> None:
         # No live pushes for the previous user either, until a page registers the tab again.
@@ -147,8 +160,32 @@ class SessionState(rx.State):
             return None
         if self._user_id and self._user_id != str(found.user.id):
             await self._reset_views()  # the tab now belongs to someone else
-        self._remember(found.user, token, found.expires_at)
+        if self._remember(found.user, token, found.expires_at):
+            await self._account_changed(found.user.id)
         return found.user.id
+
+    async def _account_changed(self, user_id: uuid.UUID) -> None:
+        """The re-read found the account changed (e.g. verified by staff from the CLI, which
+        on SQLite has no way to push): the other live views update as if it had been pushed."""
+        for cls in live.registered():
+            if cls is not SessionState:
+                await (await self.get_state(cls))._live_apply(AccountChanged(user_id))
+
+    # --- live view (realtime/views.py) --------------------------------------------------------
+
+    async def _live_apply(self, update: Update) -> str | None:
+        """Pushed: the account changed (AccountUpdated). Read it again now, not in 30 s."""
+        if isinstance(update, AccountChanged) and self._user_id == str(update.user_id):
+            self._checked_at = 0.0
+            await self._current_user_id()
+        return None
+
+    async def _live_resync(self, user_id: uuid.UUID) -> str | None:
+        # Events may have been missed, an account change among them.
+        if self._user_id == str(user_id):
+            self._checked_at = 0.0
+            await self._current_user_id()
+        return None
 
     # --- events the browser may send ----------------------------------------------------------
 

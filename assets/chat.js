@@ -84,4 +84,10 @@
   document.addEventListener("visibilitychange", function () {
     click(document.visibilityState === "visible" ? "tab-visible" : "tab-hidden");
   });
+
+  // An owner waiting for verification: read the account again now and then (a decision made
+  // from the CLI cannot be pushed on SQLite). The button exists only while that shows.
+  setInterval(function () {
+    if (document.visibilityState === "visible") click("verify-recheck");
+  }, 30000);
 })();

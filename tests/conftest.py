@@ -39,6 +39,7 @@ PG_ADMIN_URL = os.environ.get(
 TABLES = (
     "messaging_offer_numbers",
     "messaging_offers",
+    "owner_verification_claims",
     "messaging_messages",
     "messaging_thread_tags",
     "messaging_participants",

@@ -112,6 +112,23 @@ APP_HANDLERS = {
         "upload",
         "upload_progress",
     },
+    # Owner verification: the service decides who may submit (unverified owners) and checks
+    # the file; the upload reaches it only through http_guard's checks.
+    "reflex___state____state.arbibase_chat___pages___verify____verify_state": {
+        "load",
+        "note_changed",
+        "recheck",
+        "submit",
+        "upload_progress",
+    },
+    # Staff review: every decision is the service's (staff only); others load nothing.
+    "reflex___state____state.arbibase_chat___pages___staff____staff_state": {
+        "approve",
+        "load",
+        "open_reject",
+        "reject",
+        "reject_dialog_changed",
+    },
 }
 
 
@@ -188,6 +205,7 @@ def test_identity_is_backend_only() -> None:
         "role",
         "tier",
         "verified",
+        "is_staff",  # for the UI only; the services decide who is staff
         "signed_in",
     }
     fields = set(SessionState.get_fields())

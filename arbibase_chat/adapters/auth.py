@@ -171,6 +171,12 @@ class AuthBackend(Protocol):
         """The `exp` of a token that was already verified (read, not verified); 0 if none."""
         ...
 
+    def set_verified(self, user_id: uuid.UUID, verified: bool) -> None:
+        """Record an owner's verification where the provider keeps it (Supabase: the user's
+        `app_metadata.verified`, with the service key); AuthUnavailable if it did not answer.
+        Local accounts: nothing (the `users` row is the record)."""
+        ...
+
 
 def token_expiry(token: str) -> int:
     try:
@@ -280,6 +286,9 @@ class LocalAuth:
 
     def expiry(self, token: str) -> int:
         return token_expiry(token)
+
+    def set_verified(self, user_id: uuid.UUID, verified: bool) -> None:
+        return None  # `users.verified` is the record, written by the service
 
 
 _lock = threading.Lock()

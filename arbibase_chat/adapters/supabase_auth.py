@@ -22,6 +22,7 @@ import threading
 import uuid
 from typing import Any
 
+import httpx
 import jwt
 from sqlalchemy.engine import Engine
 
@@ -88,6 +89,10 @@ class SupabaseAuth:
 
     def expiry(self, token: str) -> int:
         return token_expiry(token)
+
+    def set_verified(self, user_id: uuid.UUID, verified: bool) -> None:
+        # What the Supabase policies (caller_is_verified) and every later sign-in read.
+        _set_app_metadata(self.config, user_id, {"verified": verified})
 
     def _decode(self, token: str) -> dict[str, Any]:
         header = jwt.get_unverified_header(token)
@@ -196,6 +201,29 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 # --- supabase-py ------------------------------------------------------------------------------
+
+
+def _admin_client(config: SupabaseConfig) -> Any:
+    from supabase import create_client
+
+    return create_client(config.url, config.require_service_role_key(), options=client_options())
+
+
+def _set_app_metadata(config: SupabaseConfig, user_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """GoTrue's admin API, `PUT /auth/v1/admin/users/{id}` with `{"app_metadata": values}`
+    (GoTrue merges the keys into the user's app_metadata)."""
+    from supabase_auth.errors import AuthError
+
+    client = _admin_client(config)
+    try:
+        client.auth.admin.update_user_by_id(str(user_id), {"app_metadata": values})
+    except AuthError as exc:
+        translated = _translate(exc)
+        if isinstance(translated, AuthRefused):
+            raise AuthUnavailable(f"Supabase Auth refused the update: {exc}") from exc
+        raise translated from exc
+    except httpx.HTTPError as exc:
+        raise AuthUnavailable(f"Supabase Auth unreachable: {exc}") from exc
 
 
 def _client(config: SupabaseConfig) -> Any:

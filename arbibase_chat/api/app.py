@@ -30,6 +30,7 @@ from arbibase_chat.api.routes import (
     properties,
     roi,
     threads,
+    verification,
 )
 from arbibase_chat.config import get_settings
 
@@ -40,7 +41,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 API_VERSION = "1.0.0"
-UPLOAD_PATH = re.compile(r"^/api/messages/[^/]+/attachments/?$")
+UPLOAD_PATH = re.compile(r"^/api/(messages/[^/]+/attachments|verification)/?$")
 #: Room for the multipart envelope around an upload of exactly the size limit.
 MULTIPART_OVERHEAD = 64 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -192,7 +193,18 @@ def create_api(*, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.state.api_routes = []
     # threads before messages: `/api/messages/threads` must not be read as a thread id.
-    for module in (auth, me, offers, threads, messages, attachments, portfolio, properties, roi):
+    for module in (
+        auth,
+        me,
+        offers,
+        threads,
+        messages,
+        attachments,
+        portfolio,
+        properties,
+        roi,
+        verification,
+    ):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
         app.state.api_routes += [r for r in module.router.routes if isinstance(r, APIRoute)]
     every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -31,14 +31,26 @@ class NavItem:
     icon: str
     href: str
     prefixes: tuple[str, ...]  # routes under which this item is the current page
-    operators_only: bool = False
+    # Who sees it: everyone, operators, owners not verified yet, or staff accounts.
+    audience: str = "all"
 
 
 NAV_ITEMS = (
     NavItem("inbox", "Inbox", "inbox", routes.INBOX, (routes.INBOX, routes.THREAD_PREFIX)),
     NavItem("properties", "Properties", "building-2", routes.PROPERTIES, (routes.PROPERTIES,)),
     NavItem("portfolio", "Portfolio", "briefcase", routes.PORTFOLIO, (routes.PORTFOLIO,)),
-    NavItem("roi", "ROI", "calculator", routes.ROI, (routes.ROI,), operators_only=True),
+    NavItem("roi", "ROI", "calculator", routes.ROI, (routes.ROI,), audience="operators"),
+    NavItem(
+        "verify", "Verify", "badge-check", routes.VERIFY, (routes.VERIFY,), audience="unverified"
+    ),
+    NavItem(
+        "staff",
+        "Claims",
+        "shield-check",
+        routes.STAFF_VERIFICATIONS,
+        (routes.STAFF_VERIFICATIONS,),
+        audience="staff",
+    ),
 )
 
 
@@ -83,9 +95,12 @@ def _nav_link(item: NavItem, unread_total: Any) -> rx.Component:
         flex_shrink="0",
         _hover={"background": rx.color("gray", 3), "color": rx.color("gray", 12)},
     )
-    if item.operators_only:
-        return rx.cond(SessionState.role == "operator", link)
-    return link
+    shown = {
+        "operators": SessionState.role == "operator",
+        "unverified": (SessionState.role == "owner") & ~SessionState.verified,
+        "staff": SessionState.is_staff,
+    }.get(item.audience)
+    return link if shown is None else rx.cond(shown, link)
 
 
 def navbar(unread_total: Any) -> rx.Component:

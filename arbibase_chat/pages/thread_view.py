@@ -12,6 +12,7 @@ from arbibase_chat.components.two_pane import two_pane
 from arbibase_chat.config import get_settings
 from arbibase_chat.pages.inbox_view import inbox_list, inbox_navbar
 from arbibase_chat.pages.thread import UPLOAD_ID, ChatState
+from arbibase_chat.pages.verify_view import needs_verification, verify_banner
 
 # Hand-set deal steps: (the stage they follow, the step, the menu's words, icon).
 STAGE_STEPS = [
@@ -238,6 +239,12 @@ def _messages() -> rx.Component:
 
 
 def _composer() -> rx.Component:
+    # An owner not verified yet reads but cannot reply: say so instead of a composer whose
+    # every send would fail (pages/verify_view.py; services/policy.py decides).
+    return rx.cond(needs_verification(), verify_banner(), _reply_box())
+
+
+def _reply_box() -> rx.Component:
     return rx.cond(
         ChatState.is_closed,
         rx.center(

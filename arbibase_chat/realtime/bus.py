@@ -32,6 +32,7 @@ _TYPES: dict[str, type[Any]] = {
         events.ThreadUpdated,
         events.ReadUpdated,
         events.MessagesChanged,
+        events.AccountUpdated,
         TypingSignal,
     )
 }

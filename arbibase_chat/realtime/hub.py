@@ -24,7 +24,14 @@ from sqlalchemy.engine import Engine
 from arbibase_chat import aio
 from arbibase_chat.models import MessagePublic, ThreadPublic
 from arbibase_chat.realtime import rows, views
-from arbibase_chat.realtime.updates import Resync, TypingSignal, TypingUpdate, Update, UserUpdate
+from arbibase_chat.realtime.updates import (
+    AccountChanged,
+    Resync,
+    TypingSignal,
+    TypingUpdate,
+    Update,
+    UserUpdate,
+)
 from arbibase_chat.services import events, inbox, messages, reads
 from arbibase_chat.services.errors import NotFound
 
@@ -182,6 +189,15 @@ class Hub:
                 *(self._push(token, Resync(user_id)) for user_id, token in self._all_sessions())
             )
             return
+        if isinstance(event, events.AccountUpdated):
+            # Nothing to compute: each of the user's sessions re-reads its own identity.
+            await asyncio.gather(
+                *(
+                    self._push(t, AccountChanged(event.user_id))
+                    for t in self.tokens_of(event.user_id)
+                )
+            )
+            return
         if isinstance(event, events.MessageCreated) and self._already_routed(event.message_id):
             return
         affected = [u for u in event.participant_ids if self._by_user.get(u)]
@@ -221,7 +237,7 @@ class Hub:
         return [(s.user_id, token) for token, s in self._sessions.items()]
 
     async def _update_for(
-        self, user_id: uuid.UUID, event: events.DomainEvent, message: MessagePublic | None
+        self, user_id: uuid.UUID, event: events.ThreadEvent, message: MessagePublic | None
     ) -> UserUpdate | None:
         """What this event changed for this user: folded into the rows held, else read."""
         old = self._rows.row(user_id, event.thread_id)
@@ -259,7 +275,7 @@ class Hub:
     async def _total_after(
         self,
         user_id: uuid.UUID,
-        event: events.DomainEvent,
+        event: events.ThreadEvent,
         old: ThreadPublic | None,
         new: ThreadPublic,
     ) -> int | None:

@@ -1,7 +1,8 @@
 """Postgres LISTEN: one connection per worker turns NOTIFY payloads into hub events.
 
-The triggers (alembic 0003, supabase/migrations/*_messaging_notify.sql) notify channel
-`arbibase_chat` after every committed message, read-cursor move, thread and tag change, from
+The triggers (alembic 0003 and 0008, supabase/migrations/*_messaging_notify.sql) notify channel
+`arbibase_chat` after every committed message, read-cursor move, thread and tag change, and
+account change (verified, staff, tier; a verification claim submitted or decided), from
 any client: this app's workers, the seed's Next.js pages, plain SQL. Payloads hold ids only.
 
 When the connection drops (database restart, network), the listener reconnects with backoff
@@ -43,8 +44,10 @@ def parse(payload: str) -> events.DomainEvent | None:
     """A NOTIFY payload as a domain event (None for kinds this version does not know)."""
     doc: dict[str, Any] = json.loads(payload)
     kind = doc.get("kind")
-    thread_id = uuid.UUID(doc["thread_id"])
     participants = tuple(uuid.UUID(p) for p in doc["participants"] if p)
+    if kind == "account":  # alembic 0008: a user's account or verification claim changed
+        return events.account_updated(uuid.UUID(doc["user_id"]))
+    thread_id = uuid.UUID(doc["thread_id"])
     if kind == "message":
         return events.MessageCreated(
             thread_id=thread_id,

@@ -50,4 +50,11 @@ class TypingSignal:
     name: str
 
 
-Update = UserUpdate | TypingUpdate | Resync
+@dataclass(frozen=True, slots=True)
+class AccountChanged:
+    """The user's account or verification claim changed (AccountUpdated): re-read it."""
+
+    user_id: uuid.UUID
+
+
+Update = UserUpdate | TypingUpdate | Resync | AccountChanged

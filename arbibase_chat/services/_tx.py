@@ -35,7 +35,9 @@ ELEVATED: dict[str, str] = {
     "the app only",
     "sign-in": "accounts.authenticate: looks up the password hash by e-mail before anyone is "
     "signed in; `authenticated` may never read password hashes",
-    "staff": "accounts.set_verified: ArbiBase staff record an owner's ownership verification",
+    "staff": "accounts.set_verified / set_staff / set_tier, verification.approve / reject "
+    "without a staff id: ArbiBase staff record an owner's verification, a staff account or a "
+    "tier from the command line (`cli verify-owner`, `make-staff`, `set-tier`)",
     "expire-offers": "offers.expire_due: an offer past its expiry is expired and announced in "
     "its thread; nobody decided it, so no user acts (maintenance task, or before an action on "
     "an offer found due)",

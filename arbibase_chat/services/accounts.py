@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from arbibase_chat.models import ROLES, User, UserPublic
-from arbibase_chat.services import validation
+from arbibase_chat.models import ROLES, TIERS, User, UserPublic
+from arbibase_chat.services import events, validation
 from arbibase_chat.services._tx import reading, transaction
 from arbibase_chat.services.errors import AuthenticationFailed, Conflict, Invalid, NotFound
 
@@ -128,11 +128,44 @@ def get_user(*, user_id: Any, db: Engine | None = None) -> UserPublic:
 
 def set_verified(*, user_id: uuid.UUID, verified: bool, db: Engine | None = None) -> UserPublic:
     """Ownership verification is done by ArbiBase staff; this records the outcome."""
-    with transaction(db, elevated="staff") as (session, _events):
+    with transaction(db, elevated="staff") as (session, outbox):
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("user not found")
         user.verified = verified
         session.add(user)
         session.flush()
+        outbox.append(events.account_updated(user.id))
+        return public(user)
+
+
+def _by_email(session: Any, email: Any) -> User:
+    normalized = validation.normalize_email(email)
+    user = session.scalar(select(User).where(col(User.email) == normalized).with_for_update())
+    if user is None:
+        raise NotFound(f"no account with the e-mail address {normalized}", field="email")
+    return user
+
+
+def set_staff(*, email: Any, is_staff: bool = True, db: Engine | None = None) -> UserPublic:
+    """Make an account ArbiBase staff (or not): they then review verification claims. Only
+    the CLI calls this; no request may write `users`."""
+    with transaction(db, elevated="staff") as (session, outbox):
+        user = _by_email(session, email)
+        user.is_staff = is_staff
+        session.add(user)
+        session.flush()
+        outbox.append(events.account_updated(user.id))
+        return public(user)
+
+
+def set_tier(*, email: Any, tier: Any, db: Engine | None = None) -> UserPublic:
+    """Set an account's tier (beta / pro / premium): the stand-in for billing, from the CLI."""
+    chosen = validation.choice(tier, field="tier", allowed=TIERS)
+    with transaction(db, elevated="staff") as (session, outbox):
+        user = _by_email(session, email)
+        user.tier = chosen
+        session.add(user)
+        session.flush()
+        outbox.append(events.account_updated(user.id))
         return public(user)

@@ -42,6 +42,12 @@ class VerifyOwnership(Forbidden):
     code = "verify_ownership"
 
 
+class StaffOnly(Forbidden):
+    """Only ArbiBase staff accounts may do this (services/verification.py)."""
+
+    code = "staff_only"
+
+
 class Invalid(DomainError):
     code = "invalid"
 
@@ -57,6 +63,24 @@ class StepConflict(Conflict):
     def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.code = code
+
+
+class ClaimPending(Conflict):
+    """The owner already has a verification claim under review (services/verification.py)."""
+
+    code = "claim_pending"
+
+
+class ClaimDecided(Conflict):
+    """The verification claim was approved or rejected already (by someone else, maybe)."""
+
+    code = "claim_decided"
+
+
+class AlreadyVerified(Conflict):
+    """The owner's ownership is verified already: there is nothing to claim or approve."""
+
+    code = "already_verified"
 
 
 class AuthenticationFailed(DomainError):

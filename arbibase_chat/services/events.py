@@ -57,7 +57,24 @@ class MessagesChanged:
     participant_ids: tuple[uuid.UUID, ...]
 
 
-DomainEvent = MessageCreated | ThreadUpdated | ReadUpdated | MessagesChanged
+@dataclass(frozen=True, slots=True)
+class AccountUpdated:
+    """A user's account changed (verified, staff, tier) or a verification claim of theirs was
+    submitted or decided: their open pages re-read who they are (SessionState) and their claim.
+    `participant_ids` is `(user_id,)`: the one user whose sessions care."""
+
+    user_id: uuid.UUID
+    participant_ids: tuple[uuid.UUID, ...]
+
+
+ThreadEvent = MessageCreated | ThreadUpdated | ReadUpdated | MessagesChanged
+DomainEvent = ThreadEvent | AccountUpdated
+
+
+def account_updated(user_id: uuid.UUID) -> AccountUpdated:
+    return AccountUpdated(user_id=user_id, participant_ids=(user_id,))
+
+
 Handler = Callable[[DomainEvent], None]
 
 _handlers: list[Handler] = []

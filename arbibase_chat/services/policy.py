@@ -7,6 +7,8 @@ NotFound). What a participant, or an account, may then do is decided here and no
 |---------------------|-------------------------------------------------|---------------------|
 | `start_negotiation` | operator accounts                               | `operators_only`    |
 | `list_property`     | owner accounts (verified or not)                | `owners_only`       |
+| `claim_ownership`   | owner accounts (not yet verified)               | `owners_only`       |
+| `decide_claims`     | staff accounts (`users.is_staff`)               | `staff_only`        |
 | `read`, `mark_read` | every participant, an unverified owner too      | —                   |
 | `send`, `upload`    | the operator; the owner once verified           | `verify_ownership`  |
 | `change_status`     | (archive, close, reopen) as `send`              | `verify_ownership`  |
@@ -19,7 +21,8 @@ withdraws) is the offer's state machine, in services/offers.py (409 with a code)
 
 An unverified owner sees the negotiations operators open with them and can read them, but
 takes no part in them (a message, a file, the thread's status, name or tags) until ArbiBase
-staff verified their ownership (`accounts.set_verified`). Refusals are `Forbidden` subclasses
+staff verified their ownership (`services/verification.py`: the owner submits a claim with a
+proof document, staff approve or reject it; `accounts.set_verified` records it directly). Refusals are `Forbidden` subclasses
 with stable codes (`errors.OperatorsOnly`, `OwnersOnly`, `VerifyOwnership`); the API answers
 403 with that code.
 
@@ -37,24 +40,36 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from arbibase_chat.models import MessagingThread, User
-from arbibase_chat.services.errors import NotFound, OperatorsOnly, OwnersOnly, VerifyOwnership
+from arbibase_chat.services.errors import (
+    NotFound,
+    OperatorsOnly,
+    OwnersOnly,
+    StaffOnly,
+    VerifyOwnership,
+)
 
-AccountAction = Literal["start_negotiation", "list_property"]
+AccountAction = Literal["start_negotiation", "list_property", "claim_ownership"]
 ThreadAction = Literal[
     "read", "mark_read", "send", "upload", "change_status", "rename", "tag", "offer", "set_stage"
 ]
 
 # Account actions: the account role that may take them.
-ACCOUNT_ROLE: dict[str, str] = {"start_negotiation": "operator", "list_property": "owner"}
+ACCOUNT_ROLE: dict[str, str] = {
+    "start_negotiation": "operator",
+    "list_property": "owner",
+    "claim_ownership": "owner",
+}
 ACCOUNT_REFUSAL: dict[str, type[OperatorsOnly] | type[OwnersOnly]] = {
     "start_negotiation": OperatorsOnly,
     "list_property": OwnersOnly,
+    "claim_ownership": OwnersOnly,
 }
 ACCOUNT_MESSAGE: dict[str, str] = {
     # Negotiations start from the operator side (ROI "Send Offer", Property Browser); owners
     # answer in the threads operators open.
     "start_negotiation": "only operator accounts can start a negotiation",
     "list_property": "only owner accounts can list a property",
+    "claim_ownership": "only owner accounts verify ownership of their properties",
 }
 
 # Thread actions any participant may take, and those the thread's owner takes only verified.
@@ -102,3 +117,9 @@ def require_in_thread(
     verified = bool(session.scalar(select(col(User.verified)).where(col(User.id) == user_id)))
     if not may(action, is_owner=is_owner, verified=verified):
         raise VerifyOwnership(VERIFIED_OWNER[action])
+
+
+def require_staff(session: Session, *, user_id: uuid.UUID) -> None:
+    """Raise StaffOnly unless the user is an ArbiBase staff account (`decide_claims`)."""
+    if not session.scalar(select(col(User.is_staff)).where(col(User.id) == user_id)):
+        raise StaffOnly("only ArbiBase staff can review ownership verifications")

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from arbibase_chat.services import attachments, messages, offers
+from arbibase_chat.services import attachments, messages, offers, verification
 from tests import files
 from tests.api.conftest import Actor, World
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, user
 
 ACTORS = ("operator", "owner", "stranger", "other_owner", "anonymous")
 
@@ -31,6 +31,7 @@ class Ctx:
     attachment_id: str
     image_id: str
     offer_id: str
+    claim_id: str  # an unverified owner's claim (none of the actors, none of them staff)
 
     @property
     def thread(self) -> str:
@@ -231,6 +232,39 @@ CALLS: dict[str, Call] = {
         lambda c: {"monthlyRent": 2000, "adr": 150, "occupancyPct": 70},
         expected=SIGNED_IN,
     ),
+    # Owner verification: the actors' owners are verified already (409), operators may not
+    # (403), nobody here is staff (403), and another owner's proof is nobody's business (404).
+    "my_verification_claim": Call(
+        "GET /api/verification", lambda c: "/api/verification", expected=SIGNED_IN
+    ),
+    "submit_verification_claim": Call(
+        "POST /api/verification",
+        lambda c: "/api/verification",
+        upload=True,
+        expected=_codes(403, 409, 403, 409, 401),
+    ),
+    "download_verification_proof": Call(
+        "GET /api/verification/claims/{claimId}/proof",
+        lambda c: f"/api/verification/claims/{c.claim_id}/proof",
+        scoped=lambda c, cid: f"/api/verification/claims/{cid}/proof",
+        expected=_codes(404, 404, 404, 404, 401),
+    ),
+    "list_pending_claims": Call(
+        "GET /api/staff/verifications",
+        lambda c: "/api/staff/verifications",
+        expected=_codes(403, 403, 403, 403, 401),
+    ),
+    "approve_claim": Call(
+        "POST /api/staff/verifications/{claimId}/approve",
+        lambda c: f"/api/staff/verifications/{c.claim_id}/approve",
+        expected=_codes(403, 403, 403, 403, 401),
+    ),
+    "reject_claim": Call(
+        "POST /api/staff/verifications/{claimId}/reject",
+        lambda c: f"/api/staff/verifications/{c.claim_id}/reject",
+        lambda c: {"reason": "no"},
+        expected=_codes(403, 403, 403, 403, 401),
+    ),
 }
 
 
@@ -269,12 +303,17 @@ def _ctx(world: World, db: Any) -> Ctx:
         terms=OFFER_TERMS,
         db=db,
     )
+    claimant = user(db, "owner", verified=False)
+    claim = verification.submit_claim(
+        user_id=claimant.id, filename="deed.pdf", source=_bytes(files.pdf()), db=db
+    )
     return Ctx(
         world=world,
         message_id=str(first.id),
         attachment_id=str(upload.id),
         image_id=str(image.id),
         offer_id=str(offer.offer_id),
+        claim_id=str(claim.id),
     )
 
 

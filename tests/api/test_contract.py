@@ -358,7 +358,7 @@ def test_signup_login_me(client):
     res = client.post("/api/auth/signup", json=body)
     assert res.status_code == 201
     user = res.json()
-    assert set(user) == {"id", "email", "display_name", "role", "tier", "verified"}
+    assert set(user) == {"id", "email", "display_name", "role", "tier", "verified", "is_staff"}
     assert user["email"] == "new.owner@example.com" and user["display_name"] == "Nora Owner"
     assert (user["role"], user["tier"], user["verified"]) == ("owner", "beta", False)
     dup = client.post("/api/auth/signup", json=body)
@@ -581,6 +581,12 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/offers/{offerId}/counter"),
     ("post", "/api/messages/threads/{threadId}/stage"),
     ("post", "/api/roi"),
+    ("get", "/api/verification"),
+    ("post", "/api/verification"),
+    ("get", "/api/verification/claims/{claimId}/proof"),
+    ("get", "/api/staff/verifications"),
+    ("post", "/api/staff/verifications/{claimId}/approve"),
+    ("post", "/api/staff/verifications/{claimId}/reject"),
 }
 
 

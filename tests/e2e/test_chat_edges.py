@@ -69,9 +69,12 @@ def test_a_refused_send_fails_visibly_and_retries_once(
     oscar = accounts.authenticate(
         email="oscar@demo.arbibase.test", password=DEMO_PASSWORD, db=engine
     )
-    accounts.set_verified(user_id=oscar.id, verified=False, db=engine)
+    # Verified when the page opens (the composer shows), unverified by the time they send
+    # (from another process: this server hears of it at its next re-read, after the send).
+    accounts.set_verified(user_id=oscar.id, verified=True, db=engine)
     page = signed_in_page(browser, live_server, "oscar@demo.arbibase.test")
     open_thread(page, "Lakeside Cottage")
+    accounts.set_verified(user_id=oscar.id, verified=False, db=engine)
     text = f"Happy to talk {uuid.uuid4().hex[:6]}"
     send(page, text)
     mine = bubble(page, text)

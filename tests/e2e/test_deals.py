@@ -25,7 +25,7 @@ PHONE = {"width": 375, "height": 812}
 
 
 def _page(browser: Browser, base: str, user: UserPublic, viewport=DESKTOP) -> Page:
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=viewport)
     context.set_default_timeout(20_000)
     page = context.new_page()
     log_in(page, base, user.email, factories.PASSWORD)
@@ -38,7 +38,7 @@ def _card(page: Page, version: int):
 
 def _shots(page: Page, artifacts: Path, name: str) -> None:
     for theme in ("light", "dark"):
-        page.emulate_media(color_scheme=theme)  # type: ignore[arg-type]
+        page.emulate_media(color_scheme=theme)
         page.wait_for_timeout(250)
         page.screenshot(path=str(artifacts / f"{name}-{theme}.png"))
     page.emulate_media(color_scheme="light")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -31,8 +32,10 @@ from arbibase_chat.models import (
     MessagingMessage,
     MessagingOffer,
     MessagingThread,
+    OwnerVerificationClaim,
     Property,
     ThreadTag,
+    User,
 )
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.login import LoginState
@@ -40,10 +43,12 @@ from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.properties import PropertiesState
 from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.roi import RoiState
+from arbibase_chat.pages.staff import StaffState
 from arbibase_chat.pages.thread import ChatState
-from arbibase_chat.services import messages, offers, threads
+from arbibase_chat.pages.verify import VerifyState
+from arbibase_chat.services import messages, offers, threads, verification
 from arbibase_chat.session import SessionState
-from tests import factories
+from tests import factories, files
 from tests.e2e.rawsocket import ROOT, SESSION, RawTab, state_name
 from tests.factories import Pair
 from tests.test_event_surface import APP_HANDLERS, REFLEX_BUILTINS
@@ -52,6 +57,7 @@ SECRET_BODY = f"VICTIM-BODY-{uuid.uuid4().hex}"
 SECRET_SUBJECT = f"VICTIM-SUBJECT-{uuid.uuid4().hex[:12]}"
 SECRET_TAG = f"victim-tag-{uuid.uuid4().hex[:8]}"
 SECRET_OFFER_NOTE = f"VICTIM-OFFER-{uuid.uuid4().hex[:12]}"
+SECRET_NOTE = f"VICTIM-CLAIM-NOTE-{uuid.uuid4().hex[:12]}"
 FORGED = f"FORGED-{uuid.uuid4().hex[:12]}"
 
 
@@ -64,6 +70,7 @@ class Scene:
     stranger_token: str
     secrets: tuple[str, ...]
     offer_id: str
+    claim_id: str  # an unverified owner's pending verification claim
 
     @property
     def thread_id(self) -> str:
@@ -110,6 +117,14 @@ def scene(live_server: str, e2e_database_url: str) -> Iterator[Scene]:
         db=engine,
     )
     stranger = factories.user(engine, "operator")
+    claimant = factories.user(engine, "owner", verified=False)
+    claim = verification.submit_claim(
+        user_id=claimant.id,
+        filename="deed.pdf",
+        source=io.BytesIO(files.pdf()),
+        note=SECRET_NOTE,
+        db=engine,
+    )
     yield Scene(
         base=live_server,
         engine=engine,
@@ -117,8 +132,9 @@ def scene(live_server: str, e2e_database_url: str) -> Iterator[Scene]:
         operator_token=_login(live_server, pair.operator.email),
         stranger_token=_login(live_server, stranger.email),
         # What must never reach anyone but the two of them: the conversation.
-        secrets=(SECRET_BODY, SECRET_SUBJECT, SECRET_TAG, SECRET_OFFER_NOTE),
+        secrets=(SECRET_BODY, SECRET_SUBJECT, SECRET_TAG, SECRET_OFFER_NOTE, SECRET_NOTE),
         offer_id=str(offer.offer_id),
+        claim_id=str(claim.id),
     )
 
 
@@ -148,6 +164,12 @@ def snapshot(scene: Scene) -> dict[str, Any]:
                 (str(o.id), o.status, o.version) for o in conn.execute(select(MessagingOffer)).all()
             ),
             "properties": count(Property),
+            "claims": sorted(
+                conn.execute(
+                    select(col(OwnerVerificationClaim.status), col(OwnerVerificationClaim.reason))
+                ).all()
+            ),
+            "verified": sorted(conn.execute(select(col(User.verified))).scalars()),
         }
 
 
@@ -251,6 +273,7 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "min_rent": "1",
         "max_rent": "999999",
         "property_id": str(pair.property.id),
+        "claim_id": scene.claim_id,
         **victim_ids,
     }
     by_name: dict[str, Any] = {
@@ -269,6 +292,8 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "offer_id": scene.offer_id,
         "action": "accept",
         "key": "monthlyRent",
+        "claim_id": scene.claim_id,
+        "open": True,
         **victim_ids,
     }
     filled = {name: by_name.get(name, scene.thread_id) for name in params}
@@ -314,6 +339,8 @@ def _every_allowed_handler() -> list[tuple[str, str]]:
             PropertiesState,
             PropertyState,
             RoiState,
+            VerifyState,
+            StaffState,
         )
     }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]

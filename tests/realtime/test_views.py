@@ -8,13 +8,17 @@ from pathlib import Path
 import arbibase_chat.arbibase_chat  # noqa: F401  (registers the pages)
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.thread import ChatState
+from arbibase_chat.pages.verify import VerifyState
 from arbibase_chat.realtime import views
+from arbibase_chat.session import SessionState
 
 REALTIME = Path(__file__).resolve().parents[2] / "arbibase_chat" / "realtime"
 
 
 def test_the_pages_are_live_views_in_order() -> None:
-    assert views.registered()[:2] == (InboxState, ChatState)
+    # The session first: an account change is read before the pages look at the account.
+    assert views.registered()[:3] == (SessionState, InboxState, ChatState)
+    assert VerifyState in views.registered() and PortfolioState in views.registered()
     for cls in views.registered():
         # Backend-only: the browser must never be able to push an update itself.
         assert "_live_apply" not in getattr(cls, "event_handlers", {})

@@ -26,7 +26,8 @@ ARCHITECTURE = PROJECT_ROOT / "docs" / "ARCHITECTURE.md"
 ALLOWED_ELEVATED = {
     ("services/accounts.py", "sign-up"),  # sign_up
     ("services/accounts.py", "sign-in"),  # authenticate
-    ("services/accounts.py", "staff"),  # set_verified
+    ("services/accounts.py", "staff"),  # set_verified, set_staff, set_tier (CLI)
+    ("services/verification.py", "staff"),  # approve / reject from the CLI (no staff id)
     # Supabase mode: a Supabase Auth user's first sight creates / refreshes the local row.
     ("services/identity.py", "sign-up"),
     # Maintenance: uploads never sent in a message, deleted after the grace period.
@@ -44,6 +45,7 @@ APP_TABLES = (
     "messaging_attachments",
     "messaging_offers",
     "messaging_offer_numbers",
+    "owner_verification_claims",
 )
 
 

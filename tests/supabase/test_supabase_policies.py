@@ -30,6 +30,7 @@ OUR_POLICIES = """
            coalesce(p.qual, ''), coalesce(p.with_check, '')
     from pg_policies p
     where (p.schemaname = 'public' and p.tablename like 'messaging\\_%%')
+       or (p.schemaname = 'public' and p.tablename = 'owner_verification_claims')
        or (p.schemaname = 'storage' and p.policyname like 'message\\_attachments:%%')
 """
 # What each table lets a participant do (anything missing is refused to everyone but the
@@ -42,6 +43,7 @@ COMMANDS = {
     "messaging_attachments": {"SELECT", "INSERT", "UPDATE"},
     "messaging_offers": {"SELECT", "INSERT", "UPDATE"},
     "messaging_offer_numbers": {"SELECT", "INSERT"},
+    "owner_verification_claims": {"SELECT", "INSERT", "UPDATE"},
     "objects": {"SELECT", "INSERT", "UPDATE", "DELETE"},
 }
 # Every column a policy filters rows on (USING clauses and the subqueries they run), with the
@@ -55,6 +57,7 @@ FILTER_COLUMNS = {
     ("public", "messaging_offers"): ("id", "thread_id", "made_by"),
     ("public", "messaging_offer_numbers"): ("offer_id", "operator_id"),
     ("public", "properties"): ("id",),
+    ("public", "owner_verification_claims"): ("owner_id",),
     ("storage", "objects"): ("bucket_id",),
 }
 
@@ -125,7 +128,7 @@ def test_every_column_inside_a_policy_is_qualified(conn, policies):
         for r in conn.execute(
             "select column_name from information_schema.columns"
             " where (table_schema = 'public' and (table_name like 'messaging\\_%%'"
-            "        or table_name = 'properties'))"
+            "        or table_name in ('properties', 'owner_verification_claims')))"
             "    or (table_schema = 'storage' and table_name = 'objects')"
         )
     }
@@ -189,6 +192,12 @@ def test_helper_functions_pin_search_path_and_anon_cannot_call_them(conn):
         "messaging_notify_read",
         "messaging_notify_thread",
         "messaging_notify_tags",
+        # Owner verification (migration 8)
+        "caller_is_staff",  # reads auth.users, which authenticated cannot
+        "caller_is_unverified_owner",  # reads auth.users, which authenticated cannot
+        "claim_approved",  # sets the owner's app_metadata.verified on approval
+        "messaging_notify_claim",  # NOTIFY, as above
+        "messaging_notify_account",  # NOTIFY from a trigger on auth.users
     }
     # Nothing SECURITY DEFINER in the exposed schema.
     assert not scalar(

@@ -26,10 +26,13 @@ INTENDED = {"REFERENCES users(id)": "REFERENCES auth.users(id)"}
 # 2. Not compared, Supabase-only by design: RLS and its policies, the triggers and the
 #    messaging_private functions, grants, and server defaults (the app sends every value; the
 #    Supabase side has defaults for direct clients, which the triggers then overrule).
-# 3. Only the messaging_* tables are compared: users / properties / alembic_version are the
+# 3. Only the messaging_* tables and owner_verification_claims are compared: users / properties / alembic_version are the
 #    app's own; auth.*, storage.* and ArbiBase's properties belong to the Supabase project.
 
-MESSAGING = "c.relnamespace = 'public'::regnamespace and c.relname like 'messaging\\_%%'"
+MESSAGING = (
+    "c.relnamespace = 'public'::regnamespace"
+    " and (c.relname like 'messaging\\_%%' or c.relname = 'owner_verification_claims')"
+)
 
 
 def describe(url: str) -> dict[str, Any]:
@@ -52,7 +55,8 @@ def describe(url: str) -> dict[str, Any]:
             (table, name): definition
             for table, name, definition in conn.execute(
                 "select tablename, indexname, indexdef from pg_indexes"
-                " where schemaname = 'public' and tablename like 'messaging\\_%%'"
+                " where schemaname = 'public' and (tablename like 'messaging\\_%%'"
+                " or tablename = 'owner_verification_claims')"
             )
         }
         constraints = {
@@ -101,6 +105,7 @@ def test_the_comparison_sees_what_it_compares(alembic_schema):
         "messaging_participants",
         "messaging_thread_tags",
         "messaging_threads",
+        "owner_verification_claims",
     ]
     assert len(alembic_schema["columns"]) > 40
     assert ("messaging_threads", "uq_messaging_threads_one_active") in alembic_schema["indexes"]
@@ -109,7 +114,7 @@ def test_the_comparison_sees_what_it_compares(alembic_schema):
         in alembic_schema["indexes"][("messaging_threads", "uq_messaging_threads_one_active")]
     )
     fks = [v for v in alembic_schema["constraints"].values() if "REFERENCES users(id)" in v]
-    assert len(fks) == 9  # every one of them becomes auth.users
+    assert len(fks) == 11  # every one of them becomes auth.users
     # Migration 7: the partial one-open index and the thread's stage check.
     assert (
         "WHERE" in alembic_schema["indexes"][("messaging_offers", "uq_messaging_offers_one_open")]

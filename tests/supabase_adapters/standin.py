@@ -496,6 +496,27 @@ class _Handler(BaseHTTPRequestHandler):
                     headers, 403, "bad_jwt", "invalid JWT: unable to parse or verify signature"
                 )
             raise self._ok(found.to_json())
+        if path.startswith("/admin/users/") and self.command == "PUT":
+            # GoTrue's admin API: the service role's JWT as the bearer; app_metadata keys are
+            # merged into the user's (GoTrue's UpdateAppMetaData), null removes a key.
+            scheme, _, bearer = headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or self._role(bearer) != "service_role":
+                raise self._auth_error(
+                    headers, 403, "not_admin", "User not allowed", error="not_admin"
+                )
+            user_id = path[len("/admin/users/") :]
+            data = self._json(body)
+            with project.lock:
+                found = next((u for u in project.users.values() if u.id == user_id), None)
+                if found is not None and isinstance(data.get("app_metadata"), dict):
+                    for key, value in data["app_metadata"].items():
+                        if value is None:
+                            found.app_metadata.pop(key, None)
+                        else:
+                            found.app_metadata[key] = value
+            if found is None:
+                raise self._auth_error(headers, 404, "user_not_found", "User not found")
+            raise self._ok(found.to_json())
         raise _Reply(404, {"code": 404, "msg": "Not Found"})
 
     # --- storage-api ----------------------------------------------------------------------

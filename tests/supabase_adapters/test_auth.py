@@ -45,6 +45,7 @@ def test_supabase_tokens_are_accepted(api: TestClient, standin: SupabaseStandIn,
         "role": "owner",
         "tier": "beta",
         "verified": False,
+        "is_staff": False,
     }
     # The same cookie the app's pages use works too (same-origin).
     api.cookies.set("arbibase_access_token", token)
@@ -157,6 +158,7 @@ def test_first_sight_creates_then_refreshes_the_local_row(
         "role": "owner",
         "tier": "pro",
         "verified": True,
+        "is_staff": False,
     }
     # user_metadata.verified is the user's own claim and never counts.
     user.app_metadata = {}
