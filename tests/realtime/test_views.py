@@ -7,6 +7,7 @@ from pathlib import Path
 
 import arbibase_chat.arbibase_chat  # noqa: F401  (registers the pages)
 from arbibase_chat.pages.inbox import InboxState
+from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.verify import VerifyState
 from arbibase_chat.realtime import views
