@@ -140,6 +140,12 @@ def _public(
         for earlier in session.scalars(select(Offer).where(col(Offer.id).in_(parents_needed))):
             by_id[earlier.id] = earlier
     now = utcnow()
+    # An owner not verified yet reads offers but answers none (policy.py: `offer`).
+    may_act = policy.may(
+        "offer",
+        is_owner=viewer == thread.owner_id,
+        verified=bool(session.scalar(select(col(User.verified)).where(col(User.id) == viewer))),
+    )
     result = []
     for offer in offers:
         parent = by_id.get(offer.parent_id) if offer.parent_id else None
@@ -167,7 +173,7 @@ def _public(
                 changes=[OfferChange(**c.as_dict()) for c in changes],
                 roi=dict(snapshot.roi) if visible and snapshot is not None else None,
                 numbers_shared=bool(snapshot and snapshot.shared),
-                actions=_actions(offer, viewer=viewer, now=now),
+                actions=_actions(offer, viewer=viewer, now=now) if may_act else [],
             )
         )
     return result

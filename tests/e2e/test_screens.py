@@ -1,4 +1,5 @@
-"""Screenshots of the inbox and a thread at desktop and phone widths, light and dark.
+"""Screenshots of the inbox, a thread (with the seeded offer cards) and the Portfolio at
+desktop and phone widths, light and dark.
 
 They land in test-artifacts/ (ignored by git) for a human to look at; the assertions check
 that nothing overflows sideways on a 375-px phone.
@@ -41,5 +42,10 @@ def test_inbox_and_thread_screens(
         # One pane at a time on a phone: the list is hidden, a back button shows.
         expect(page.get_by_role("button", name="Back to inbox")).to_be_visible()
     _no_horizontal_overflow(page)
+    expect(page.locator(".offer-card").first).to_be_visible()
     page.screenshot(path=str(artifacts_dir / f"thread-{size}-{scheme}.png"))
+    page.goto(live_server + "/portfolio")
+    expect(page.locator(".portfolio-card").first).to_be_visible()
+    _no_horizontal_overflow(page)
+    page.screenshot(path=str(artifacts_dir / f"portfolio-{size}-{scheme}.png"), full_page=True)
     page.context.close()

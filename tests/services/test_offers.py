@@ -215,7 +215,7 @@ def test_an_unverified_owner_reads_offers_but_cannot_answer(db):
     prop = factories.listing(db, owner)
     sent = _send(db, operator, prop)
     [card] = offers.list_offers(user_id=owner.id, thread_id=sent.thread_id, db=db)
-    assert card.status == "sent"
+    assert card.status == "sent" and card.actions == []  # nothing to press before verifying
     with pytest.raises(VerifyOwnership):
         offers.accept_offer(user_id=owner.id, offer_id=sent.offer_id, db=db)
     with pytest.raises(VerifyOwnership):
