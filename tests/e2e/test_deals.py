@@ -10,18 +10,19 @@ import uuid
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.models import UserPublic
+from arbibase_chat.seed import DEMO_PASSWORD
 from arbibase_chat.services import properties
-from tests import factories
-from tests.e2e.helpers import THREAD_URL, log_in
+from tests import factories, files
+from tests.e2e.helpers import INBOX_URL, THREAD_URL, log_in
 
 pytestmark = [pytest.mark.browser]
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 812}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 375, "height": 812}
 
 
 def _page(browser: Browser, base: str, user: UserPublic, viewport=DESKTOP) -> Page:
@@ -152,3 +153,89 @@ def test_operator_offers_owner_counters_operator_accepts(
     finally:
         op.context.close()
         own.context.close()
+
+
+def _sign_up(browser: Browser, base: str, name: str, role: str) -> Page:
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(base + "/signup")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Email").fill(f"{role}-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("Password (at least 10 characters)").fill(factories.PASSWORD)
+    page.get_by_role("radio", name=role).check()
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(INBOX_URL)
+    return page
+
+
+def test_two_new_users_go_from_sign_up_to_an_accepted_offer(
+    live_server: str, browser: Browser
+) -> None:
+    """The issue's "done when", with nothing but the UI: a new owner lists a property and has
+    it verified by staff; a new operator finds it, runs the numbers and sends an offer; the
+    owner accepts it."""
+    city = f"Newtown {uuid.uuid4().hex[:5]}"
+    title = f"Orchard House {uuid.uuid4().hex[:4]}"
+    owner = _sign_up(browser, live_server, "Nia Newowner", "owner")
+    staff = _page_for(browser, live_server, "sam@demo.arbibase.test", DEMO_PASSWORD)
+    operator = None
+    try:
+        # The owner: first steps from the empty inbox → list the property.
+        owner.locator("#empty-list-property").click()
+        owner.locator("#list-property").click()
+        owner.get_by_label("Title", exact=True).fill(title)
+        owner.get_by_label("Street address").fill("12 Orchard Ln")
+        owner.get_by_label("City", exact=True).fill(city)
+        owner.get_by_label("Monthly rent ($)").fill("2,100")
+        owner.get_by_label("Bedrooms", exact=True).fill("3")
+        owner.locator("#list-submit").click()
+        expect(owner.locator(".property-card", has_text=title)).to_be_visible()
+        # ...and asks to be verified; staff approve.
+        owner.locator("#nav-verify").click()
+        owner.set_input_files(
+            "#proof-upload input[type=file]",
+            files=[FilePayload(name="deed.pdf", mimeType="application/pdf", buffer=files.pdf())],
+        )
+        owner.locator("#submit-proof").click()
+        expect(owner.locator("#claim-status")).to_have_attribute("data-status", "pending")
+        staff.goto(f"{live_server}/staff/verifications")
+        card = staff.locator(".claim-card", has_text="Nia Newowner")
+        card.locator(".claim-approve").click()
+        expect(card).to_have_count(0)
+        expect(owner.locator("#nav-verify")).to_have_count(0)  # verified: the link goes
+
+        # The operator: sign up, browse, calculate, offer.
+        operator = _sign_up(browser, live_server, "Omar Newoperator", "operator")
+        operator.locator("#empty-browse-properties").click()
+        operator.locator("#city-filter").click()
+        operator.get_by_role("option", name=city, exact=True).click()
+        operator.locator(".property-card", has_text=title).click()
+        operator.locator("#calculate-roi").click()
+        expect(operator.locator("#roi-monthlyRent")).to_have_value("2100")
+        operator.locator("#roi-adr").fill("160")
+        operator.locator("#roi-occupancyPct").fill("70")
+        operator.locator("#send-offer").click()
+        expect(operator).to_have_url(THREAD_URL)
+        expect(_card(operator, 1)).to_have_attribute("data-offer-status", "sent")
+
+        # The owner: the negotiation is in the inbox; accept.
+        owner.locator("#nav-inbox").click()
+        owner.locator(".thread-row", has_text=title).click()
+        _card(owner, 1).locator(".offer-accept").click()
+        owner.locator("#confirm-offer-step").click()
+        expect(_card(owner, 1)).to_have_attribute("data-offer-status", "accepted")
+        expect(_card(operator, 1)).to_have_attribute("data-offer-status", "accepted")
+        expect(operator.locator("#chat-stage")).to_have_text("Agreed")
+    finally:
+        for page in (owner, staff, operator):
+            if page is not None:
+                page.context.close()
+
+
+def _page_for(browser: Browser, base: str, email: str, password: str) -> Page:
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    log_in(page, base, email, password)
+    return page
