@@ -159,9 +159,16 @@ async def refresh(chat: ChatState, user_id: uuid.UUID) -> None:
 def counter_defaults(chat: ChatState, offer_id: str) -> dict[str, str]:
     """The counter form starts from the version it answers."""
     terms = chat._terms.get(offer_id, {})
-    return {
-        key: ("" if terms.get(key) is None else str(terms.get(key))) for key in offer_terms.KEYS
-    }
+    return {key: _as_text(terms.get(key)) for key in offer_terms.KEYS}
+
+
+def _as_text(value: Any) -> str:
+    """A term as a form field shows it: 2400.0 → "2400", None → ""."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def terms_from_form(form: dict[str, Any]) -> dict[str, Any]:
