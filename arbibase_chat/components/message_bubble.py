@@ -42,6 +42,7 @@ class MessageView:
     offer_expires_at: str = ""
     offer_reason: str = ""
     offer_numbers: list[list[str]] = field(default_factory=list)  # the ROI, when visible
+    offer_note: str = ""  # what the maker wrote with it ("" when nothing)
 
     @classmethod
     def from_message(cls, message: MessagePublic, *, me: str, names: dict[str, str]) -> MessageView:
@@ -138,6 +139,7 @@ def _attachment(view: MessageView) -> rx.Component:
                 is_external=True,
                 rel="noopener noreferrer nofollow",
                 class_name="attachment-chip",
+                display="inline-flex",
                 padding="6px 10px",
                 border_radius="8px",
                 background=rx.color("gray", 3),

@@ -123,9 +123,9 @@ def offer_card(view: Any, events: OfferEvents, attachment: rx.Component) -> rx.C
             ),
         ),
         rx.cond(
-            view.segments.length() > 0,
+            view.offer_note != "",
             rx.text(
-                rx.foreach(view.segments, lambda s: rx.text.span(s.text)),
+                view.offer_note,
                 size="2",
                 white_space="pre-wrap",
                 padding_top="8px",

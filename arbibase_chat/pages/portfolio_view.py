@@ -18,7 +18,7 @@ ONE_LINE = {"overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "now
 def _stat(label: str, value: rx.Var, icon: str) -> rx.Component:
     return rx.card(
         rx.hstack(
-            rx.icon(icon, size=20, color=rx.color("accent", 11)),
+            rx.icon(icon, size=20, color=rx.color("accent", 11), display=["none", "block"]),
             rx.vstack(
                 rx.text(value, size="5", weight="bold"),
                 rx.text(label, size="1", color=rx.color("gray", 11)),
@@ -27,8 +27,7 @@ def _stat(label: str, value: rx.Var, icon: str) -> rx.Component:
             align="center",
             spacing="3",
         ),
-        flex="1",
-        min_width="140px",
+        min_width="0",
     )
 
 
@@ -180,13 +179,13 @@ def portfolio_page() -> rx.Component:
             rx.cond(
                 PortfolioState.cards.length() > 0,
                 rx.vstack(
-                    rx.hstack(
+                    rx.grid(
                         _stat("Properties", PortfolioState.cards.length(), "building-2"),
                         _stat("Need you", PortfolioState.attention_count, "bell-ring"),
                         _stat("Agreed or signed", PortfolioState.agreed_count, "handshake"),
+                        columns="3",
                         spacing="3",
                         width="100%",
-                        wrap="wrap",
                     ),
                     rx.grid(
                         rx.foreach(PortfolioState.cards, _card),

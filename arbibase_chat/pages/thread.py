@@ -49,6 +49,7 @@ class ChatState(rx.State):
     property_rent: str = ""
     property_facts: str = ""
     latest_offer: str = ""
+    latest_offer_rent: str = ""  # the phone's short form of it
     latest_offer_status: str = ""
     offer_waiting: bool = False  # the latest offer waits for my answer
     # Offer dialogs: the version being countered / declined / confirmed, the lost-deal form

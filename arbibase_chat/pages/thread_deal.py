@@ -36,7 +36,7 @@ def card_fields(offer: offers.OfferPublic) -> dict[str, Any]:
     rows = [
         [offer_terms.LABELS[key].capitalize(), offer_terms.show(key, offer.terms.get(key))]
         for key in offer_terms.KEYS
-        if key != "expiresInDays" and offer.terms.get(key) is not None
+        if key != "expiresInDays" and offer_terms.worth_showing(key, offer.terms.get(key))
     ]
     numbers = []
     if offer.roi:
@@ -62,7 +62,17 @@ def decorate(views: list[MessageView], cards: dict[str, dict[str, Any]]) -> list
     out = []
     for view in views:
         card = cards.get(view.id) if view.kind == "offer" else None
-        out.append(replace(view, **card) if card is not None else view)
+        if card is None:
+            out.append(view)
+            continue
+        # The note the maker wrote; the text sent without one only repeats the headline.
+        text = "".join(segment.text for segment in view.segments)
+        note = (
+            ""
+            if text == offers.default_body(card["offer_version"], card["offer_headline"])
+            else text
+        )
+        out.append(replace(view, **card, offer_note=note))
     return out
 
 
@@ -88,8 +98,10 @@ async def load_offers(chat: ChatState, user_id: uuid.UUID) -> None:
     headline = latest.headline if latest else ""
     status = latest.status if latest else ""
     waiting = bool(latest and latest.actions and latest.actions != ["withdraw"])
+    rent = offer_terms.show("monthlyRent", latest.terms.get("monthlyRent")) if latest else ""
     for name, value in (
         ("latest_offer", headline),
+        ("latest_offer_rent", rent),
         ("latest_offer_status", status),
         ("offer_waiting", waiting),
     ):

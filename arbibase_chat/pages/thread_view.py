@@ -14,6 +14,9 @@ from arbibase_chat.pages.inbox_view import inbox_list, inbox_navbar
 from arbibase_chat.pages.thread import UPLOAD_ID, ChatState
 from arbibase_chat.pages.verify_view import needs_verification, verify_banner
 
+# Responsive `display` values (Reflex breakpoints: phone, ≥30em, ...).
+FROM_SMALL = ["none", "inline"]
+PHONE_ONLY = ["inline", "none"]
 # Hand-set deal steps: (the stage they follow, the step, the menu's words, icon).
 STAGE_STEPS = [
     ("agreed", "lease_drafted", "Mark lease drafted", "file-pen-line"),
@@ -147,8 +150,14 @@ def _deal_panel() -> rx.Component:
         rx.cond(
             ChatState.latest_offer != "",
             rx.hstack(
-                rx.text("Latest offer", size="1", color=rx.color("gray", 11)),
-                rx.text(ChatState.latest_offer, size="1", weight="medium"),
+                rx.text("Latest offer", size="1", color=rx.color("gray", 11), display=FROM_SMALL),
+                rx.text(ChatState.latest_offer, size="1", weight="medium", display=FROM_SMALL),
+                rx.text(
+                    ChatState.latest_offer_rent,
+                    size="1",
+                    weight="medium",
+                    display=PHONE_ONLY,
+                ),
                 status_badge(ChatState.latest_offer_status, size="1"),
                 spacing="1",
                 align="center",

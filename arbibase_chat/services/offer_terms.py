@@ -203,6 +203,16 @@ def show(key: str, value: Any) -> str:
     return str(value)
 
 
+# Terms whose zero means "not part of this offer": a card leaves them out.
+OPTIONAL_WHEN_ZERO = ("annualEscalatorPct", "insuranceCoverage", "maintenanceThreshold")
+
+
+def worth_showing(key: str, value: Any) -> bool:
+    if value is None:
+        return False
+    return not (key in OPTIONAL_WHEN_ZERO and not value)
+
+
 def headline(terms: Mapping[str, Any]) -> str:
     """ "$2,400/mo · 12 months · from Jan 1, 2027"."""
     parts = [show("monthlyRent", terms.get("monthlyRent"))]

@@ -328,8 +328,7 @@ def _write_version(
         )
     )
     session.flush()
-    kind_word = "Counter-offer" if parent else "Offer"
-    body = draft.note or f"{kind_word} v{version}: {offer_terms.headline(draft.terms)}"
+    body = draft.note or default_body(version, offer_terms.headline(draft.terms))
     message = messages.append_in(
         session,
         outbox,
@@ -359,6 +358,11 @@ def _write_version(
     )
     session.flush()
     return offer, message.id
+
+
+def default_body(version: int, headline: str) -> str:
+    """An offer message's text when its maker wrote no note (inbox previews show it)."""
+    return f"{'Counter-offer' if version > 1 else 'Offer'} v{version}: {headline}"
 
 
 def _add_tag(session: Session, *, thread_id: uuid.UUID, user_id: uuid.UUID) -> bool:
