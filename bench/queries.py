@@ -49,7 +49,7 @@ from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagingMessage, MessagingThread, Participant, Property, User
-from arbibase_chat.services import inbox, messages, reads
+from arbibase_chat.services import inbox, messages, portfolio, reads
 from arbibase_chat.services._tx import Outbox, act_as, claims
 from bench.common import (
     FAKE_HASH,
@@ -893,6 +893,11 @@ def timed(
     m(
         "unread_by_property",
         lambda i: reads.unread_by_property(user_id=hub, db=engine),
+        note="no target",
+    )
+    m(
+        "portfolio (per property: counts, stage, latest offer)",
+        lambda i: portfolio.portfolio(user_id=hub, db=engine),
         note="no target",
     )
     for depth in _depths(ds.big.n):
