@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # Offers past their expiry are expired and announced this often (maintenance.py); acting
     # on one in between is refused anyway (services/offers.py).
     offer_expiry_interval_seconds: float = Field(default=30.0, gt=0)
+    # A sender may edit or delete their own text message this long after sending it
+    # (services/message_edits.py). PostgreSQL's trigger (alembic 0009) reads the same number
+    # from the setting `arbibase_chat.message_edit_window_seconds` (default 900): change both.
+    message_edit_window_seconds: int = Field(default=15 * 60, ge=0)
 
     # REST API (/api). Browser origins (scheme://host[:port]) other than the app's own that
     # may call the API: comma-separated in the environment. Empty: same-origin only.

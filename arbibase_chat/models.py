@@ -276,6 +276,31 @@ class MessagingMessage(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class MessagingMessageEdit(SQLModel, table=True):
+    """The audit of a message's edits and its deletion: the text it had before (alembic 0009).
+
+    Written by the service on SQLite and by 0009's trigger on PostgreSQL (for every writer);
+    participants read it, nobody else writes it."""
+
+    __tablename__ = "messaging_message_edits"
+    __table_args__ = (
+        CheckConstraint("action IN ('edit', 'delete')", name="ck_messaging_message_edits_action"),
+        Index("ix_messaging_message_edits_message", "message_id", "edited_at"),
+        # RLS reaches "my thread" through it (and the thread's ON DELETE CASCADE uses it).
+        Index("ix_messaging_message_edits_thread", "thread_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    message_id: uuid.UUID = Field(foreign_key="messaging_messages.id", ondelete="CASCADE")
+    thread_id: uuid.UUID = Field(foreign_key="messaging_threads.id", ondelete="CASCADE")
+    editor_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL", index=True
+    )
+    action: str = Field(max_length=16)
+    previous_body: str | None = Field(default=None, sa_type=Text)
+    edited_at: datetime = _ts()
+
+
 class MessagePublic(BaseModel):
     id: uuid.UUID
     thread_id: uuid.UUID

@@ -68,11 +68,13 @@ def participant_message(
 def participant_attachment(
     session: Session, *, user_id: uuid.UUID, attachment_id: uuid.UUID
 ) -> MessagingAttachment:
-    """An attachment uploaded to one of the caller's threads (sent in a message or not)."""
+    """An attachment uploaded to one of the caller's threads (sent in a message or not); the
+    file of a deleted message is gone for both parties (services/message_edits.py)."""
     row = session.scalar(
         select(A)
         .join(P, and_(col(P.thread_id) == col(A.thread_id), is_mine(user_id)))
-        .where(col(A.id) == attachment_id)
+        .outerjoin(M, col(M.id) == col(A.message_id))
+        .where(col(A.id) == attachment_id, col(M.deleted_at).is_(None))
     )
     if row is None:
         raise NotFound(ATTACHMENT_NOT_FOUND)

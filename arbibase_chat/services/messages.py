@@ -43,6 +43,8 @@ MAX_METADATA_BYTES = validation.MAX_JSON_BYTES
 def to_public(
     message: MessagingMessage, attachment: MessagingAttachment | None = None
 ) -> MessagePublic:
+    if message.deleted_at is not None:
+        attachment = None  # a tombstone shows no file (services/message_edits.py)
     return MessagePublic(
         attachment=attachments.to_public(attachment) if attachment is not None else None,
         id=message.id,
@@ -192,7 +194,7 @@ def append_in(
             session, thread_id=thread.id, sender_id=user_id, client_msg_id=draft.client_msg_id
         )
         if first is not None:
-            return to_public(first, _attachments_of(session, [first.id]).get(first.id))
+            return to_public(first, attachments_of(session, [first.id]).get(first.id))
     if not announce:
         if thread.status == "closed":
             raise Invalid("this thread is closed; reopen it to send messages", field="status")
@@ -324,7 +326,7 @@ def _stored_retry(
         )
         if first is None:
             return None
-        return to_public(first, _attachments_of(session, [first.id]).get(first.id))
+        return to_public(first, attachments_of(session, [first.id]).get(first.id))
 
 
 def list_messages(
@@ -358,7 +360,7 @@ def list_messages(
             newest_first = False
         order = col(M.seq).desc() if newest_first else col(M.seq).asc()
         rows = list(session.scalars(query.order_by(order).limit(size)))
-        files = _attachments_of(session, [m.id for m in rows if m.attachment_url])
+        files = attachments_of(session, [m.id for m in rows if m.attachment_url])
     if newest_first:
         rows.reverse()
     return [to_public(m, files.get(m.id)) for m in rows]
@@ -378,10 +380,10 @@ def get_message(*, user_id: uuid.UUID, message_id: Any, db: Engine | None = None
     mid = validation.as_uuid(message_id, field="message_id")
     with reading(db, as_user=user_id) as session:
         message = _access.participant_message(session, user_id=user_id, message_id=mid)
-        return to_public(message, _attachments_of(session, [message.id]).get(message.id))
+        return to_public(message, attachments_of(session, [message.id]).get(message.id))
 
 
-def _attachments_of(
+def attachments_of(
     session: Session, message_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, MessagingAttachment]:
     """The files behind a page of messages: one query (unique index on message_id)."""
