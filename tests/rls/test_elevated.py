@@ -46,6 +46,7 @@ APP_TABLES = (
     "messaging_offers",
     "messaging_offer_numbers",
     "owner_verification_claims",
+    "messaging_message_edits",
 )
 
 
