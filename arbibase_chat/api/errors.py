@@ -54,6 +54,7 @@ FIELD_NAMES: dict[str, str] = {
     "property_id": "propertyId",
     "owner_id": "ownerId",
     "up_to_message_id": "upToMessageId",
+    "message_id": "messageId",
     "add_tags": "addTags",
     "remove_tags": "removeTags",
     "offer_id": "offerId",

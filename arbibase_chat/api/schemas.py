@@ -131,6 +131,12 @@ class MessageList(BaseModel):
     data: list[MessagePublic]
 
 
+class MessageEditIn(Body):
+    """The new text of my own text message (within the edit window)."""
+
+    text: str = Field(json_schema_extra={"minLength": 1, "maxLength": validation.MAX_MESSAGE_CHARS})
+
+
 class ReadIn(Body):
     upToMessageId: uuid.UUID | None = None
 

@@ -143,6 +143,20 @@ CALLS: dict[str, Call] = {
         scoped=lambda c, tid: f"/api/messages/{tid}/read",
         expected=THREAD_SCOPED,
     ),
+    # The message is the operator's: the owner, a participant, is not its sender (409).
+    "edit_message": Call(
+        "PATCH /api/messages/{threadId}/{messageId}",
+        lambda c: f"/api/messages/{c.thread}/{c.message_id}",
+        lambda c: {"text": "rewritten"},
+        scoped=lambda c, tid: f"/api/messages/{tid}/{c.message_id}",
+        expected=_codes(200, 409, 404, 404, 401),
+    ),
+    "delete_message": Call(
+        "DELETE /api/messages/{threadId}/{messageId}",
+        lambda c: f"/api/messages/{c.thread}/{c.message_id}",
+        scoped=lambda c, tid: f"/api/messages/{tid}/{c.message_id}",
+        expected=_codes(200, 409, 404, 404, 401),
+    ),
     "upload_attachment": Call(
         "POST /api/messages/{threadId}/attachments",
         lambda c: f"/api/messages/{c.thread}/attachments",

@@ -566,6 +566,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/messages/{threadId}"),
     ("post", "/api/messages/{threadId}"),
     ("post", "/api/messages/{threadId}/read"),
+    ("patch", "/api/messages/{threadId}/{messageId}"),
+    ("delete", "/api/messages/{threadId}/{messageId}"),
     ("post", "/api/messages/{threadId}/attachments"),
     ("get", "/api/attachments/{attachmentId}"),
     ("get", "/api/portfolio/unread"),

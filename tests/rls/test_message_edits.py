@@ -38,9 +38,7 @@ def audit_row(message: str, thread: str, editor: str) -> str:
 ATTACKS = [
     # --- someone else's message ---------------------------------------------------------------
     pytest.param("own_a", upd(MSG, "body = 'forged'", "id = :m_a1"), DENIED, id="edit-theirs"),
-    pytest.param(
-        "own_a", upd(MSG, "deleted_at = now()", "id = :m_a1"), DENIED, id="delete-theirs"
-    ),
+    pytest.param("own_a", upd(MSG, "deleted_at = now()", "id = :m_a1"), DENIED, id="delete-theirs"),
     pytest.param(
         "own_a",
         upd(MSG, "edited_at = now()", "id = :m_a1"),
@@ -146,8 +144,7 @@ def test_a_delete_is_a_tombstone_whatever_the_client_sends(world: World) -> None
 def test_the_window_closes_in_the_database_too(world: World) -> None:
     _elevated(
         world,
-        "update messaging_messages set created_at = now() - interval '16 minutes'"
-        " where id = :m_a1",
+        "update messaging_messages set created_at = now() - interval '16 minutes' where id = :m_a1",
     )
     for sql in (
         "update messaging_messages set body = 'late' where id = :m_a1",

@@ -1,4 +1,10 @@
-"""The seed's `/api/messages/{threadId}` (history, send) and mark-read."""
+"""The seed's `/api/messages/{threadId}` (history, send), mark-read, and editing or deleting
+one's own message (`/api/messages/{threadId}/{messageId}`).
+
+Edit and delete: 200 with the message (a delete: the tombstone, `deletedAt` set, no text);
+409 with a code (`not_sender`, `not_editable`, `message_deleted`, `edit_window_closed`,
+`thread_closed`); a stranger 404; an unverified owner 403 `verify_ownership`.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,15 @@ from fastapi import APIRouter, Body, Query
 
 from arbibase_chat import aio
 from arbibase_chat.api.deps import CurrentUser, Db, run
-from arbibase_chat.api.schemas import MessageCreated, MessageCreateIn, MessageList, ReadIn
-from arbibase_chat.models import ReadState
-from arbibase_chat.services import messages, reads
+from arbibase_chat.api.schemas import (
+    MessageCreated,
+    MessageCreateIn,
+    MessageEditIn,
+    MessageList,
+    ReadIn,
+)
+from arbibase_chat.models import MessagePublic, ReadState
+from arbibase_chat.services import message_edits, messages, reads
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
 
@@ -74,5 +86,36 @@ async def mark_read(
         user_id=user_id,
         thread_id=threadId,
         up_to_message_id=body.upToMessageId if body else None,
+        db=db,
+    )
+
+
+@router.patch("/{threadId}/{messageId}", response_model=MessagePublic, name="edit_message")
+async def edit_message(
+    threadId: uuid.UUID, messageId: uuid.UUID, body: MessageEditIn, user_id: CurrentUser, db: Db
+) -> MessagePublic:
+    """Replace the text of my own text message within the edit window (`editedAt` is set;
+    the previous text is kept for audit). The same text again changes nothing."""
+    return await run(
+        message_edits.edit_message,
+        user_id=user_id,
+        thread_id=threadId,
+        message_id=messageId,
+        body=body.text,
+        db=db,
+    )
+
+
+@router.delete("/{threadId}/{messageId}", response_model=MessagePublic, name="delete_message")
+async def delete_message(
+    threadId: uuid.UUID, messageId: uuid.UUID, user_id: CurrentUser, db: Db
+) -> MessagePublic:
+    """Delete my own text message within the edit window: 200 with its tombstone for both
+    parties (`deletedAt` set; text, link, file and metadata gone; the text kept for audit)."""
+    return await run(
+        message_edits.delete_message,
+        user_id=user_id,
+        thread_id=threadId,
+        message_id=messageId,
         db=db,
     )
