@@ -1,14 +1,17 @@
-"""A chat bubble: mine on the right, theirs on the left; text, links, attachment, status."""
+"""A chat bubble: mine on the right, theirs on the left; text, links, attachment, status;
+"edited", the "Message deleted" tombstone, and my own text's Edit / Delete menu."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import Any
 
 import reflex as rx
 
 from arbibase_chat.components.offer_card import OfferEvents, offer_card
 from arbibase_chat.models import MessagePublic
+from arbibase_chat.services.message_edits import may_change
 from arbibase_chat.textlinks import Segment, segments
 
 
@@ -43,6 +46,11 @@ class MessageView:
     offer_reason: str = ""
     offer_numbers: list[list[str]] = field(default_factory=list)  # the ROI, when visible
     offer_note: str = ""  # what the maker wrote with it ("" when nothing)
+    # Edits (services/message_edits.py): "edited" label; the tombstone; my own text message
+    # still inside the edit window when the view was made (the menu; the service decides).
+    edited: bool = False
+    deleted: bool = False
+    editable: bool = False
 
     @classmethod
     def from_message(cls, message: MessagePublic, *, me: str, names: dict[str, str]) -> MessageView:
@@ -62,6 +70,9 @@ class MessageView:
             attachment_name=attachment.filename if attachment else "Attachment",
             attachment_size=human_size(attachment.size_bytes) if attachment else "",
             thumbnail_url=(attachment.thumbnail_url or "") if attachment else "",
+            edited=message.edited_at is not None,
+            deleted=message.deleted_at is not None,
+            editable=may_change(message, me=me),
         )
 
 
@@ -169,11 +180,68 @@ def _system(view: MessageView) -> rx.Component:
     )
 
 
+@dataclass
+class EditEvents:
+    """The page's handlers my own bubble's menu calls, each with the message id."""
+
+    edit: Any
+    delete: Any
+
+
+def _menu(view: MessageView, events: EditEvents) -> rx.Component:
+    return rx.dropdown_menu.root(
+        rx.dropdown_menu.trigger(
+            rx.icon_button(
+                rx.icon("ellipsis", size=14),
+                size="1",
+                variant="ghost",
+                color_scheme="gray",
+                aria_label="Message actions",
+                class_name="message-menu",
+            )
+        ),
+        rx.dropdown_menu.content(
+            rx.dropdown_menu.item(
+                rx.icon("pencil", size=14),
+                "Edit",
+                on_click=events.edit(view.id),
+                class_name="edit-message",
+            ),
+            rx.dropdown_menu.item(
+                rx.icon("trash-2", size=14),
+                "Delete",
+                color_scheme="red",
+                on_click=events.delete(view.id),
+                class_name="delete-message",
+            ),
+            size="1",
+        ),
+    )
+
+
+def _tombstone(view: MessageView) -> rx.Component:
+    """What both parties see of a deleted message."""
+    return rx.box(
+        rx.hstack(
+            rx.icon("ban", size=14),
+            rx.text("Message deleted", size="2", font_style="italic"),
+            spacing="1",
+            align="center",
+        ),
+        padding="6px 12px",
+        border_radius="16px",
+        border=f"1px dashed {rx.color('gray', 7)}",
+        color=rx.color("gray", 10),
+        class_name="message-deleted",
+    )
+
+
 def message_bubble(
     view: MessageView,
     seen_id: rx.Var[str],
     on_retry: rx.EventHandler,
     offer_events: OfferEvents | None = None,
+    edit_events: EditEvents | None = None,
 ) -> rx.Component:
     plain = rx.box(
         _attachment(view),
@@ -197,8 +265,18 @@ def message_bubble(
         if offer_events is not None
         else plain
     )
+    bubble = rx.cond(view.deleted, _tombstone(view), bubble)
     meta = rx.hstack(
         rx.cond(~view.mine, rx.text(view.sender_name, size="1", weight="medium")),
+        *(
+            [rx.cond(view.editable & (view.status == "sent"), _menu(view, edit_events))]
+            if edit_events is not None
+            else []
+        ),
+        rx.cond(
+            view.edited & ~view.deleted,
+            rx.text("edited", size="1", color=rx.color("gray", 10), class_name="edited-label"),
+        ),
         rx.moment(view.created_at, format="LT", font_size="11px", color=rx.color("gray", 10)),
         rx.match(
             view.status,

@@ -1,7 +1,8 @@
 """The open thread's state and its event surface: loads, thread actions, the composer.
 
 One idea per module around it: `thread_window.MessageWindow` (the window's rules),
-`thread_send.py` (sending text and files), `thread_live.py` (what a pushed update does),
+`thread_send.py` (sending text and files), `thread_edit.py` (editing and deleting my own
+messages), `thread_live.py` (what a pushed update does),
 `thread_view.py` (the view); they use this state's `_private` helpers. Every public method
 here is an event the browser may send with any payload (allow-listed in
 tests/test_event_surface.py): identity comes from SessionState only.
@@ -18,7 +19,7 @@ import reflex as rx
 from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.models import MessagePublic, ThreadPublic
-from arbibase_chat.pages import thread_deal, thread_live, thread_send
+from arbibase_chat.pages import thread_deal, thread_edit, thread_live, thread_send
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.thread_window import PAGE, MessageWindow
 from arbibase_chat.realtime import views as live
@@ -60,6 +61,10 @@ class ChatState(rx.State):
     confirm_action: str = ""
     confirm_offer: str = ""
     lost_open: bool = False
+    # My own message being edited / asked to delete (pages/thread_edit.py)
+    editing_id: str = ""
+    edit_text: str = ""
+    deleting_id: str = ""
     # Conversation (see MessageWindow)
     items: list[MessageView] = []
     has_older: bool = False
@@ -176,6 +181,7 @@ class ChatState(rx.State):
         self.open_id = str(thread.id)
         if not revisit:
             self.counter_for = self.decline_for = self.confirm_offer = ""
+            self.editing_id = self.deleting_id = ""
             self.lost_open = False
             await thread_deal.load_property(self, user_id, thread.property_id)
         await thread_deal.load_offers(self, user_id)
@@ -236,6 +242,32 @@ class ChatState(rx.State):
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
         return await thread_send.upload_files(self, files)
+
+    # --- my own messages: edit, delete (pages/thread_edit.py) -------------------------------
+
+    @rx.event
+    def start_edit(self, message_id: str):
+        thread_edit.start_edit(self, message_id)
+
+    @rx.event
+    def cancel_edit(self):
+        self.editing_id = ""
+
+    @rx.event
+    async def save_edit(self, form_data: dict[str, Any]):
+        return await thread_edit.save_edit(self, form_data)
+
+    @rx.event
+    def ask_delete(self, message_id: str):
+        thread_edit.ask_delete(self, message_id)
+
+    @rx.event
+    def cancel_delete(self):
+        self.deleting_id = ""
+
+    @rx.event
+    async def confirm_delete(self):
+        return await thread_edit.confirm_delete(self)
 
     # --- composer ---------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from arbibase_chat import routes
-from arbibase_chat.components.message_bubble import message_bubble
+from arbibase_chat.components.message_bubble import EditEvents, message_bubble
 from arbibase_chat.components.offer_card import OfferEvents, status_badge
 from arbibase_chat.components.stage_badge import stage_badge
 from arbibase_chat.components.two_pane import two_pane
@@ -13,6 +13,7 @@ from arbibase_chat.config import get_settings
 from arbibase_chat.pages.inbox_view import inbox_list, inbox_navbar
 from arbibase_chat.pages.thread import UPLOAD_ID, ChatState
 from arbibase_chat.pages.verify_view import needs_verification, verify_banner
+from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
 
 # Responsive `display` values (Reflex breakpoints: phone, ≥30em, ...).
 FROM_SMALL = ["none", "inline"]
@@ -226,7 +227,9 @@ def _messages() -> rx.Component:
         ),
         rx.foreach(
             ChatState.items,
-            lambda view: message_bubble(view, ChatState.seen_id, ChatState.retry, OFFER_EVENTS),
+            lambda view: message_bubble(
+                view, ChatState.seen_id, ChatState.retry, OFFER_EVENTS, EDIT_EVENTS
+            ),
         ),
         rx.cond(
             ChatState.typing_name != "",
@@ -335,6 +338,79 @@ def _reply_box() -> rx.Component:
 OFFER_EVENTS = OfferEvents(
     ask=ChatState.ask, counter=ChatState.open_counter, decline=ChatState.open_decline
 )
+
+
+EDIT_EVENTS = EditEvents(edit=ChatState.start_edit, delete=ChatState.ask_delete)
+
+
+def _edit_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Edit message"),
+            rx.form(
+                rx.vstack(
+                    rx.text_area(
+                        name="body",
+                        default_value=ChatState.edit_text,
+                        max_length=MAX_MESSAGE_CHARS,
+                        required=True,
+                        auto_focus=True,
+                        rows="4",
+                        width="100%",
+                        id="edit-body",
+                    ),
+                    rx.text(
+                        "Both of you will see that it was edited.",
+                        size="1",
+                        color=rx.color("gray", 10),
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            "Cancel",
+                            variant="soft",
+                            color_scheme="gray",
+                            type="button",
+                            on_click=ChatState.cancel_edit,
+                        ),
+                        rx.button("Save", type="submit", id="edit-save"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=ChatState.save_edit,
+                reset_on_submit=True,
+            ),
+        ),
+        open=ChatState.editing_id != "",
+        on_open_change=ChatState.cancel_edit,
+    )
+
+
+def _delete_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete this message?"),
+            rx.alert_dialog.description(
+                'It is removed for both of you; the conversation shows "Message deleted".',
+                size="2",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", color_scheme="gray"),
+                    on_click=ChatState.cancel_delete,
+                ),
+                rx.alert_dialog.action(
+                    rx.button("Delete", color_scheme="red", id="confirm-delete"),
+                    on_click=ChatState.confirm_delete,
+                ),
+                spacing="3",
+                justify="end",
+                padding_top="12px",
+            ),
+        ),
+        open=ChatState.deleting_id != "",
+    )
 
 
 def _confirm_dialog() -> rx.Component:
@@ -580,6 +656,8 @@ def chat_panel() -> rx.Component:
             _hidden_triggers(),
             _confirm_dialog(),
             _decline_dialog(),
+            _edit_dialog(),
+            _delete_dialog(),
             _counter_dialog(),
             _lost_dialog(),
             direction="column",

@@ -2,8 +2,9 @@
 
 A plain class (no Reflex) so the rules are unit-tested directly (tests/ui/test_thread_window.py):
 
-- stored messages are ordered and deduplicated by `seq`; a stored message never changes here
-  (edits come as a reload of the newest page);
+- stored messages are ordered and deduplicated by `seq`; a stored message changes here only
+  by `replace_stored` (my own edit or delete's answer) or a reload of the newest page (a
+  pushed `MessagesChanged`);
 - my own message arrives twice (the send's return and the hub's push) and shows once; its
   pending bubble (matched by `client_msg_id`) gives way to the stored one;
 - pending and failed bubbles stay last, in the order typed;
@@ -109,6 +110,19 @@ class MessageWindow:
         pending = [v for v in self.items if v.status != "sent"]
         self.items = list(batch) + pending
         self.has_older = len(batch) == page
+
+    def replace_stored(self, view: MessageView) -> bool:
+        """A stored message changed (edited, deleted): the new view in its place, keeping its
+        day label. False when the window does not hold it."""
+        for i, held in enumerate(self.items):
+            if held.status == "sent" and held.id == view.id:
+                self.items = [
+                    *self.items[:i],
+                    replace(view, day_label=held.day_label),
+                    *self.items[i + 1 :],
+                ]
+                return True
+        return False
 
     def label(self, zone: tzinfo) -> None:
         label_days(self.items, zone)

@@ -30,6 +30,7 @@ from arbibase_chat import db as dbmod
 from arbibase_chat.models import (
     MessagingAttachment,
     MessagingMessage,
+    MessagingMessageEdit,
     MessagingOffer,
     MessagingThread,
     OwnerVerificationClaim,
@@ -71,6 +72,7 @@ class Scene:
     secrets: tuple[str, ...]
     offer_id: str
     claim_id: str  # an unverified owner's pending verification claim
+    message_id: str  # the victims' secret message (editable by its sender only)
 
     @property
     def thread_id(self) -> str:
@@ -95,7 +97,7 @@ def scene(live_server: str, e2e_database_url: str) -> Iterator[Scene]:
     written in the live server's own database; and a stranger with an account of their own."""
     engine = dbmod.get_engine(e2e_database_url)
     pair = Pair(engine)
-    messages.send_message(
+    secret = messages.send_message(
         user_id=pair.operator.id, thread_id=pair.thread_id, body=SECRET_BODY, db=engine
     )
     threads.update_thread(
@@ -135,6 +137,7 @@ def scene(live_server: str, e2e_database_url: str) -> Iterator[Scene]:
         secrets=(SECRET_BODY, SECRET_SUBJECT, SECRET_TAG, SECRET_OFFER_NOTE, SECRET_NOTE),
         offer_id=str(offer.offer_id),
         claim_id=str(claim.id),
+        message_id=str(secret.id),
     )
 
 
@@ -170,6 +173,16 @@ def snapshot(scene: Scene) -> dict[str, Any]:
                 ).all()
             ),
             "verified": sorted(conn.execute(select(col(User.verified))).scalars()),
+            # Edits and deletes: the victims' texts and stamps, and the audit.
+            "message_texts": sorted(
+                (str(m.id), m.body, m.edited_at, m.deleted_at)
+                for m in conn.execute(
+                    select(MessagingMessage).where(
+                        col(MessagingMessage.thread_id) == scene.pair.thread_id
+                    )
+                ).all()
+            ),
+            "edits": count(MessagingMessageEdit),
         }
 
 
@@ -274,6 +287,7 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "max_rent": "999999",
         "property_id": str(pair.property.id),
         "claim_id": scene.claim_id,
+        "message_id": scene.message_id,
         **victim_ids,
     }
     by_name: dict[str, Any] = {
@@ -294,6 +308,7 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "key": "monthlyRent",
         "claim_id": scene.claim_id,
         "open": True,
+        "message_id": scene.message_id,
         **victim_ids,
     }
     filled = {name: by_name.get(name, scene.thread_id) for name in params}
