@@ -1,0 +1,149 @@
+"""Editing and deleting my own messages without a browser: the bubble's flags (MessageView), the
+window's in-place replacement, and ChatState's handlers (pages/thread_edit.py) on real Reflex
+state objects and a real database."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import reflex as rx
+from sqlalchemy.engine import Engine
+
+from arbibase_chat import db as dbmod
+from arbibase_chat.components.message_bubble import MessageView
+from arbibase_chat.config import get_settings
+from arbibase_chat.models import MessagePublic
+from arbibase_chat.pages.thread import ChatState
+from arbibase_chat.pages.thread_window import MessageWindow
+from arbibase_chat.services import message_edits, messages, ratelimit, tokens
+from arbibase_chat.session import SessionState
+from tests.factories import Pair
+
+
+@pytest.fixture
+def app_db(db: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    url = next(u for u, engine in dbmod._engines.items() if engine is db)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    with ratelimit.use(ratelimit.Unlimited()):
+        yield db
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def _tab() -> tuple[SessionState, ChatState]:
+    root = rx.State(_reflex_internal_init=True)  # type: ignore[call-arg]
+
+    def sub(cls: type[rx.State]) -> Any:
+        return root.get_substate(cls.get_full_name().split(".")[1:])
+
+    return sub(SessionState), sub(ChatState)
+
+
+async def _call(state: rx.State, handler: str, *args: Any) -> Any:
+    result = type(state).event_handlers[handler].fn(state, *args)
+    return await result if inspect.isawaitable(result) else result
+
+
+def _public(pair: Pair, **changes: Any) -> MessagePublic:
+    sent = messages.send_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, body="hello", db=pair.db
+    )
+    return sent.model_copy(update=changes)
+
+
+def test_the_bubble_flags(db) -> None:
+    pair = Pair(db)
+    me, them = str(pair.operator.id), str(pair.owner.id)
+    fresh = _public(pair)
+    assert MessageView.from_message(fresh, me=me, names={}).editable
+    assert not MessageView.from_message(fresh, me=them, names={}).editable  # not theirs
+    late = fresh.model_copy(update={"created_at": fresh.created_at - timedelta(minutes=16)})
+    assert not MessageView.from_message(late, me=me, names={}).editable
+    offer = fresh.model_copy(update={"kind": "offer"})
+    assert not MessageView.from_message(offer, me=me, names={}).editable
+    edited = MessageView.from_message(
+        fresh.model_copy(update={"edited_at": fresh.created_at}), me=them, names={}
+    )
+    assert edited.edited and not edited.deleted
+    gone = MessageView.from_message(
+        fresh.model_copy(update={"deleted_at": fresh.created_at, "body": None}), me=me, names={}
+    )
+    assert gone.deleted and not gone.editable and gone.segments == []
+
+
+def test_the_window_replaces_a_stored_message_in_place() -> None:
+    views = [MessageView(id=f"m{i}", seq=i, day_label="Today" if i == 1 else "") for i in (1, 2)]
+    pending = MessageView(id="pending-x", seq=3, status="pending", client_msg_id="x")
+    window = MessageWindow([*views, pending])
+    assert window.replace_stored(MessageView(id="m1", seq=1, edited=True))
+    assert [v.id for v in window.items] == ["m1", "m2", "pending-x"]
+    assert window.items[0].edited and window.items[0].day_label == "Today"
+    assert not window.replace_stored(MessageView(id="elsewhere", seq=9))
+    assert not window.replace_stored(MessageView(id="pending-x", seq=3))  # not stored
+
+
+async def test_edit_and_delete_through_the_handlers(app_db) -> None:
+    pair = Pair(app_db)
+    session, chat = _tab()
+    session.access_token = tokens.issue_access_token(user_id=pair.operator.id)
+    mine = _public(pair)
+    theirs = messages.send_message(
+        user_id=pair.owner.id, thread_id=pair.thread_id, body="theirs", db=app_db
+    )
+    chat._me, chat.open_id = str(pair.operator.id), str(pair.thread_id)
+    chat.items = chat._views([mine, theirs])
+    # The other side's bubble, a forged id or a non-string opens nothing.
+    for forged in (str(theirs.id), "nope", 5, None):
+        await _call(chat, "start_edit", forged)
+        await _call(chat, "ask_delete", forged)
+        assert chat.editing_id == "" and chat.deleting_id == ""
+    await _call(chat, "start_edit", str(mine.id))
+    assert chat.editing_id == str(mine.id) and chat.edit_text == "hello"
+    await _call(chat, "cancel_edit")
+    assert chat.editing_id == ""
+    await _call(chat, "start_edit", str(mine.id))
+    await _call(chat, "save_edit", {"body": "hello, edited"})
+    assert chat.editing_id == ""
+    shown = next(v for v in chat.items if v.id == str(mine.id))
+    assert shown.edited and "".join(s.text for s in shown.segments) == "hello, edited"
+    await _call(chat, "ask_delete", str(mine.id))
+    assert chat.deleting_id == str(mine.id)
+    await _call(chat, "confirm_delete")
+    shown = next(v for v in chat.items if v.id == str(mine.id))
+    assert chat.deleting_id == "" and shown.deleted and not shown.editable
+    audit = message_edits.list_edits(
+        user_id=pair.owner.id, thread_id=pair.thread_id, message_id=mine.id, db=app_db
+    )
+    assert [a.action for a in audit] == ["edit", "delete"]
+
+
+async def test_a_refusal_is_a_toast_and_changes_nothing(app_db) -> None:
+    pair = Pair(app_db)
+    session, chat = _tab()
+    session.access_token = tokens.issue_access_token(user_id=pair.owner.id)
+    theirs = _public(pair)
+    chat._me, chat.open_id = str(pair.owner.id), str(pair.thread_id)
+    chat.items = chat._views([theirs])
+    # A forged state (the id set without the menu): the service still says no.
+    chat.editing_id = str(theirs.id)
+    result = await _call(chat, "save_edit", {"body": "forged"})
+    assert result is not None  # rx.toast.error(...)
+    assert (
+        messages.get_message(user_id=pair.owner.id, message_id=theirs.id, db=app_db).body == "hello"
+    )
+    for bad in (None, "text", {"body": 5}, {"body": "x" * 10_001}):
+        chat.editing_id = str(theirs.id)
+        await _call(chat, "save_edit", bad)
+        assert chat.editing_id == ""
+    session.access_token = ""
+    chat.deleting_id = str(theirs.id)
+    await _call(chat, "confirm_delete")  # signed out: a redirect, nothing deleted
+    assert (
+        messages.get_message(user_id=pair.owner.id, message_id=theirs.id, db=app_db).deleted_at
+        is None
+    )
