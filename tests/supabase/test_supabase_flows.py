@@ -328,6 +328,45 @@ def test_sender_edits_then_deletes_their_own_text_message(conn, world: World):
         assert attempt(conn, world.op1, sql, [world.m1]) == DENIED
 
 
+def test_edits_are_audited_for_the_thread_only(conn, world: World):
+    """Migration 9: the previous text of each edit and of the delete, written by the trigger;
+    the thread's participants read it, the other pairs and every writer get nothing."""
+    with acting_as(conn, world.op1):
+        conn.execute("update public.messaging_messages set body = 'v2' where id = %s", [world.m1])
+        conn.execute(
+            "update public.messaging_messages set deleted_at = now() where id = %s", [world.m1]
+        )
+    with acting_as(conn, world.own1):
+        audit = conn.execute(
+            "select action, previous_body, editor_id from public.messaging_message_edits"
+            " where message_id = %s order by action desc",
+            [world.m1],
+        ).fetchall()
+    assert audit == [("edit", "hello", world.op1), ("delete", "v2", world.op1)]
+    with acting_as(conn, world.op2):
+        assert not conn.execute("select * from public.messaging_message_edits").fetchall()
+    for sql in (
+        "insert into public.messaging_message_edits (message_id, thread_id, editor_id, action)"
+        f" values ('{world.m2}', '{world.t1}', '{world.own1}', 'edit')",
+        "update public.messaging_message_edits set previous_body = 'x'",
+        "delete from public.messaging_message_edits",
+    ):
+        assert attempt(conn, world.own1, sql, []) == DENIED, sql
+
+
+def test_the_window_and_the_kind_bind_direct_clients(conn, world: World):
+    conn.execute(
+        "update public.messaging_messages set created_at = now() - interval '16 minutes'"
+        " where id = %s",
+        [world.m2],
+    )
+    for change in ("body = 'late'", "deleted_at = now()"):
+        sql = f"update public.messaging_messages set {change} where id = %s"
+        assert attempt(conn, world.own1, sql, [world.m2]) == DENIED, change
+        # An offer is withdrawn, not edited or deleted.
+        assert attempt(conn, world.op1, sql, [world.m3]) == DENIED, change
+
+
 # --- attachments --------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ TABLES = (
     "messaging_attachments",
     "messaging_offers",
     "messaging_offer_numbers",
+    "messaging_message_edits",
 )
 OUR_POLICIES = """
     select p.schemaname, p.tablename, p.policyname, p.permissive, p.cmd, p.roles,
@@ -43,6 +44,7 @@ COMMANDS = {
     "messaging_attachments": {"SELECT", "INSERT", "UPDATE"},
     "messaging_offers": {"SELECT", "INSERT", "UPDATE"},
     "messaging_offer_numbers": {"SELECT", "INSERT"},
+    "messaging_message_edits": {"SELECT"},  # the audit: only its trigger writes
     "owner_verification_claims": {"SELECT", "INSERT", "UPDATE"},
     "objects": {"SELECT", "INSERT", "UPDATE", "DELETE"},
 }
@@ -56,6 +58,7 @@ FILTER_COLUMNS = {
     ("public", "messaging_attachments"): ("thread_id", "uploader_id", "message_id"),
     ("public", "messaging_offers"): ("id", "thread_id", "made_by"),
     ("public", "messaging_offer_numbers"): ("offer_id", "operator_id"),
+    ("public", "messaging_message_edits"): ("thread_id",),
     ("public", "properties"): ("id",),
     ("public", "owner_verification_claims"): ("owner_id",),
     ("storage", "objects"): ("bucket_id",),
@@ -198,6 +201,8 @@ def test_helper_functions_pin_search_path_and_anon_cannot_call_them(conn):
         "claim_approved",  # sets the owner's app_metadata.verified on approval
         "messaging_notify_claim",  # NOTIFY, as above
         "messaging_notify_account",  # NOTIFY from a trigger on auth.users
+        # Message edits (migration 9): clients may not write the audit
+        "message_edits_audit",
     }
     # Nothing SECURITY DEFINER in the exposed schema.
     assert not scalar(
