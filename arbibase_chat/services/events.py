@@ -49,8 +49,9 @@ class ReadUpdated:
 class MessagesChanged:
     """Stored messages of a thread changed in place (edited, deleted, re-linked).
 
-    No service edits messages yet: the Postgres listener raises this when another client
-    (SQL, the seed's Next.js pages) did. Views holding the thread reload their window.
+    services/message_edits.py publishes it after an edit or a delete; the Postgres listener
+    raises it when any client changed a message (0003's NOTIFY). Views holding the thread
+    reload their window.
     """
 
     thread_id: uuid.UUID
