@@ -38,6 +38,8 @@ class ThreadRow:
                 preview = thread.last_message.body.replace("\n", " ")
             elif thread.last_message.has_attachment:
                 preview = "Attachment"
+            else:
+                preview = "Message deleted"  # a message holds text or a file until deleted
         return cls(
             id=str(thread.id),
             property_title=thread.property_title,

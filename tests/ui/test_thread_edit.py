@@ -15,11 +15,12 @@ from sqlalchemy.engine import Engine
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.components.message_bubble import MessageView
+from arbibase_chat.components.thread_row import ThreadRow
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagePublic
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_window import MessageWindow
-from arbibase_chat.services import message_edits, messages, ratelimit, tokens
+from arbibase_chat.services import inbox, message_edits, messages, ratelimit, tokens
 from arbibase_chat.session import SessionState
 from tests.factories import Pair
 
@@ -147,3 +148,13 @@ async def test_a_refusal_is_a_toast_and_changes_nothing(app_db) -> None:
         messages.get_message(user_id=pair.owner.id, message_id=theirs.id, db=app_db).deleted_at
         is None
     )
+
+
+def test_the_inbox_row_of_a_deleted_last_message(db) -> None:
+    pair = Pair(db)
+    sent = _public(pair)
+    message_edits.delete_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, message_id=sent.id, db=db
+    )
+    thread = inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    assert ThreadRow.from_thread(thread).preview == "Message deleted"
