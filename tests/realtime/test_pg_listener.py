@@ -24,7 +24,7 @@ from arbibase_chat.realtime import pg_listener
 from arbibase_chat.realtime.hub import Hub
 from arbibase_chat.realtime.pg_listener import PgListener, libpq_dsn
 from arbibase_chat.realtime.updates import Resync, UserUpdate
-from arbibase_chat.services import events, messages, reads, threads
+from arbibase_chat.services import events, message_edits, messages, reads, threads
 from tests.factories import Pair
 from tests.realtime.conftest import Recorder
 
@@ -119,6 +119,33 @@ def test_content_edits_are_announced_and_rolled_back_writes_are_not(
         )
         raise RuntimeError("roll back")
     assert notices.drain() == []
+
+
+def test_the_services_edit_and_delete_are_announced_once_each(pg_db: Engine, notices: Notices):
+    """services/message_edits.py under RLS: 0003's trigger says `messages_changed` (ids only;
+    the audit row 0009's trigger writes is not news)."""
+    pair = Pair(pg_db)
+    secret = "the gate code is 4410"
+    sent = messages.send_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, body=secret, db=pg_db
+    )
+    notices.drain()
+    message_edits.edit_message(
+        user_id=pair.operator.id,
+        thread_id=pair.thread_id,
+        message_id=sent.id,
+        body="the gate code is 4411",
+        db=pg_db,
+    )
+    got = notices.drain()
+    assert _kinds(got) == ["messages_changed"]
+    assert set(got[0]["participants"]) == {str(pair.operator.id), str(pair.owner.id)}
+    message_edits.delete_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, message_id=sent.id, db=pg_db
+    )
+    got = notices.drain()
+    assert _kinds(got) == ["messages_changed"]
+    assert "4410" not in json.dumps(got) and "4411" not in json.dumps(got)
 
 
 # --- the listener feeding a hub ------------------------------------------------------------
