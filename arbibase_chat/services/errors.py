@@ -65,6 +65,12 @@ class StepConflict(Conflict):
         self.code = code
 
 
+class EditConflict(StepConflict):
+    """Editing or deleting a message its state does not allow (services/message_edits.py);
+    `code`: `not_sender`, `not_editable`, `message_deleted`, `edit_window_closed`,
+    `thread_closed`."""
+
+
 class ClaimPending(Conflict):
     """The owner already has a verification claim under review (services/verification.py)."""
 

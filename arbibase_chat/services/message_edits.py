@@ -37,16 +37,11 @@ from arbibase_chat.models import (
 )
 from arbibase_chat.services import _access, messages, policy, validation
 from arbibase_chat.services._tx import Outbox, reading, transaction
-from arbibase_chat.services.errors import NotFound, StepConflict
+from arbibase_chat.services.errors import EditConflict, NotFound
 from arbibase_chat.services.events import MessagesChanged
 
 M = MessagingMessage
 EDITABLE_KINDS = ("text",)
-
-
-class EditConflict(StepConflict):
-    """An edit or delete that the message's state does not allow; `code` says which rule:
-    `not_sender`, `not_editable`, `message_deleted`, `edit_window_closed`, `thread_closed`."""
 
 
 def edit_window() -> timedelta:
