@@ -90,10 +90,11 @@ def test_bad_input_is_422_naming_the_field(client, world: World):
         _url(world, sent["id"]), json={"text": "x", "kind": "offer"}, headers=world.operator.auth
     )
     assert extra.status_code == 422
+    # Ids are matched as UUIDs by the route itself (below): anything else is no such resource.
     bad = client.patch(
         f"/api/messages/{world.thread_id}/nope", json={"text": "x"}, headers=world.operator.auth
     )
-    assert bad.status_code == 422 and "messageId" in str(bad.json())
+    assert bad.status_code == 404 and bad.json()["code"] == "not_found"
 
 
 def test_strangers_and_missing_ids_get_the_same_404(client, world: World):
@@ -125,3 +126,17 @@ def test_other_routes_are_untouched(client, world: World):
         headers=world.operator.auth,
     )
     assert res.status_code == 200 and res.json()["subject"] == "renamed"
+
+
+def test_the_new_routes_do_not_shadow_their_neighbours(client, world: World):
+    """`/{threadId}/{messageId}` would also match `/{threadId}/read`, `/{threadId}/attachments`
+    and `/threads/{threadId}`: the ids are matched as UUIDs, so those keep their own methods."""
+    auth = world.operator.auth
+    for path, allowed in (
+        (f"/api/messages/{world.thread_id}/read", "POST"),
+        (f"/api/messages/{world.thread_id}/attachments", "POST"),
+    ):
+        res = client.patch(path, json={}, headers=auth)
+        assert res.status_code == 405 and res.headers["allow"] == allowed, (path, res.text)
+    res = client.delete(f"/api/messages/threads/{world.thread_id}", headers=auth)
+    assert res.status_code == 405 and "DELETE" not in res.headers["allow"]

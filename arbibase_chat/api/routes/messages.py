@@ -90,7 +90,9 @@ async def mark_read(
     )
 
 
-@router.patch("/{threadId}/{messageId}", response_model=MessagePublic, name="edit_message")
+@router.patch(
+    "/{threadId:uuid}/{messageId:uuid}", response_model=MessagePublic, name="edit_message"
+)
 async def edit_message(
     threadId: uuid.UUID, messageId: uuid.UUID, body: MessageEditIn, user_id: CurrentUser, db: Db
 ) -> MessagePublic:
@@ -106,7 +108,9 @@ async def edit_message(
     )
 
 
-@router.delete("/{threadId}/{messageId}", response_model=MessagePublic, name="delete_message")
+@router.delete(
+    "/{threadId:uuid}/{messageId:uuid}", response_model=MessagePublic, name="delete_message"
+)
 async def delete_message(
     threadId: uuid.UUID, messageId: uuid.UUID, user_id: CurrentUser, db: Db
 ) -> MessagePublic:
