@@ -198,6 +198,8 @@ def test_helper_functions_pin_search_path_and_anon_cannot_call_them(conn):
         "claim_approved",  # sets the owner's app_metadata.verified on approval
         "messaging_notify_claim",  # NOTIFY, as above
         "messaging_notify_account",  # NOTIFY from a trigger on auth.users
+        # Tier gating (migration 10): the thread's operator's app_metadata.tier
+        "thread_shares_files",  # reads auth.users, which authenticated cannot
     }
     # Nothing SECURITY DEFINER in the exposed schema.
     assert not scalar(
