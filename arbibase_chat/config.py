@@ -22,6 +22,15 @@ VAR_DIR = PROJECT_ROOT / "var"
 ACCESS_TOKEN_COOKIE = "arbibase_access_token"
 
 
+# The plans' features (services/policy.py explains them). Every tier gets at least these.
+TIER_FEATURE_NAMES = ("text", "offers", "attachments", "ai_suggestions", "email_fallback")
+DEFAULT_TIER_FEATURES: dict[str, tuple[str, ...]] = {
+    "beta": ("text", "offers"),
+    "pro": ("text", "offers", "attachments"),
+    "premium": ("text", "offers", "attachments", "ai_suggestions", "email_fallback"),
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
@@ -50,6 +59,11 @@ class Settings(BaseSettings):
     # (services/message_edits.py). PostgreSQL's trigger (alembic 0009) reads the same number
     # from the setting `arbibase_chat.message_edit_window_seconds` (default 900): change both.
     message_edit_window_seconds: int = Field(default=15 * 60, ge=0)
+    # Tier gating (services/policy.py): what a thread may use, by its operator's tier. JSON in
+    # the environment, e.g. TIER_FEATURES='{"beta": ["text", "offers", "attachments"], ...}'.
+    tier_features: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_TIER_FEATURES)
+    )
 
     # REST API (/api). Browser origins (scheme://host[:port]) other than the app's own that
     # may call the API: comma-separated in the environment. Empty: same-origin only.
@@ -121,6 +135,22 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             return [str(v).strip().rstrip("/") for v in value if str(v).strip()]
         return value
+
+    @field_validator("tier_features")
+    @classmethod
+    def _known_tiers_and_features(
+        cls, value: dict[str, tuple[str, ...]]
+    ) -> dict[str, tuple[str, ...]]:
+        unknown_tiers = set(value) - set(DEFAULT_TIER_FEATURES)
+        if unknown_tiers:
+            raise ValueError(f"unknown tiers in TIER_FEATURES: {sorted(unknown_tiers)}")
+        for tier, features in value.items():
+            unknown = set(features) - set(TIER_FEATURE_NAMES)
+            if unknown:
+                raise ValueError(f"unknown features for {tier} in TIER_FEATURES: {sorted(unknown)}")
+        # A tier left out keeps its default; every plan has messages and offers.
+        merged = {**DEFAULT_TIER_FEATURES, **value}
+        return {t: tuple(dict.fromkeys(("text", "offers", *f))) for t, f in merged.items()}
 
     def signing_secret(self) -> str:
         """The JWT secret: from the environment, else from the local file (created once)."""

@@ -15,14 +15,21 @@ PASSWORD = "correct horse battery staple"
 
 
 def user(
-    db: Engine, role: str = "operator", *, verified: bool = True, name: str | None = None
+    db: Engine,
+    role: str = "operator",
+    *,
+    verified: bool = True,
+    name: str | None = None,
+    tier: str = "pro",
 ) -> UserPublic:
+    """A user; Pro by default, so their threads share files (tests of tier gating say so)."""
     return accounts.sign_up(
         email=f"{role}-{uuid.uuid4().hex[:10]}@Example.com",
         password=PASSWORD,
         display_name=name or f"{role.title()} {uuid.uuid4().hex[:4]}",
         role=role,
         verified=verified,
+        tier=tier,
         db=db,
     )
 

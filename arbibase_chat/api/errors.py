@@ -37,6 +37,7 @@ from arbibase_chat.services.errors import (
     TooLarge,
     TooManyPending,
     Unavailable,
+    UpgradeRequired,
 )
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class ErrorBody(BaseModel):
     code: str | None = None
     field: str | None = None
     retry_after: int | None = None
+    feature: str | None = None  # upgrade_required: the plan feature the call needs
     details: list[dict[str, Any]] | None = None
 
 
@@ -159,6 +161,9 @@ def from_domain(exc: DomainError, fields: Mapping[str, str] | None = None) -> Ap
         status = 409
     elif isinstance(exc, Unavailable):
         status = 503
+    if isinstance(exc, UpgradeRequired):
+        # 403 {"code": "upgrade_required", "feature": ...}: which plan feature is missing.
+        return ApiError(status, error_body(exc.message, exc.code, field, feature=exc.feature))
     return ApiError(status, error_body(exc.message, exc.code, field))
 
 

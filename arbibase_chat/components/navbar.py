@@ -130,6 +130,17 @@ def navbar(unread_total: Any) -> rx.Component:
         rx.hstack(
             rx.text(SessionState.display_name, size="2", id="nav-user-name", white_space="nowrap"),
             rx.badge(SessionState.role, variant="soft"),
+            # An operator's plan (the tier decides what their threads include).
+            rx.cond(
+                SessionState.role == "operator",
+                rx.badge(
+                    SessionState.tier,
+                    variant="outline",
+                    color_scheme=rx.cond(SessionState.tier == "beta", "gray", "violet"),
+                    id="nav-tier",
+                    title="Your plan",
+                ),
+            ),
             align="center",
             spacing="2",
             display=FROM_DESKTOP,

@@ -53,6 +53,10 @@ class ChatState(rx.State):
     latest_offer_rent: str = ""  # the phone's short form of it
     latest_offer_status: str = ""
     offer_waiting: bool = False  # the latest offer waits for my answer
+    # The thread's plan (its operator's tier) and what it leaves out (services/policy.py)
+    plan: str = ""
+    can_attach: bool = True
+    attach_note: str = ""
     # Offer dialogs: the version being countered / declined / confirmed, the lost-deal form
     counter_for: str = ""
     counter_defaults: dict[str, str] = {}
@@ -155,6 +159,21 @@ class ChatState(rx.State):
             await self._catch_up(user_id, window)
         window.merge(self._views(batch))
 
+    async def _load_plan(self, user_id: uuid.UUID) -> None:
+        """What the thread's plan includes: the attach button follows it."""
+        try:
+            found = await aio.call(threads.thread_features, user_id=user_id, thread_id=self.open_id)
+        except DomainError:
+            return
+        note = found.missing.get("attachments", "")
+        for name, value in (
+            ("plan", found.tier),
+            ("can_attach", "attachments" in found.features),
+            ("attach_note", note),
+        ):
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+
     async def _mark_read(self, user_id: uuid.UUID) -> None:
         if self.open_id:
             with contextlib.suppress(DomainError):
@@ -184,6 +203,7 @@ class ChatState(rx.State):
             self.editing_id = self.deleting_id = ""
             self.lost_open = False
             await thread_deal.load_property(self, user_id, thread.property_id)
+        await self._load_plan(user_id)
         await thread_deal.load_offers(self, user_id)
         token = self.router.session.client_token
         live.register(token, user_id)

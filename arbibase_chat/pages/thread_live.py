@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from arbibase_chat import aio
 from arbibase_chat.pages import thread_deal
 from arbibase_chat.pages.thread_window import PAGE
-from arbibase_chat.realtime.updates import TypingUpdate, Update, UserUpdate
+from arbibase_chat.realtime.updates import AccountChanged, TypingUpdate, Update, UserUpdate
 from arbibase_chat.services import inbox
 from arbibase_chat.services.errors import DomainError
 
@@ -40,6 +40,11 @@ async def resync(chat: ChatState, user_id: uuid.UUID) -> str | None:
 
 
 async def apply(chat: ChatState, update: Update) -> str | None:
+    if isinstance(update, AccountChanged):
+        # My account changed (e.g. my tier, from billing): what the thread allows follows.
+        if chat.open_id and chat._me == str(update.user_id):
+            await chat._load_plan(update.user_id)
+        return None
     if not isinstance(update, UserUpdate | TypingUpdate):
         return None
     if str(update.thread_id) != chat.open_id or not chat._me:

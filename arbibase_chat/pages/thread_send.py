@@ -22,7 +22,7 @@ from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.db import utcnow
 from arbibase_chat.realtime import views as live
 from arbibase_chat.services import attachments, messages
-from arbibase_chat.services.errors import DomainError
+from arbibase_chat.services.errors import DomainError, UpgradeRequired
 from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
 from arbibase_chat.session import SessionState
 from arbibase_chat.textlinks import segments
@@ -163,6 +163,11 @@ async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> Any:
                     attachment_id=stored.id,
                     client_msg_id=f"upload-{stored.id}",
                 )
+            except UpgradeRequired as exc:
+                # The plan changed since the page loaded: the button follows it now.
+                await chat._load_plan(user_id)
+                problems.append(exc.message)
+                break
             except DomainError as exc:
                 problems.append(f"{upload.name or 'File'}: {exc.message}")
                 continue

@@ -256,6 +256,72 @@ def _composer() -> rx.Component:
     return rx.cond(needs_verification(), verify_banner(), _reply_box())
 
 
+def _attach_button() -> rx.Component:
+    """The paperclip: picks a file and uploads it at once."""
+    return rx.upload.root(
+        rx.icon_button(
+            rx.icon("paperclip", size=18),
+            variant="ghost",
+            size="3",
+            type="button",
+            aria_label="Attach a file",
+            id="attach-button",
+        ),
+        id=UPLOAD_ID,
+        multiple=False,
+        max_size=get_settings().max_attachment_bytes,
+        no_drag=True,
+        on_drop=ChatState.upload(
+            rx.upload_files(upload_id=UPLOAD_ID, on_upload_progress=ChatState.upload_progress)
+        ),
+        on_drop_rejected=rx.toast.error("That file is larger than the limit."),
+        border="none",
+        padding="0",
+    )
+
+
+def _attach_locked() -> rx.Component:
+    """The thread's plan has no file sharing: the paperclip shows, disabled, and says why."""
+    return rx.tooltip(
+        rx.icon_button(
+            rx.icon("paperclip", size=18),
+            variant="ghost",
+            size="3",
+            type="button",
+            disabled=True,
+            aria_label="Attach a file (not in this plan)",
+            id="attach-button-locked",
+        ),
+        content=ChatState.attach_note,
+    )
+
+
+def _text_box() -> rx.Component:
+    """The message box (Enter sends: assets/chat.js)."""
+    return rx.text_area(
+        name="body",
+        id="composer",
+        placeholder="Write a message…  (Enter sends, Shift+Enter adds a line)",
+        max_length=10_000,
+        rows="1",
+        resize="vertical",
+        flex="1",
+        on_change=ChatState.composer_changed.debounce(300),
+        aria_label="Message",
+    )
+
+
+def _send_button() -> rx.Component:
+    """Send."""
+    return rx.icon_button(
+        rx.icon("send", size=18),
+        type="submit",
+        id="send-button",
+        aria_label="Send",
+        size="3",
+    )
+
+
 def _reply_box() -> rx.Component:
     return rx.cond(
         ChatState.is_closed,
@@ -281,48 +347,21 @@ def _reply_box() -> rx.Component:
                 ),
             ),
             rx.hstack(
-                rx.upload.root(
-                    rx.icon_button(
-                        rx.icon("paperclip", size=18),
-                        variant="ghost",
-                        size="3",
-                        type="button",
-                        aria_label="Attach a file",
-                        id="attach-button",
-                    ),
-                    id=UPLOAD_ID,
-                    multiple=False,
-                    max_size=get_settings().max_attachment_bytes,
-                    no_drag=True,
-                    on_drop=ChatState.upload(
-                        rx.upload_files(
-                            upload_id=UPLOAD_ID, on_upload_progress=ChatState.upload_progress
-                        )
-                    ),
-                    on_drop_rejected=rx.toast.error("That file is larger than the limit."),
-                    border="none",
-                    padding="0",
-                ),
-                rx.text_area(
-                    name="body",
-                    id="composer",
-                    placeholder="Write a message…  (Enter sends, Shift+Enter adds a line)",
-                    max_length=10_000,
-                    rows="1",
-                    resize="vertical",
-                    flex="1",
-                    on_change=ChatState.composer_changed.debounce(300),
-                    aria_label="Message",
-                ),
-                rx.icon_button(
-                    rx.icon("send", size=18),
-                    type="submit",
-                    id="send-button",
-                    aria_label="Send",
-                    size="3",
-                ),
+                rx.cond(ChatState.can_attach, _attach_button(), _attach_locked()),
+                _text_box(),
+                _send_button(),
                 align="end",
                 width="100%",
+            ),
+            rx.cond(
+                ~ChatState.can_attach,
+                rx.text(
+                    ChatState.attach_note,
+                    size="1",
+                    color=rx.color("gray", 11),
+                    id="attach-note",
+                    padding_top="4px",
+                ),
             ),
             on_submit=ChatState.send,
             # Cleared in the browser at submit time: a server-side clear could wipe the next

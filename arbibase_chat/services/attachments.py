@@ -142,6 +142,7 @@ def check_upload(*, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None
     with reading(db, as_user=user_id) as session:
         thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
         policy.require_in_thread(session, user_id=user_id, thread=thread, action="upload")
+        policy.require_feature(session, user_id=user_id, thread=thread, feature="attachments")
         _check_limits(session, user_id=user_id, size=1)
         return thread.id
 
@@ -192,6 +193,7 @@ def store_attachment(
         with transaction(db, as_user=user_id) as (session, _events):
             thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
             policy.require_in_thread(session, user_id=user_id, thread=thread, action="upload")
+            policy.require_feature(session, user_id=user_id, thread=thread, feature="attachments")
             # Concurrent uploads of one user: counted one after the other.
             _lock_uploads_of(session, user_id)
             _check_limits(session, user_id=user_id, size=received.size)

@@ -48,6 +48,17 @@ class StaffOnly(Forbidden):
     code = "staff_only"
 
 
+class UpgradeRequired(Forbidden):
+    """The thread's operator's plan does not include this feature (services/policy.py, tiers);
+    `feature` names it for API clients (`attachments`, `ai_suggestions`, ...)."""
+
+    code = "upgrade_required"
+
+    def __init__(self, message: str, *, feature: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.feature = feature
+
+
 class Invalid(DomainError):
     code = "invalid"
 

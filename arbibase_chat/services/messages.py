@@ -199,6 +199,12 @@ def append_in(
         if thread.status == "closed":
             raise Invalid("this thread is closed; reopen it to send messages", field="status")
         policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
+        # File sharing follows the operator's plan. An offer's own PDF is part of the offer
+        # (every plan); an uploaded file could only be uploaded under the same rule.
+        if draft.attachment_url is not None or (
+            draft.attachment_id is not None and draft.kind != "offer"
+        ):
+            policy.require_feature(session, user_id=user_id, thread=thread, feature="attachments")
     url = draft.attachment_url
     attachment = None
     if draft.attachment_id is not None:

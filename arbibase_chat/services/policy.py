@@ -34,17 +34,20 @@ thread change, tag or file record of theirs passes RLS either.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Literal
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from arbibase_chat.config import TIER_FEATURE_NAMES, get_settings
 from arbibase_chat.models import MessagingThread, User
 from arbibase_chat.services.errors import (
     NotFound,
     OperatorsOnly,
     OwnersOnly,
     StaffOnly,
+    UpgradeRequired,
     VerifyOwnership,
 )
 
@@ -123,3 +126,61 @@ def require_staff(session: Session, *, user_id: uuid.UUID) -> None:
     """Raise StaffOnly unless the user is an ArbiBase staff account (`decide_claims`)."""
     if not session.scalar(select(col(User.is_staff)).where(col(User.id) == user_id)):
         raise StaffOnly("only ArbiBase staff can review ownership verifications")
+
+
+# --- tiers ------------------------------------------------------------------------------------
+# A tier is the operator's subscription (owners never pay). A thread's features follow its
+# operator's tier, for both of its parties. The matrix is TIER_FEATURES in the settings (env
+# `TIER_FEATURES`, JSON; default config.DEFAULT_TIER_FEATURES):
+#   Beta: text and offers; Pro: + attachments; Premium: + AI suggestions + e-mail fallback.
+
+Feature = Literal["text", "offers", "attachments", "ai_suggestions", "email_fallback"]
+FEATURES: tuple[str, ...] = TIER_FEATURE_NAMES
+FEATURE_NAMES: dict[str, str] = {
+    "text": "messages",
+    "offers": "offers",
+    "attachments": "file sharing",
+    "ai_suggestions": "AI reply suggestions",
+    "email_fallback": "e-mail notifications",
+}
+PLAN_NAMES: dict[str, str] = {"beta": "Beta", "pro": "Pro", "premium": "Premium"}
+
+
+def tier_features(tier: str) -> frozenset[str]:
+    """What a thread whose operator is on `tier` may use (an unknown tier: Beta's)."""
+    matrix: Mapping[str, tuple[str, ...]] = get_settings().tier_features
+    return frozenset(matrix.get(tier) or matrix.get("beta") or ())
+
+
+def lowest_tier_with(feature: str) -> str | None:
+    """The cheapest plan that includes `feature`, for "included in the Pro plan"."""
+    for tier in ("beta", "pro", "premium"):
+        if feature in tier_features(tier):
+            return tier
+    return None
+
+
+def upgrade_message(feature: str, *, is_operator: bool) -> str:
+    name = FEATURE_NAMES.get(feature, feature)
+    if not is_operator:
+        return f"The operator's plan does not include {name}."
+    tier = lowest_tier_with(feature)
+    if tier is None:
+        return f"{name.capitalize()} is not available on any plan."
+    return f"{name.capitalize()} is included in the {PLAN_NAMES[tier]} plan."
+
+
+def operator_tier(session: Session, thread: MessagingThread) -> str:
+    tier = session.scalar(select(col(User.tier)).where(col(User.id) == thread.operator_id))
+    return tier or "beta"
+
+
+def require_feature(
+    session: Session, *, user_id: uuid.UUID, thread: MessagingThread, feature: Feature
+) -> None:
+    """Raise UpgradeRequired unless the thread's operator's tier includes `feature`."""
+    if feature in tier_features(operator_tier(session, thread)):
+        return
+    raise UpgradeRequired(
+        upgrade_message(feature, is_operator=user_id == thread.operator_id), feature=feature
+    )

@@ -27,7 +27,7 @@ from arbibase_chat.models import (
     ThreadTag,
 )
 from arbibase_chat.services import _access, inbox, policy, validation
-from arbibase_chat.services._tx import Outbox, transaction
+from arbibase_chat.services._tx import Outbox, reading, transaction
 from arbibase_chat.services.errors import Conflict, Invalid, NotFound
 from arbibase_chat.services.events import ThreadUpdated
 
@@ -258,3 +258,36 @@ def _change_tags(
     for tag in adding:
         session.add(ThreadTag(thread_id=thread.id, tag=tag, created_by=user_id))
     return bool(removing or adding)
+
+
+# --- what the thread's plan includes ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadFeatures:
+    """The thread's plan (its operator's tier), what it includes, and for each feature it does
+    not, the one line that says so to this viewer (services/policy.py)."""
+
+    tier: str
+    features: tuple[str, ...]
+    missing: dict[str, str]
+
+
+def thread_features(
+    *, user_id: uuid.UUID, thread_id: Any, db: Engine | None = None
+) -> ThreadFeatures:
+    tid = validation.as_uuid(thread_id, field="thread_id")
+    with reading(db, as_user=user_id) as session:
+        thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
+        tier = policy.operator_tier(session, thread)
+    included = policy.tier_features(tier)
+    is_operator = user_id == thread.operator_id
+    return ThreadFeatures(
+        tier=tier,
+        features=tuple(f for f in policy.FEATURES if f in included),
+        missing={
+            f: policy.upgrade_message(f, is_operator=is_operator)
+            for f in policy.FEATURES
+            if f not in included
+        },
+    )

@@ -186,3 +186,33 @@ def test_the_roi_snapshot_is_computed_on_the_server_and_private_unless_shared(
         shared["numbersShared"] is True
         and shared["roi"]["net_cash_flow"] == computed["net_cash_flow"]
     )
+
+
+def test_a_beta_thread_refuses_files_with_upgrade_required(client, db):
+    operator = factories.user(db, "operator", tier="beta")
+    owner = factories.user(db, "owner")
+    prop = factories.listing(db, owner)
+    opened = client.post(
+        "/api/messages/threads",
+        json={"propertyId": str(prop.id), "ownerId": str(owner.id)},
+        headers=_auth(operator),
+    ).json()
+    for who in (operator, owner):
+        res = client.post(
+            f"/api/messages/{opened['id']}/attachments",
+            files={"file": ("lease.pdf", b"%PDF-1.4 tiny", "application/pdf")},
+            headers=_auth(who),
+        )
+        assert res.status_code == 403, res.text
+        body = res.json()
+        assert body["code"] == "upgrade_required" and body["feature"] == "attachments"
+    link = client.post(
+        f"/api/messages/{opened['id']}",
+        json={"text": "see", "attachmentUrl": "https://example.com/x.pdf"},
+        headers=_auth(owner),
+    )
+    assert link.status_code == 403 and link.json()["feature"] == "attachments"
+    text = client.post(
+        f"/api/messages/{opened['id']}", json={"text": "hello"}, headers=_auth(owner)
+    )
+    assert text.status_code in (200, 201)

@@ -239,3 +239,23 @@ def _page_for(browser: Browser, base: str, email: str, password: str) -> Page:
     page = context.new_page()
     log_in(page, base, email, password)
     return page
+
+
+def test_a_beta_thread_shows_why_files_cannot_be_shared(live_server: str, browser: Browser) -> None:
+    """Tier gating in the UI: Ben is on Beta; in his negotiation neither he nor the owner can
+    attach a file, and each is told why in their own words."""
+    for email, words in (
+        ("ben@demo.arbibase.test", "File sharing is included in the Pro plan."),
+        ("olivia@demo.arbibase.test", "The operator's plan does not include file sharing."),
+    ):
+        page = _page_for(browser, live_server, email, DEMO_PASSWORD)
+        try:
+            page.locator(".thread-row", has_text="Midtown 2BR Loft").click()
+            expect(page).to_have_url(THREAD_URL)
+            expect(page.locator("#attach-button-locked")).to_be_disabled()
+            expect(page.locator("#attach-button")).to_have_count(0)
+            expect(page.locator("#attach-note")).to_have_text(words)
+            if email.startswith("ben"):
+                expect(page.locator("#nav-tier")).to_have_text("beta")
+        finally:
+            page.context.close()

@@ -175,6 +175,8 @@ def build_world(url: str) -> World:
             app_meta: dict[str, Any] = {"provider": "email", "role": role}
             if name == "own1":
                 app_meta["verified"] = True
+            if name in ("op1", "op2"):
+                app_meta["tier"] = "pro"  # file sharing (20261204001000); no tier is Beta
             # own2 claims more in user_metadata, which users edit themselves: never consulted.
             user_meta = {"verified": True, "role": "operator"} if name == "own2" else {}
             conn.execute(

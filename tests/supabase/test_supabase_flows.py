@@ -726,3 +726,33 @@ def test_the_owner_writes_no_operator_numbers_for_their_counter(conn, world: Wor
             [v2, world.own1],
         )
     assert outcome == DENIED
+
+
+def test_storage_follows_the_operators_plan_and_keeps_unverified_owners_out(conn, world: World):
+    """Tier gating in the database (20261204001000): Beta threads (op2's t3) take no files
+    from either party; Pro threads (op1's t1, t2) do, from the operator and the verified owner."""
+    put = "insert into storage.objects (bucket_id, name, owner, owner_id) values (%s, %s, %s, %s)"
+
+    def upload(user: uuid.UUID, thread: uuid.UUID) -> int | str:
+        key = f"{thread}/{uuid.uuid4()}"
+        return attempt(conn, user, put, [BUCKET, key, user, str(user)])
+
+    def plan(operator: uuid.UUID, tier: str | None) -> None:
+        patch = "- 'tier'" if tier is None else f'|| \'{{"tier": "{tier}"}}\''
+        conn.execute(
+            f"update auth.users set raw_app_meta_data = raw_app_meta_data {patch} where id = %s",
+            [operator],
+        )
+
+    plan(world.op2, None)  # no tier at all: Beta
+    assert upload(world.op1, world.t1) == 1
+    assert upload(world.own1, world.t1) == 1
+    assert upload(world.op2, world.t3) == "42501"  # Beta: the operator's own thread
+    assert upload(world.own1, world.t3) == "42501"  # ...and its owner
+    assert upload(world.own2, world.t2) == "42501"  # a Pro thread, but own2 is unverified
+    conn.execute(
+        'update auth.users set raw_app_meta_data = raw_app_meta_data || \'{"tier": "premium"}\''
+        " where id = %s",
+        [world.op2],
+    )
+    assert upload(world.own1, world.t3) == 1  # the plan changed: at once

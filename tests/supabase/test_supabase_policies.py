@@ -203,6 +203,8 @@ def test_helper_functions_pin_search_path_and_anon_cannot_call_them(conn):
         "messaging_notify_account",  # NOTIFY from a trigger on auth.users
         # Message edits (migration 9): clients may not write the audit
         "message_edits_audit",
+        # Tier gating (migration 10): the thread's operator's app_metadata.tier
+        "thread_shares_files",  # reads auth.users, which authenticated cannot
     }
     # Nothing SECURITY DEFINER in the exposed schema.
     assert not scalar(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.pages import thread_deal
 from arbibase_chat.services import offers
@@ -12,7 +14,7 @@ def _view(message_id: str, text: str, kind: str = "offer") -> MessageView:
     return MessageView(id=message_id, seq=1, kind=kind, segments=segments(text))
 
 
-CARD = {
+CARD: dict[str, Any] = {
     "offer_id": "o-1",
     "offer_version": 2,
     "offer_status": "sent",
