@@ -69,7 +69,7 @@ from arbibase_chat.services import (
     validation,
 )
 from arbibase_chat.services._tx import reading
-from arbibase_chat.services.errors import Invalid, OperatorsOnly
+from arbibase_chat.services.errors import Invalid, OperatorsOnly, UpgradeRequired
 
 #: What a message (the owner's) is about, and what a suggestion does; in `recognize`'s order.
 INTENTS: tuple[str, ...] = (
@@ -125,7 +125,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "counter",
             r"\bcounter[- ]?(?:offer|proposal)?\b|\bhow about\b|\bwhat about \$|"
             r"\bwould you (?:do|take|consider|go)\b|\bmeet (?:me |you )?(?:in the middle|halfway)\b"
-            r"|\bbest i can do\b|\bcould you do\b",
+            r"|\bbest i can do\b|\bcould you do\b|\b(?:i|we) (?:could|can) (?:do|offer|go to) \$?\d",
         ),
         (
             "decline",
@@ -252,6 +252,16 @@ class Context:
         return self.asked_rent
 
 
+def upgrade_note() -> str:
+    """The one line for an operator whose plan lacks suggestions ("AI reply suggestions are
+    included in the Premium plan."). policy.upgrade_message would say "Ai ... is included"
+    (str.capitalize lowers the acronym), hence the plural wording here."""
+    tier = policy.lowest_tier_with("ai_suggestions")
+    if tier is None:
+        return "AI reply suggestions are not available on any plan."
+    return f"AI reply suggestions are included in the {policy.PLAN_NAMES[tier]} plan."
+
+
 def _snapshot(
     session: Session, *, thread_id: uuid.UUID, operator_id: uuid.UUID
 ) -> MessagingOfferNumbers | None:
@@ -276,7 +286,12 @@ def build_context(*, user_id: uuid.UUID, thread_id: uuid.UUID, db: Engine | None
         thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=thread_id)
         if user_id != thread.operator_id:
             raise OperatorsOnly(OPERATORS_ONLY)
-        policy.require_feature(session, user_id=user_id, thread=thread, feature="ai_suggestions")
+        try:
+            policy.require_feature(
+                session, user_id=user_id, thread=thread, feature="ai_suggestions"
+            )
+        except UpgradeRequired as exc:
+            raise UpgradeRequired(upgrade_note(), feature=exc.feature) from None
         prop = session.get(Property, thread.property_id)
         owner_name = session.scalar(
             select(col(User.display_name)).where(col(User.id) == thread.owner_id)
@@ -284,7 +299,9 @@ def build_context(*, user_id: uuid.UUID, thread_id: uuid.UUID, db: Engine | None
         snapshot = _snapshot(session, thread_id=thread.id, operator_id=user_id)
         inputs = dict(snapshot.inputs) if snapshot is not None else None
         figures = dict(snapshot.roi) if snapshot is not None else None
-    history = messages.list_messages(user_id=user_id, thread_id=thread_id, limit=CONTEXT_MESSAGES)
+    history = messages.list_messages(
+        user_id=user_id, thread_id=thread_id, limit=CONTEXT_MESSAGES, db=db
+    )
     versions = offers.list_offers(user_id=user_id, thread_id=thread_id, db=db)
     latest = versions[-1] if versions else None
     owner = owner_name or "the owner"
@@ -528,7 +545,7 @@ def template_suggestions(ctx: Context) -> list[Suggestion]:
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 # "$2,450", "$2450.00", "$2.4k", "$ 2,450": the amount, and the text after it.
-_AMOUNT = re.compile(r"\$\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?)\s?([kK]\b)?")
+_AMOUNT = re.compile(r"\$\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?)(?:\s?([kK])\b)?")
 _MONTHLY_AFTER = re.compile(
     r"^\s*(?:/\s?(?:mo|month)\b|(?:a|per|each|every) month\b|monthly\b|pm\b|p/m\b)",
     re.IGNORECASE,
