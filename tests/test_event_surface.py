@@ -107,6 +107,8 @@ APP_HANDLERS = {
         "send",
         "set_stage",
         "set_status",
+        # AI reply suggestions: the service decides (operator, plan, rate limit); no argument.
+        "suggest_replies",
         "tab_hidden",
         "tab_shown",
         "upload",
