@@ -77,9 +77,9 @@ async def begin(chat: ChatState) -> tuple[uuid.UUID, str] | None:
 
 
 async def fetch(user_id: uuid.UUID, thread_id: str) -> Fetched:
-    """Outside the lock: the service on a thread (a refusal becomes the quiet notice)."""
+    """Outside the lock: the service on the AI threads (a refusal becomes the quiet notice)."""
     try:
-        found = await aio.call(ai_replies.suggest_replies, user_id=user_id, thread_id=thread_id)
+        found = await aio.call_ai(ai_replies.suggest_replies, user_id=user_id, thread_id=thread_id)
     except DomainError as exc:
         return Fetched([], "", exc.message)
     chips = [s.as_dict() for s in found.suggestions]

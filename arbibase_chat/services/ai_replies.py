@@ -694,7 +694,8 @@ def suggest_replies(
 
     `provider`: the configured one by default (`adapters.ai.get_provider()`), None for the
     templates. Blocking (database, then maybe an HTTP call bounded by AI_TIMEOUT_SECONDS):
-    call it through `aio.call`.
+    call it through `aio.call_ai` (threads of its own: a slow provider holds none of the
+    shared pool's).
     """
     tid = validation.as_uuid(thread_id, field="thread_id")
     if provider is _CONFIGURED:

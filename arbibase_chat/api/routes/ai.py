@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from arbibase_chat.api.deps import CurrentUser, Db, run
+from arbibase_chat import aio
+from arbibase_chat.api.deps import CurrentUser, Db
+from arbibase_chat.api.errors import from_domain
 from arbibase_chat.api.schemas import AiReplyIn, AiReplyOut, AiSuggestionOut
 from arbibase_chat.services import ai_replies
+from arbibase_chat.services.errors import DomainError
 
 router = APIRouter(prefix="/api/ai", tags=["ai"])
 
@@ -23,8 +26,14 @@ async def suggest_replies(body: AiReplyIn, user_id: CurrentUser, db: Db) -> AiRe
     property, the last messages, the latest offer, the operator's ROI snapshot). A suggested
     rent never exceeds the rent at which the operator's numbers still reach the target
     cash-on-cash return (AI_TARGET_CASH_ON_CASH_PCT)."""
-    # On a thread: the database reads and the provider's HTTP call (bounded by its timeout).
-    found = await run(ai_replies.suggest_replies, user_id=user_id, thread_id=body.threadId, db=db)
+    # On the AI threads: the database reads and the provider's HTTP call (bounded by its
+    # timeout) never hold the event loop or the pool every other request uses.
+    try:
+        found = await aio.call_ai(
+            ai_replies.suggest_replies, user_id=user_id, thread_id=body.threadId, db=db
+        )
+    except DomainError as exc:
+        raise from_domain(exc) from None
     return AiReplyOut(
         suggestions=[
             AiSuggestionOut(text=s.text, intent=s.intent)  # type: ignore[arg-type]
