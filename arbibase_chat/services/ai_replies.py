@@ -254,8 +254,7 @@ class Context:
 
 def upgrade_note() -> str:
     """The one line for an operator whose plan lacks suggestions ("AI reply suggestions are
-    included in the Premium plan."). policy.upgrade_message would say "Ai ... is included"
-    (str.capitalize lowers the acronym), hence the plural wording here."""
+    included in the Premium plan."): policy's plan, in the plural this feature's name takes."""
     tier = policy.lowest_tier_with("ai_suggestions")
     if tier is None:
         return "AI reply suggestions are not available on any plan."

@@ -54,6 +54,10 @@ def test_schemathesis_finds_nothing(
             verified=True,
             db=dbmod.get_engine(e2e_database_url),
         )
+        # ...and the operator is on Pro, whose threads share files (tier gating).
+        accounts.set_tier(
+            email=n["operator"]["email"], tier="pro", db=dbmod.get_engine(e2e_database_url)
+        )
         upload = api.post(
             f"/api/messages/{n['thread_id']}/attachments",
             files={"file": ("front.png", files.image("PNG"), "image/png")},
