@@ -49,6 +49,20 @@ async def call_realtime(service: Callable[..., R], /, **kwargs: Any) -> R:
     )
 
 
+# AI reply suggestions (services/ai_replies.py) may wait up to AI_TIMEOUT_SECONDS on a
+# provider: on threads of their own, so a slow provider never holds the shared pool's few
+# threads (every database call of the worker goes through them).
+_ai_calls = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ai-provider")
+
+
+async def call_ai(service: Callable[..., R], /, **kwargs: Any) -> R:
+    """Like `call`, on the AI threads (a service that may wait on an AI provider)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _ai_calls, contextvars.copy_context().run, functools.partial(service, **kwargs)
+    )
+
+
 # Sign-ins and sign-ups (argon2id: 64 MiB and ~0.3 s of CPU each, over up to 4 threads of its
 # own) run on threads of their own, at most PASSWORD_HASHING_THREADS at once per worker, at a
 # lower CPU priority. On the shared pool a burst of logins took its threads (every other

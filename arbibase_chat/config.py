@@ -105,6 +105,22 @@ class Settings(BaseSettings):
     # Message sends one worker runs at once (UI and API); past it a send is refused at once
     # as busy (nothing stored) instead of queueing behind an overloaded worker. 0: no bound.
     max_sends_in_flight: int = Field(default=32, ge=0)
+    # AI reply suggestions for Premium operators (services/ai_replies.py). AI_BASE_URL unset
+    # (the default): drafts from templates, no network. Set: any OpenAI-compatible
+    # chat-completions endpoint (Ollama `http://127.0.0.1:11434/v1`, vLLM, a hosted API);
+    # AI_API_KEY goes out as a Bearer token when set. A provider slower than
+    # AI_TIMEOUT_SECONDS, or failing, gives no suggestions and a notice (never an error).
+    ai_base_url: str | None = None
+    ai_model: str = "llama3.1"
+    ai_api_key: str | None = None
+    ai_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
+    ai_temperature: float = Field(default=0.4, ge=0, le=2)
+    # A suggested counter rent never goes above the rent at which the operator's own ROI
+    # snapshot still reaches this cash-on-cash return (percent a year on the startup cost).
+    ai_target_cash_on_cash_pct: float = Field(default=20.0, ge=0, le=1000)
+    # Suggestions per user (token bucket, like sends): a burst, then one every 10 s.
+    ai_rate_burst: int = Field(default=5, ge=0)
+    ai_rate_per_second: float = Field(default=0.1, gt=0)
     # Redis pub/sub channel the workers' realtime hubs share (one per deployment).
     realtime_channel: str = "arbibase_chat:realtime"
 

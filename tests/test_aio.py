@@ -106,3 +106,8 @@ async def test_password_work_unbounded_or_in_supabase_mode_uses_the_shared_pool(
     ):
         monkeypatch.setattr(aio, "get_settings", lambda s=settings: s)
         assert not (await aio.call_password(name)).startswith("password")
+
+
+async def test_ai_calls_run_on_their_own_threads():
+    """A slow AI provider waits on the AI threads, never on the shared pool's."""
+    assert (await aio.call_ai(lambda: threading.current_thread().name)).startswith("ai-provider")

@@ -115,6 +115,8 @@ APP_HANDLERS = {
         "set_stage",
         "start_edit",
         "set_status",
+        # AI reply suggestions: the service decides (operator, plan, rate limit); no argument.
+        "suggest_replies",
         "tab_hidden",
         "tab_shown",
         "upload",

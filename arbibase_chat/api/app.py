@@ -21,6 +21,7 @@ from starlette.routing import Match
 
 from arbibase_chat.api import errors
 from arbibase_chat.api.routes import (
+    ai,
     attachments,
     auth,
     me,
@@ -204,6 +205,7 @@ def create_api(*, engine: Engine | None = None) -> FastAPI:
         properties,
         roi,
         verification,
+        ai,
     ):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
         app.state.api_routes += [r for r in module.router.routes if isinstance(r, APIRoute)]

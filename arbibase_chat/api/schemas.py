@@ -330,3 +330,35 @@ class RoiOut(BaseModel):
     payback_months: float | None  # null: the unit does not earn (net <= 0)
     break_even_occupancy_pct: float | None  # null: no occupancy breaks even; may exceed 100
     sensitivity: RoiSensitivity
+
+
+# --- AI reply suggestions -------------------------------------------------------------------
+
+
+class AiReplyIn(Body):
+    threadId: uuid.UUID
+
+
+class AiSuggestionOut(BaseModel):
+    text: str = Field(description="A draft the operator may edit and send; never sent for them.")
+    intent: Literal[
+        "price",
+        "term",
+        "deposit",
+        "insurance",
+        "viewing",
+        "accept",
+        "decline",
+        "counter",
+        "question",
+    ]
+
+
+class AiReplyOut(BaseModel):
+    """At most three suggestions. `provider`: `templates` (no AI provider configured) or
+    `openai-compatible:<model>`. A provider that timed out or failed: no suggestions and a
+    `notice` saying so (200, never an error); otherwise `notice` is null."""
+
+    suggestions: list[AiSuggestionOut] = Field(max_length=3)
+    provider: str
+    notice: str | None = None

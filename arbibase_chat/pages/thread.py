@@ -19,7 +19,7 @@ import reflex as rx
 from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.models import MessagePublic, ThreadPublic
-from arbibase_chat.pages import thread_deal, thread_edit, thread_live, thread_send
+from arbibase_chat.pages import thread_ai, thread_deal, thread_edit, thread_live, thread_send
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.thread_window import PAGE, MessageWindow
 from arbibase_chat.realtime import views as live
@@ -57,6 +57,14 @@ class ChatState(rx.State):
     plan: str = ""
     can_attach: bool = True
     attach_note: str = ""
+    # AI reply suggestions (pages/thread_ai.py): the thread's operator only, by plan
+    ai_show: bool = False
+    ai_allowed: bool = False
+    ai_note: str = ""
+    ai_chips: list[dict[str, str]] = []
+    ai_source: str = ""
+    ai_notice: str = ""
+    ai_loading: bool = False
     # Offer dialogs: the version being countered / declined / confirmed, the lost-deal form
     counter_for: str = ""
     counter_defaults: dict[str, str] = {}
@@ -173,6 +181,7 @@ class ChatState(rx.State):
         ):
             if getattr(self, name) != value:
                 setattr(self, name, value)
+        thread_ai.apply_plan(self, found)
 
     async def _mark_read(self, user_id: uuid.UUID) -> None:
         if self.open_id:
@@ -203,6 +212,7 @@ class ChatState(rx.State):
             self.editing_id = self.deleting_id = ""
             self.lost_open = False
             await thread_deal.load_property(self, user_id, thread.property_id)
+        thread_ai.reset(self, is_operator=thread.my_role == "operator", revisit=revisit)
         await self._load_plan(user_id)
         await thread_deal.load_offers(self, user_id)
         token = self.router.session.client_token
@@ -302,6 +312,13 @@ class ChatState(rx.State):
     async def composer_changed(self, value: str):
         """Typing indicator for the other side, at most one notice every 2 s."""
         await thread_send.typing(self, value)
+
+    # --- AI reply suggestions (pages/thread_ai.py) ------------------------------------------
+
+    @rx.event(background=True)
+    async def suggest_replies(self):
+        """Up to three drafts as chips above the composer; a click only fills the composer."""
+        await thread_ai.suggest(self)
 
     # --- thread actions ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from arbibase_chat.components.two_pane import two_pane
 from arbibase_chat.config import get_settings
 from arbibase_chat.pages.inbox_view import inbox_list, inbox_navbar
 from arbibase_chat.pages.thread import UPLOAD_ID, ChatState
+from arbibase_chat.pages.thread_ai_view import suggestion_chips
 from arbibase_chat.pages.verify_view import needs_verification, verify_banner
 from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
 
@@ -691,6 +692,7 @@ def chat_panel() -> rx.Component:
                 display="flex",
                 width="100%",
             ),
+            suggestion_chips(),
             _composer(),
             _hidden_triggers(),
             _confirm_dialog(),

@@ -165,9 +165,11 @@ def upgrade_message(feature: str, *, is_operator: bool) -> str:
     if not is_operator:
         return f"The operator's plan does not include {name}."
     tier = lowest_tier_with(feature)
+    # Upper-case the first letter only: "AI reply suggestions" keeps its "AI".
+    sentence = name[:1].upper() + name[1:]
     if tier is None:
-        return f"{name.capitalize()} is not available on any plan."
-    return f"{name.capitalize()} is included in the {PLAN_NAMES[tier]} plan."
+        return f"{sentence} is not available on any plan."
+    return f"{sentence} is included in the {PLAN_NAMES[tier]} plan."
 
 
 def operator_tier(session: Session, thread: MessagingThread) -> str:

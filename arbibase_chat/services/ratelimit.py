@@ -8,6 +8,7 @@ The limits (each one its own limiter, built from the settings; burst 0 turns one
 | kind | key | what | default |
 |---|---|---|---|
 | `send` | user | message sends (`check_send`) | 20, then 5/s |
+| `ai` | user | AI reply suggestions (`check_ai`) | 5, then 1 per 10 s |
 | `sign-in-pair` | account + client | password sign-ins of one account from one client | 5, then 1/min |
 | `sign-in-client` | client | password sign-ins from one client, any account | 20, then 10/min |
 | `sign-in-account` | account | password sign-ins of one account, any client | 30, then 3/min |
@@ -36,6 +37,7 @@ account-wide bucket, lets a botnet guess one account without bound.
   workers' clocks never disagree). One round trip per check.
 
 Settings: SEND_RATE_BURST (0 turns sending limits off), SEND_RATE_PER_SECOND,
+AI_RATE_BURST, AI_RATE_PER_SECOND,
 SIGN_IN_* / SIGN_UP_* (`config.py`), RATE_LIMIT_KEY_PREFIX. If Redis cannot be reached the
 check lets the action through and logs a warning: the limiter protects against floods, it must
 not take messaging (or signing in) down with it.
@@ -214,13 +216,16 @@ SIGN_IN_PAIR = "sign-in-pair"
 SIGN_IN_CLIENT = "sign-in-client"
 SIGN_IN_ACCOUNT = "sign-in-account"
 SIGN_UP_CLIENT = "sign-up-client"
-KINDS = (SEND, SIGN_IN_PAIR, SIGN_IN_CLIENT, SIGN_IN_ACCOUNT, SIGN_UP_CLIENT)
+AI = "ai"
+KINDS = (SEND, SIGN_IN_PAIR, SIGN_IN_CLIENT, SIGN_IN_ACCOUNT, SIGN_UP_CLIENT, AI)
 
 
 def rate(kind: str, settings: Settings) -> tuple[int, float]:
     """(burst, tokens per second) of a kind of limit in these settings; burst 0 = off."""
     if kind == SEND:
         return settings.send_rate_burst, settings.send_rate_per_second
+    if kind == AI:
+        return settings.ai_rate_burst, settings.ai_rate_per_second
     per_minute: dict[str, tuple[int, float]] = {
         SIGN_IN_PAIR: (settings.sign_in_pair_burst, settings.sign_in_pair_per_minute),
         SIGN_IN_CLIENT: (settings.sign_in_client_burst, settings.sign_in_client_per_minute),
@@ -340,6 +345,17 @@ def check_send(*, user_id: uuid.UUID) -> None:
         seconds = max(1, math.ceil(wait))
         raise RateLimited(
             f"too many messages: wait {seconds} s before sending again", retry_after=wait
+        )
+
+
+def check_ai(*, user_id: uuid.UUID) -> None:
+    """Take one AI-suggestion token for `user_id`; RateLimited when the bucket is empty (each
+    request may cost a provider call)."""
+    wait = limiter(AI).hit(f"ai:{user_id}")
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise RateLimited(
+            f"too many suggestion requests: wait {seconds} s and ask again", retry_after=wait
         )
 
 

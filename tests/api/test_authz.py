@@ -279,6 +279,14 @@ CALLS: dict[str, Call] = {
         lambda c: {"reason": "no"},
         expected=_codes(403, 403, 403, 403, 401),
     ),
+    # AI reply suggestions: the thread's operator only, on Premium (the world's operator is on
+    # Pro: 403 upgrade_required; the owner 403 operators_only).
+    "suggest_replies": Call(
+        "POST /api/ai/reply",
+        lambda c: "/api/ai/reply",
+        lambda c: {"threadId": c.thread},
+        expected=_codes(403, 403, 404, 404, 401),
+    ),
 }
 
 

@@ -589,6 +589,7 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/staff/verifications"),
     ("post", "/api/staff/verifications/{claimId}/approve"),
     ("post", "/api/staff/verifications/{claimId}/reject"),
+    ("post", "/api/ai/reply"),
 }
 
 

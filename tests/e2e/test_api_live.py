@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from arbibase_chat import db as dbmod
+from arbibase_chat.services import accounts
 from tests import files
 
 PASSWORD = "a long enough password"
@@ -105,8 +107,12 @@ def test_the_seeds_four_calls_work_unchanged(api: httpx.Client) -> None:
     assert mine.status_code == missing.status_code == 404 and mine.json() == missing.json()
 
 
-def test_upload_and_download_on_the_live_server(api: httpx.Client) -> None:
+def test_upload_and_download_on_the_live_server(api: httpx.Client, e2e_database_url: str) -> None:
     n = negotiation(api)
+    # File sharing is a Pro feature of the operator's plan (a new sign-up is on Beta).
+    accounts.set_tier(
+        email=n["operator"]["email"], tier="pro", db=dbmod.get_engine(e2e_database_url)
+    )
     up = api.post(
         f"/api/messages/{n['thread_id']}/attachments",
         files={"file": ("front.png", files.image("PNG", (900, 600)), "image/png")},

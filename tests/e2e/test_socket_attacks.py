@@ -322,6 +322,13 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
             {"key": "adr", "value": 150},
             {"key": "adr", "value": "9" * 5000},
         ]
+    if handler == "suggest_replies":
+        # It takes no argument: the thread is the tab's own open_id (a forged one through
+        # setvar is tried below), the service checks the caller again. Forged extras anyway.
+        variants += [
+            {"threadId": scene.thread_id},
+            {"text": FORGED, "intent": "counter", "send": True},
+        ]
     if handler == "setvar":
         variants += [
             {"var_name": name, "value": value}

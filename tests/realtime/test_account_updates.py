@@ -78,7 +78,7 @@ def test_account_changes_are_announced_with_ids_only(pg_db: Engine):
             db=pg_db,
         )
         verification.approve(staff_id=None, claim_id=claim.id, db=pg_db)
-        accounts.set_tier(email=owner.email, tier="pro", db=pg_db)
+        accounts.set_tier(email=owner.email, tier="premium", db=pg_db)
         got = [json.loads(n.payload) for n in conn.notifies(timeout=0.5, stop_after=None)]
     expected = {"kind": "account", "user_id": str(owner.id), "participants": [str(owner.id)]}
     # Submitted; approved (the claim's and users.verified's notices are identical, in one
