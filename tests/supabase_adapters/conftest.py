@@ -85,7 +85,8 @@ def person(
     auth = standin.create_user(
         f"{role}-{secrets.token_hex(4)}@example.com",
         user_metadata={"display_name": name or f"{role.title()} Supa", "role": role},
-        app_metadata={"verified": verified} if role == "owner" else {},
+        # Operators on Pro: their threads share files (tier gating reads app_metadata.tier).
+        app_metadata={"verified": verified} if role == "owner" else {"tier": "pro"},
     )
     token = standin.access_token(auth)
     user_id = identity.authenticate_token(token=token, db=db)
