@@ -91,7 +91,10 @@ def test_supabase_users_sign_in_negotiate_and_share_a_file(
 ) -> None:
     server, url = supabase_server
     project.create_user(
-        "sam@operators.example", PASSWORD, user_metadata={"display_name": "Sam", "role": "operator"}
+        "sam@operators.example",
+        PASSWORD,
+        user_metadata={"display_name": "Sam", "role": "operator"},
+        app_metadata={"tier": "pro"},  # file sharing is a Pro feature of the operator's plan
     )
     project.create_user(
         "olga@owners.example",
