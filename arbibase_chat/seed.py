@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from arbibase_chat.db import utcnow
 from arbibase_chat.models import PropertyPublic, UserPublic
 from arbibase_chat.services import (
     accounts,
     deals,
     messages,
+    offer_terms,
     offers,
     properties,
     threads,
@@ -204,8 +203,8 @@ def seed_demo(db: Engine | None = None) -> dict[str, UserPublic]:
 
 
 def _terms(rent: int, months: int, **more: object) -> dict[str, object]:
-    start = (utcnow().date().replace(day=1) + timedelta(days=62)).replace(day=1)
-    return {"monthlyRent": rent, "leaseMonths": months, "startDate": start.isoformat(), **more}
+    start = offer_terms.default_start_date()
+    return {"monthlyRent": rent, "leaseMonths": months, "startDate": start, **more}
 
 
 def _seed_offers(

@@ -22,7 +22,7 @@ import reflex as rx
 from arbibase_chat import aio, routes
 from arbibase_chat.pages import roi_offer
 from arbibase_chat.pages.inbox import InboxState
-from arbibase_chat.services import properties, roi
+from arbibase_chat.services import offer_terms, properties, roi
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState, user_view
 
@@ -292,7 +292,7 @@ class RoiState(rx.State):
         await (await self.get_state(InboxState))._load_badge(user_id)
         if not self._offer_key:
             self._offer_key = uuid.uuid4().hex
-            self.offer_start = roi_offer.default_start()
+            self.offer_start = offer_terms.default_start_date()
         requested = self._requested_property()
         if self.loaded and self._loaded_for == requested:
             return None  # a reconnect (on_load runs again): keep what was typed

@@ -9,37 +9,17 @@ the operator lands in the negotiation, where the offer card already is.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import reflex as rx
 
 from arbibase_chat import aio, routes
-from arbibase_chat.db import utcnow
-from arbibase_chat.services import offer_terms, offers
+from arbibase_chat.pages import thread_deal
+from arbibase_chat.services import offers
 from arbibase_chat.services.errors import DomainError
 
 if TYPE_CHECKING:
     from arbibase_chat.pages.roi import RoiState
-
-
-def default_start() -> str:
-    """The first of the month after next: a realistic move-in date to start from."""
-    first = utcnow().date().replace(day=1)
-    return (first + timedelta(days=62)).replace(day=1).isoformat()
-
-
-def terms_from_form(form: dict[str, Any]) -> dict[str, Any]:
-    terms: dict[str, Any] = {}
-    for key in offer_terms.KEYS:
-        value = form.get(key)
-        if key == "subletClause":
-            terms[key] = value in ("on", "true", True)
-        elif isinstance(value, str) and value.strip():
-            terms[key] = value.strip().replace("$", "").replace(",", "")
-    if terms.get("model") != "revenue_share":
-        terms.pop("revenueSharePct", None)
-    return terms
 
 
 async def send(state: RoiState, form: Any) -> Any:
@@ -58,7 +38,7 @@ async def send(state: RoiState, form: Any) -> Any:
             offers.send_offer,
             user_id=user_id,
             property_id=uuid.UUID(state.property_id),
-            terms=terms_from_form(form),
+            terms=thread_deal.terms_from_form(form),
             roi_inputs=inputs,
             share_numbers=form.get("shareNumbers") in ("on", "true", True),
             message=form.get("message") or None,

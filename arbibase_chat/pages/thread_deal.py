@@ -41,7 +41,7 @@ def card_fields(offer: offers.OfferPublic) -> dict[str, Any]:
     numbers = []
     if offer.roi:
         for key, label, unit in offer_pdf.SHARED_FIGURES:
-            numbers.append([label, offer_pdf._figure(offer.roi.get(key), unit)])
+            numbers.append([label, offer_pdf.figure(offer.roi.get(key), unit)])
     return {
         "offer_id": str(offer.id),
         "offer_version": offer.version,
@@ -184,7 +184,8 @@ def _as_text(value: Any) -> str:
 
 
 def terms_from_form(form: dict[str, Any]) -> dict[str, Any]:
-    """The counter form's strings as terms input (the service validates every one)."""
+    """An offer form's strings as terms input (the counter dialog, the ROI page's Send Offer):
+    a ticked checkbox is "on", a typed "$2,400" loses its "$"; the service validates the rest."""
     terms: dict[str, Any] = {}
     for key in offer_terms.KEYS:
         value = form.get(key)
@@ -192,7 +193,7 @@ def terms_from_form(form: dict[str, Any]) -> dict[str, Any]:
             terms[key] = value in ("on", "true", True)
             continue
         if isinstance(value, str) and value.strip():
-            terms[key] = value.strip()
+            terms[key] = value.strip().removeprefix("$")
     if terms.get("model") != "revenue_share":
         terms.pop("revenueSharePct", None)
     return terms

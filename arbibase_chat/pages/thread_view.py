@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from arbibase_chat import routes
@@ -404,18 +406,7 @@ def _edit_dialog() -> rx.Component:
                         size="1",
                         color=rx.color("gray", 10),
                     ),
-                    rx.hstack(
-                        rx.button(
-                            "Cancel",
-                            variant="soft",
-                            color_scheme="gray",
-                            type="button",
-                            on_click=ChatState.cancel_edit,
-                        ),
-                        rx.button("Save", type="submit", id="edit-save"),
-                        justify="end",
-                        width="100%",
-                    ),
+                    _form_buttons(ChatState.cancel_edit, "Save", "edit-save"),
                     spacing="3",
                 ),
                 on_submit=ChatState.save_edit,
@@ -450,6 +441,20 @@ def _delete_dialog() -> rx.Component:
             ),
         ),
         open=ChatState.deleting_id != "",
+    )
+
+
+def _form_buttons(
+    on_cancel: Any, label: str, submit_id: str, *, color_scheme: str | None = None
+) -> rx.Component:
+    """A dialog form's last row: Cancel, then its submit button."""
+    submit_props = {"color_scheme": color_scheme} if color_scheme else {}
+    return rx.hstack(
+        rx.button("Cancel", variant="soft", color_scheme="gray", type="button", on_click=on_cancel),
+        rx.button(label, type="submit", id=submit_id, **submit_props),
+        justify="end",
+        padding_top="8px",
+        width="100%",
     )
 
 
@@ -498,19 +503,8 @@ def _decline_dialog() -> rx.Component:
                 rx.vstack(
                     rx.text("Tell them why (optional): it helps the next offer.", size="2"),
                     rx.text_area(name="reason", max_length=500, width="100%", id="decline-reason"),
-                    rx.hstack(
-                        rx.button(
-                            "Cancel",
-                            variant="soft",
-                            color_scheme="gray",
-                            type="button",
-                            on_click=ChatState.close_decline,
-                        ),
-                        rx.button(
-                            "Decline offer", color_scheme="red", type="submit", id="decline-send"
-                        ),
-                        justify="end",
-                        width="100%",
+                    _form_buttons(
+                        ChatState.close_decline, "Decline offer", "decline-send", color_scheme="red"
                     ),
                     spacing="3",
                 ),
@@ -591,19 +585,7 @@ def _counter_dialog() -> rx.Component:
                     ChatState.counter_error != "",
                     rx.callout(ChatState.counter_error, color_scheme="red", size="1", role="alert"),
                 ),
-                rx.hstack(
-                    rx.button(
-                        "Cancel",
-                        variant="soft",
-                        color_scheme="gray",
-                        type="button",
-                        on_click=ChatState.close_counter,
-                    ),
-                    rx.button("Send counter-offer", type="submit", id="counter-send"),
-                    justify="end",
-                    padding_top="12px",
-                    width="100%",
-                ),
+                _form_buttons(ChatState.close_counter, "Send counter-offer", "counter-send"),
                 on_submit=ChatState.counter,
                 key=ChatState.counter_for,
             ),
@@ -625,17 +607,8 @@ def _lost_dialog() -> rx.Component:
                     rx.text_area(
                         name="reason", required=True, max_length=500, width="100%", id="lost-reason"
                     ),
-                    rx.hstack(
-                        rx.button(
-                            "Cancel",
-                            variant="soft",
-                            color_scheme="gray",
-                            type="button",
-                            on_click=ChatState.close_lost,
-                        ),
-                        rx.button("Mark lost", color_scheme="red", type="submit", id="lost-send"),
-                        justify="end",
-                        width="100%",
+                    _form_buttons(
+                        ChatState.close_lost, "Mark lost", "lost-send", color_scheme="red"
                     ),
                     spacing="3",
                 ),

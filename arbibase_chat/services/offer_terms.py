@@ -120,6 +120,12 @@ def _start_date(raw: Mapping[str, Any]) -> str:
     return day.isoformat()
 
 
+def default_start_date() -> str:
+    """The first of the month after next: a realistic move-in date to start an offer from."""
+    first = utcnow().date().replace(day=1)
+    return (first + timedelta(days=62)).replace(day=1).isoformat()
+
+
 def _flag(raw: Mapping[str, Any], key: str, *, default: bool) -> bool:
     value = raw.get(key, default)
     if value is None:
