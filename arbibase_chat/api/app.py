@@ -56,9 +56,6 @@ class _BodyTooLarge(Exception):
     """The request body passed the configured limit while it was being read."""
 
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
 class ApiGate:
     """ASGI middleware for `/api` only: origin allow-list and CORS, JSON bodies without a
     Content-Type (the seed's `fetch` sends text/plain), and the request body size limit."""
@@ -89,12 +86,6 @@ class ApiGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _is_api_path(scope["path"]):
             await self.app(scope, receive, send)
-            return
-        if _CONTROL_CHARS.search(scope["path"]):
-            # No route has a control character (Starlette's `{path:path}` cannot even match a
-            # newline, so the request would fall through to the pages' plain-text 404).
-            body = errors.error_body("not found", "not_found")
-            await JSONResponse(body, status_code=404)(scope, receive, send)
             return
         headers = Headers(scope=scope)
         origin = headers.get("origin")

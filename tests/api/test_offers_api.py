@@ -216,9 +216,3 @@ def test_a_beta_thread_refuses_files_with_upgrade_required(client, db):
         f"/api/messages/{opened['id']}", json={"text": "hello"}, headers=_auth(owner)
     )
     assert text.status_code in (200, 201)
-
-
-def test_a_control_character_in_an_api_path_is_a_json_404(client, world: World):
-    for path in ("/api/offers/%0A", "/api/messages/%0D%0Athreads", "/api/offers/a%00b/accept"):
-        res = client.get(path, headers=world.operator.auth)
-        assert res.status_code == 404 and res.json()["code"] == "not_found", path

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -41,6 +42,7 @@ CHECKS = (
     "missing_required_header",
 )
 MAX_EXAMPLES = 25
+START = (date.today() + timedelta(days=30)).isoformat()
 
 
 def test_schemathesis_finds_nothing(
@@ -64,11 +66,30 @@ def test_schemathesis_finds_nothing(
             headers=n["owner_auth"],
         )
         assert upload.status_code == 201, upload.text
+        message = api.post(
+            f"/api/messages/{n['thread_id']}", json={"text": "hello"}, headers=n["owner_auth"]
+        )
+        assert message.status_code == 200, message.text
+        offer = api.post(
+            "/api/offers",
+            json={
+                "propertyId": n["property_id"],
+                "terms": {"monthlyRent": 2000, "leaseMonths": 12, "startDate": START},
+            },
+            headers=n["operator_auth"],
+        )
+        assert offer.status_code == 201, offer.text
+    # Ids in paths are real ones (or, for claims, a well-formed stranger's): random path text
+    # with a newline never reaches the app in production — Reflex's own outer router answers
+    # it with a plain-text 404 before any of our code runs (see the closing note of #11).
     config = tmp_path / "schemathesis.toml"
     config.write_text(
         "[parameters]\n"
         f'"path.threadId" = {json.dumps(n["thread_id"])}\n'
         f'"path.attachmentId" = {json.dumps(upload.json()["id"])}\n'
+        f'"path.messageId" = {json.dumps(message.json()["id"])}\n'
+        f'"path.offerId" = {json.dumps(offer.json()["offerId"])}\n'
+        f'"path.claimId" = {json.dumps(str(uuid.uuid4()))}\n'
     )
     cli = Path(sys.executable).with_name("schemathesis")
     assert cli.exists() or shutil.which("schemathesis"), "schemathesis is not installed"
