@@ -18,6 +18,8 @@ from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.property_view import property_page
 from arbibase_chat.pages.roi import RoiState
 from arbibase_chat.pages.roi_view import roi_page
+from arbibase_chat.pages.settings import SettingsState
+from arbibase_chat.pages.settings_view import settings_page
 from arbibase_chat.pages.staff import StaffState, staff_page
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_view import thread_page
@@ -53,6 +55,13 @@ app = rx.App(api_transformer=[api_app, _guarded])
 # A reconnecting tab whose cookie changed loses the old identity before its state is sent.
 app.add_middleware(IdentityOnHydrate())
 app.head_components.append(rx.script(src="/chat.js"))
+# Notifications (issue #12): the unread total in the title and on the favicon, desktop
+# notifications and sound for new messages (assets/notify.js; settings on /settings).
+app.head_components.append(rx.script(src="/notify.js"))
+# The icon notify.js badges; /favicon.ico is there too for browsers that ask for it anyway.
+app.head_components.append(
+    rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml", id="favicon")
+)
 app.add_page(index, route=routes.HOME, title="ArbiBase Chat", on_load=SessionState.route_home)
 app.add_page(
     login_page,
@@ -82,13 +91,19 @@ app.add_page(
     verify_page,
     route=routes.VERIFY,
     title="Verify ownership · ArbiBase Chat",
-    on_load=[VerifyState.load, ChatState.close],
+    on_load=[VerifyState.load, InboxState.load_badge, ChatState.close],
 )
 app.add_page(
     staff_page,
     route=routes.STAFF_VERIFICATIONS,
     title="Verifications · ArbiBase Chat",
-    on_load=StaffState.load,
+    on_load=[StaffState.load, InboxState.load_badge],
+)
+app.add_page(
+    settings_page,
+    route=routes.SETTINGS,
+    title="Settings · ArbiBase Chat",
+    on_load=[SettingsState.load, ChatState.close],
 )
 app.add_page(
     portfolio_page,

@@ -52,6 +52,8 @@ APP_HANDLERS = {
     "reflex___state____state.arbibase_chat___pages___inbox____inbox_state": {
         "clear_search",
         "load",
+        # The navbar's own total for pages without the list (verify, staff); no argument.
+        "load_badge",
         "load_more",
         "run_search",
         "set_role_filter",
@@ -131,6 +133,14 @@ APP_HANDLERS = {
         "submit",
         "upload_progress",
     },
+    # Notifications (/settings): this browser's own switches, kept in its localStorage; the
+    # values are checked (a bool, a known permission) and name nobody.
+    "reflex___state____state.arbibase_chat___pages___settings____notify_prefs": {
+        "set_desktop",
+        "set_permission",
+        "set_sound",
+    },
+    "reflex___state____state.arbibase_chat___pages___settings____settings_state": {"load"},
     # Staff review: every decision is the service's (staff only); others load nothing.
     "reflex___state____state.arbibase_chat___pages___staff____staff_state": {
         "approve",

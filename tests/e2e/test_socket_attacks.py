@@ -44,6 +44,7 @@ from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.properties import PropertiesState
 from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.roi import RoiState
+from arbibase_chat.pages.settings import NotifyPrefs, SettingsState
 from arbibase_chat.pages.staff import StaffState
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.verify import VerifyState
@@ -309,6 +310,7 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "claim_id": scene.claim_id,
         "open": True,
         "message_id": scene.message_id,
+        "on": True,  # this browser's own notification switches
         **victim_ids,
     }
     filled = {name: by_name.get(name, scene.thread_id) for name in params}
@@ -329,6 +331,8 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
             {"threadId": scene.thread_id},
             {"text": FORGED, "intent": "counter", "send": True},
         ]
+    if handler == "set_permission":
+        variants += [{"value": "granted"}, {"value": ["denied"]}, {"value": FORGED}]
     if handler == "setvar":
         variants += [
             {"var_name": name, "value": value}
@@ -363,6 +367,8 @@ def _every_allowed_handler() -> list[tuple[str, str]]:
             RoiState,
             VerifyState,
             StaffState,
+            SettingsState,
+            NotifyPrefs,
         )
     }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]
