@@ -158,7 +158,12 @@ def settings_page() -> rx.Component:
     return rx.box(
         inbox_navbar(),
         rx.center(
-            rx.card(settings_content(), width="100%", max_width="560px", size="3"),
+            rx.card(
+                settings_content(),
+                width="100%",
+                max_width="560px",
+                size=rx.breakpoints(initial="2", sm="3"),
+            ),
             padding=["12px", "32px 16px"],
         ),
         min_height="100vh",

@@ -49,3 +49,30 @@ def test_inbox_and_thread_screens(
     _no_horizontal_overflow(page)
     page.screenshot(path=str(artifacts_dir / f"portfolio-{size}-{scheme}.png"), full_page=True)
     page.context.close()
+
+
+def _navbar_one_row(page: Page) -> None:
+    """The navbar keeps its height (it never wraps) and shows every control it has."""
+    box = page.locator("#navbar").bounding_box()
+    assert box is not None and box["height"] <= 58, box
+    for control in ("#nav-settings", "#log-out"):
+        item = page.locator(control).bounding_box()
+        assert item is not None and item["x"] + item["width"] <= box["width"] + 1, control
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_settings_screens(
+    live_server: str, browser: Browser, artifacts_dir: Path, size: str, scheme: str
+) -> None:
+    # Sam: a staff operator, the most navbar items anyone has.
+    page = signed_in_page(
+        browser, live_server, "sam@demo.arbibase.test", viewport=SIZES[size], color_scheme=scheme
+    )
+    page.locator("#nav-settings").click()
+    expect(page.get_by_role("switch", name="Desktop notifications")).to_be_visible()
+    expect(page.locator("#nav-settings")).to_have_attribute("aria-current", "page")
+    _no_horizontal_overflow(page)
+    _navbar_one_row(page)
+    page.screenshot(path=str(artifacts_dir / f"settings-{size}-{scheme}.png"), full_page=True)
+    page.context.close()
