@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.config import get_settings
@@ -16,7 +17,7 @@ from tests import factories
 
 def _outbox(db) -> list[EmailOutbox]:
     with dbmod.read_session(db) as session:
-        return list(session.scalars(select(EmailOutbox).order_by(EmailOutbox.created_at)))
+        return list(session.scalars(select(EmailOutbox).order_by(col(EmailOutbox.created_at))))
 
 
 def _premium_pair(db) -> factories.Pair:
