@@ -136,12 +136,39 @@ class Settings(BaseSettings):
     supabase_storage_bucket: str = "message_attachments"
     # Lifetime of the signed download URLs handed out after the participant check.
     supabase_signed_url_ttl_seconds: int = Field(default=60, ge=1, le=3600)
-    # Later issue: the e-mail bridge.
+    # The e-mail bridge (Premium threads; services/email_outbox.py, adapters/mailer.py). A
+    # participant who has not read a message within EMAIL_NOTIFY_DELAY_SECONDS gets one e-mail
+    # per thread batching what arrived meanwhile. SMTP_HOST unset (`make run`): e-mails are
+    # written as .eml files under MAIL_DIR and logged instead of sent. SMTP_STARTTLS unset:
+    # STARTTLS when the server offers it; true: required; false: never.
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
     smtp_password: str | None = None
+    smtp_starttls: bool | None = None
     smtp_from: str | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_dir: Path = VAR_DIR / "mail"
+    # Where the app is reached from an e-mail (links, the unsubscribe URL).
+    public_url: str = "http://localhost:3000"
+    # Reply by e-mail: Reply-To is reply+<token>@EMAIL_REPLY_DOMAIN (unset: no Reply-To, and
+    # the e-mails say to answer in the app). Tokens stop working after the TTL.
+    email_reply_domain: str | None = None
+    email_reply_token_ttl_days: int = Field(default=30, ge=1)
+    email_notify_delay_seconds: float = Field(default=120.0, ge=0)
+    # How often each worker looks for due e-mails, and how long a claimed e-mail may stay
+    # unsent before another worker takes it over (its worker died between claim and send).
+    email_dispatch_interval_seconds: float = Field(default=5.0, gt=0)
+    email_claim_lease_seconds: float = Field(default=300.0, gt=0)
+    email_max_attempts: int = Field(default=5, ge=1)
+    # The inbound SMTP listener for replies (aiosmtpd): on when INBOUND_SMTP_PORT is set, in
+    # the app process, or alone: `python -m arbibase_chat.cli mail-in`.
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int | None = None
+    inbound_max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Replies per sender address (token bucket): a burst, then one every 6 s.
+    inbound_rate_burst: int = Field(default=10, ge=0)
+    inbound_rate_per_second: float = Field(default=1 / 6, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

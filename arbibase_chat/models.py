@@ -7,7 +7,7 @@ The schema itself is owned by Alembic (`alembic/versions`); these classes must m
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -23,6 +23,8 @@ ThreadStatus = Literal["active", "archived", "closed"]
 MessageKind = Literal["text", "offer", "system"]
 
 ROLES: tuple[str, ...] = ("operator", "owner")
+# "Muted until I unmute" (a date no mute of 1 hour or 1 day ever reaches).
+MUTED_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 TIERS: tuple[str, ...] = ("beta", "pro", "premium")
 THREAD_STATUSES: tuple[str, ...] = ("active", "archived", "closed")
 # A negotiation's deal stage (services/deals.py): derived from its offers up to "agreed";
@@ -193,6 +195,9 @@ class Participant(SQLModel, table=True):
     last_read_seq: int = 0
     last_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_message_at: datetime = _ts()
+    # Per-participant mute (services/mutes.py): until then no notification, sound or e-mail,
+    # and the thread is out of the navbar total. MUTED_FOREVER is "until I unmute".
+    muted_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ThreadTag(SQLModel, table=True):
@@ -237,6 +242,8 @@ class ThreadPublic(SQLModel):
     my_role: Role
     property_title: str
     stage: DealStage = "inquiry"
+    # My mute of this thread (services/mutes.py); None or past: not muted.
+    muted_until: datetime | None = None
     counterparty_id: uuid.UUID
     counterparty_name: str
     last_message: MessagePreview | None
@@ -525,3 +532,81 @@ class ClaimPublic(BaseModel):
     reason: str | None
     decided_at: datetime | None
     created_at: datetime
+
+
+# --- notifications: settings, the e-mail outbox, reply tokens (alembic 0010) ----------------
+
+EMAIL_OUTBOX_STATES: tuple[str, ...] = ("pending", "sending", "sent", "skipped", "failed")
+
+
+class NotificationSettings(SQLModel, table=True):
+    """A user's own notification choices kept on the server (the browser's own switches, desktop
+    notifications and sound, live in that browser). No row: the defaults."""
+
+    __tablename__ = "messaging_notification_settings"
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", primary_key=True)
+    # The global e-mail opt-out (services/notification_settings.py).
+    email_enabled: bool = True
+    updated_at: datetime = _ts()
+
+
+class NotificationSettingsPublic(BaseModel):
+    email_enabled: bool
+
+
+class EmailOutbox(SQLModel, table=True):
+    """One e-mail owed to a participant about a thread (services/email_outbox.py).
+
+    Written in the transaction of the message that makes it due; one *pending* row per
+    (thread, recipient) batches what arrives until it is sent. `sending` rows are claimed;
+    a claim older than the lease (a worker died) is claimed again."""
+
+    __tablename__ = "messaging_email_outbox"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('pending', 'sending', 'sent', 'skipped', 'failed')",
+            name="ck_messaging_email_outbox_state",
+        ),
+        Index(
+            "uq_messaging_email_outbox_pending",
+            "thread_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index("ix_messaging_email_outbox_due", "state", "due_at"),
+        Index("ix_messaging_email_outbox_recipient", "user_id", "thread_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    thread_id: uuid.UUID = Field(foreign_key="messaging_threads.id", ondelete="CASCADE")
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    # The first message of the batch; the e-mail covers it and what came after.
+    first_seq: int
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The newest message the sent e-mail showed (a later batch skips what it already covered).
+    through_seq: int | None = None
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    email_message_id: str | None = Field(default=None, max_length=255)
+    # Why it was skipped or failed (read meanwhile, muted, opted out, ...).
+    note: str | None = Field(default=None, max_length=300)
+    created_at: datetime = _ts()
+
+
+class EmailToken(SQLModel, table=True):
+    """A reply-by-e-mail / unsubscribe token of one recipient in one thread. Only its SHA-256
+    is stored; the token itself is in the e-mail (`reply+<token>@EMAIL_REPLY_DOMAIN`)."""
+
+    __tablename__ = "messaging_email_tokens"
+    __table_args__ = (Index("ix_messaging_email_tokens_pair", "user_id", "thread_id"),)
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    thread_id: uuid.UUID = Field(foreign_key="messaging_threads.id", ondelete="CASCADE")
+    created_at: datetime = _ts()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

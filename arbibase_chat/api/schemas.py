@@ -362,3 +362,22 @@ class AiReplyOut(BaseModel):
     suggestions: list[AiSuggestionOut] = Field(max_length=3)
     provider: str
     notice: str | None = None
+
+
+# --- notifications (issue #12, part 3) -------------------------------------------------------
+
+
+class MuteIn(Body):
+    """How long to mute the thread for me: "1h", "1d", "forever"; null unmutes."""
+
+    duration: Literal["1h", "1d", "forever"] | None = None
+
+
+class MuteState(BaseModel):
+    thread_id: uuid.UUID
+    # null: not muted; 9999-12-31: until unmuted.
+    muted_until: datetime | None
+
+
+class NotificationSettingsIn(Body):
+    emailEnabled: bool

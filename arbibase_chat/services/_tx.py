@@ -41,6 +41,11 @@ ELEVATED: dict[str, str] = {
     "expire-offers": "offers.expire_due: an offer past its expiry is expired and announced in "
     "its thread; nobody decided it, so no user acts (maintenance task, or before an action on "
     "an offer found due)",
+    "email-outbox": "email_outbox: claims the e-mails due to participants, reads the thread, the "
+    "recipient's cursor, mute and opt-out, and issues reply tokens; runs for no user "
+    "(maintenance task in every worker)",
+    "email-tokens": "email_tokens.resolve: an inbound reply or an unsubscribe link carries a "
+    "token, not a session; the token says which user acts, who then acts as themselves",
     "sweep-uploads": "attachments.sweep_pending_uploads: deletes every user's uploads never "
     "sent in a message after the grace period; runs for no user (maintenance task, CLI)",
 }

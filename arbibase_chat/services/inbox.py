@@ -64,7 +64,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise Invalid("cursor is not valid", field="cursor") from None
 
 
-def _my_threads(user_id: uuid.UUID) -> Select[Any, Any, Any, Any]:
+def _my_threads(user_id: uuid.UUID) -> Select[Any, Any, Any, Any, Any]:
     """The caller's participant rows (`_access`), newest activity first.
 
     Filters and the keyset cursor go on this query, so the page is chosen by one range scan of
@@ -85,6 +85,7 @@ def _inbox_rows(page: Subquery) -> Select[Any]:
             page.c.role,
             page.c.last_read_seq,
             page.c.last_message_at,
+            page.c.muted_until,
             col(Property.title),
             col(Counterparty.display_name),
             col(Other.last_read_seq),
@@ -120,7 +121,22 @@ def _tags_for(session: Session, thread_ids: Iterable[uuid.UUID]) -> dict[uuid.UU
 
 
 def _to_public(row: Sequence[Any], tags: list[str]) -> ThreadPublic:
-    (thread, role, last_read, _lma, title, cp_name, cp_read, mid, sender, body, kind, url, at) = row
+    (
+        thread,
+        role,
+        last_read,
+        _lma,
+        muted,
+        title,
+        cp_name,
+        cp_read,
+        mid,
+        sender,
+        body,
+        kind,
+        url,
+        at,
+    ) = row
     preview = None
     if mid is not None:
         preview = MessagePreview(
@@ -148,6 +164,7 @@ def _to_public(row: Sequence[Any], tags: list[str]) -> ThreadPublic:
         my_role=role,
         property_title=title,
         stage=thread.stage,
+        muted_until=muted,
         counterparty_id=thread.owner_id if role == "operator" else thread.operator_id,
         counterparty_name=cp_name,
         last_message=preview,

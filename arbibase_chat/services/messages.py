@@ -26,7 +26,14 @@ from arbibase_chat.models import (
     MessagingThread,
     Participant,
 )
-from arbibase_chat.services import _access, attachments, policy, ratelimit, validation
+from arbibase_chat.services import (
+    _access,
+    attachments,
+    email_outbox,
+    policy,
+    ratelimit,
+    validation,
+)
 from arbibase_chat.services._tx import Outbox, reading, transaction
 from arbibase_chat.services.errors import Conflict, Invalid, NotFound, RateLimited
 from arbibase_chat.services.events import MessageCreated
@@ -237,6 +244,8 @@ def append_in(
     )
     session.add(message)
     session.flush()
+    # The e-mail this message may owe the other party, in the same transaction (Premium).
+    email_outbox.enqueue_in(session, thread=thread, sender_id=user_id, seq=seq, now=now)
     if attachment is not None:
         attachment.message_id = message.id
         session.add(attachment)

@@ -19,7 +19,7 @@ from arbibase_chat.models import (
     PropertyUnread,
     ReadState,
 )
-from arbibase_chat.services import _access, validation
+from arbibase_chat.services import _access, mutes, validation
 from arbibase_chat.services._tx import Outbox, reading, transaction
 from arbibase_chat.services.errors import NotFound
 from arbibase_chat.services.events import ReadUpdated
@@ -135,11 +135,12 @@ def mark_read(
 
 
 def unread_total(*, user_id: uuid.UUID, db: Engine | None = None) -> int:
+    """The navbar total: unread messages of my threads, muted ones left out (services/mutes.py)."""
     query = (
         select(func.coalesce(func.sum(UNREAD), 0))
         .select_from(P)
         .join(T, col(T.id) == col(P.thread_id))
-        .where(_access.is_mine(user_id))
+        .where(_access.is_mine(user_id), mutes.not_muted(utcnow()))
     )
     with reading(db, as_user=user_id) as session:
         return int(session.scalar(query) or 0)

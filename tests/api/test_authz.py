@@ -157,6 +157,23 @@ CALLS: dict[str, Call] = {
         scoped=lambda c, tid: f"/api/messages/{tid}/{c.message_id}",
         expected=_codes(200, 409, 404, 404, 401),
     ),
+    # Mine only: each party mutes for themselves; a stranger's mute of another pair is 404.
+    "mute_thread": Call(
+        "PUT /api/messages/threads/{threadId}/mute",
+        lambda c: f"/api/messages/threads/{c.thread}/mute",
+        lambda c: {"duration": "1d"},
+        scoped=lambda c, tid: f"/api/messages/threads/{tid}/mute",
+        expected=THREAD_SCOPED,
+    ),
+    "get_my_settings": Call(
+        "GET /api/me/settings", lambda c: "/api/me/settings", expected=SIGNED_IN
+    ),
+    "update_my_settings": Call(
+        "PATCH /api/me/settings",
+        lambda c: "/api/me/settings",
+        lambda c: {"emailEnabled": False},
+        expected=SIGNED_IN,
+    ),
     "upload_attachment": Call(
         "POST /api/messages/{threadId}/attachments",
         lambda c: f"/api/messages/{c.thread}/attachments",

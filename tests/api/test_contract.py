@@ -590,6 +590,9 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/staff/verifications/{claimId}/approve"),
     ("post", "/api/staff/verifications/{claimId}/reject"),
     ("post", "/api/ai/reply"),
+    ("put", "/api/messages/threads/{threadId}/mute"),
+    ("get", "/api/me/settings"),
+    ("patch", "/api/me/settings"),
 }
 
 
