@@ -107,6 +107,9 @@ APP_HANDLERS = {
         "decline",
         "load",
         "load_older",
+        # Mute my open thread: a duration from the menu's choices (the service checks it and
+        # that the thread, the tab's own open_id, is mine); unmute takes no argument.
+        "mute",
         "open_counter",
         "open_decline",
         "open_lost",
@@ -121,6 +124,7 @@ APP_HANDLERS = {
         "suggest_replies",
         "tab_hidden",
         "tab_shown",
+        "unmute",
         "upload",
         "upload_progress",
     },
@@ -140,7 +144,11 @@ APP_HANDLERS = {
         "set_permission",
         "set_sound",
     },
-    "reflex___state____state.arbibase_chat___pages___settings____settings_state": {"load"},
+    # My e-mail opt-out: a bool, for the signed-in user only (services/notification_settings).
+    "reflex___state____state.arbibase_chat___pages___settings____settings_state": {
+        "load",
+        "set_email",
+    },
     # Staff review: every decision is the service's (staff only); others load nothing.
     "reflex___state____state.arbibase_chat___pages___staff____staff_state": {
         "approve",

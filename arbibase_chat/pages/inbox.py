@@ -17,7 +17,7 @@ from arbibase_chat.components.thread_row import ThreadRow
 from arbibase_chat.models import DEAL_STAGES, MessagePublic, ThreadPublic
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import Update, UserUpdate
-from arbibase_chat.services import inbox, reads
+from arbibase_chat.services import inbox, mutes, reads
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState, user_view
 
@@ -30,8 +30,10 @@ ALERT_PREVIEW_CHARS = 140
 
 def alert_for(user_id: uuid.UUID, message: MessagePublic, thread: ThreadPublic) -> str:
     """The browser notification for a new message (JSON for assets/notify.js), or "" when
-    there is none to give: my own message, a deleted one."""
+    there is none to give: my own message, a deleted one, a thread I muted."""
     if message.sender_id == user_id or message.deleted_at is not None:
+        return ""
+    if mutes.is_muted(thread.muted_until):
         return ""
     body = " ".join((message.body or "").split())
     if not body:

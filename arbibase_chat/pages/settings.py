@@ -14,10 +14,14 @@ send with any payload (allow-listed in tests/test_event_surface.py).
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
-from arbibase_chat import routes
+from arbibase_chat import aio, routes
 from arbibase_chat.pages.inbox import InboxState
+from arbibase_chat.services import notification_settings
+from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState, user_view
 
 ON = "on"
@@ -62,14 +66,40 @@ class NotifyPrefs(rx.State):
 
 @user_view
 class SettingsState(rx.State):
+    """My account's choices (the server's): e-mails about messages I have not read."""
+
+    email_enabled: bool = True
     loaded: bool = False
+
+    async def _user(self):
+        return await (await self.get_state(SessionState))._current_user_id()
 
     @rx.event
     async def load(self):
-        session = await self.get_state(SessionState)
-        user_id = await session._current_user_id()
+        user_id = await self._user()
         if user_id is None:
             return rx.redirect(routes.LOGIN)
         await (await self.get_state(InboxState))._load_badge(user_id)
+        try:
+            found = await aio.call(notification_settings.get_settings, user_id=user_id)
+        except DomainError as exc:
+            return rx.toast.error(exc.message)
+        self.email_enabled = found.email_enabled
         self.loaded = True
+        return None
+
+    @rx.event
+    async def set_email(self, on: Any):
+        if not isinstance(on, bool):
+            return None
+        user_id = await self._user()
+        if user_id is None:
+            return rx.redirect(routes.LOGIN)
+        try:
+            saved = await aio.call(
+                notification_settings.set_email_enabled, user_id=user_id, enabled=on
+            )
+        except DomainError as exc:
+            return rx.toast.error(exc.message)
+        self.email_enabled = saved.email_enabled
         return None

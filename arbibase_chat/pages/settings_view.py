@@ -8,7 +8,7 @@ from typing import Any
 import reflex as rx
 
 from arbibase_chat.pages.inbox_view import inbox_navbar
-from arbibase_chat.pages.settings import PERMISSIONS, NotifyPrefs
+from arbibase_chat.pages.settings import PERMISSIONS, NotifyPrefs, SettingsState
 
 
 def _setting(
@@ -135,6 +135,26 @@ def settings_content() -> rx.Component:
                 "in the background.",
                 _switch(
                     "notify-sound-switch", "Sound", NotifyPrefs.sound_on, NotifyPrefs.set_sound
+                ),
+            ),
+        ),
+        rx.separator(size="4"),
+        _section(
+            "My account",
+            _setting(
+                "mail",
+                "E-mail notifications",
+                "An e-mail when a message has waited unread for a few minutes, in "
+                "conversations on the Premium plan.",
+                rx.cond(
+                    SettingsState.loaded,
+                    _switch(
+                        "notify-email-switch",
+                        "E-mail notifications",
+                        SettingsState.email_enabled,
+                        SettingsState.set_email,
+                    ),
+                    rx.spinner(size="2", margin_top="2px"),
                 ),
             ),
         ),

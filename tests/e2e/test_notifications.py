@@ -300,3 +300,103 @@ def test_switches_off_mean_silence(browser: Browser, people: People) -> None:
     assert page.evaluate("window.__notes.length") == 0
     assert page.evaluate("window.__chimes") == 0
     page.context.close()
+
+
+# --- mute ---------------------------------------------------------------------------------------
+
+
+def nav_total(page: Page):
+    return page.locator("#nav-unread-total")
+
+
+def mute(page: Page, choice: str) -> None:
+    page.locator("#mute-menu").click()
+    page.locator(f".mute-{choice}").click()
+
+
+def test_a_muted_thread_is_silent_and_out_of_the_total(browser: Browser, people: People) -> None:
+    page = owner_page(browser, people)
+    page.goto(f"{people.base}/settings")
+    turn_on(page, "Desktop notifications")
+    turn_on(page, "Sound")
+
+    page.goto(f"{people.base}/threads/{people.thread_id}")
+    expect(page.locator("#chat-muted")).to_have_count(0)
+    mute(page, "1h")
+    expect(page.locator("#chat-muted")).to_contain_text("Muted until")
+    expect(page.locator("#mute-menu")).to_be_visible()
+    # The inbox row (the list beside the thread) has the bell-off.
+    row = page.locator(f'.thread-row[data-thread-id="{people.thread_id}"]')
+    expect(row.locator(".thread-muted")).to_have_count(1)
+
+    # The choice is stored: a reload shows it, and "until I unmute" replaces it.
+    page.reload()
+    expect(page.locator("#chat-muted")).to_contain_text("Muted until")
+    mute(page, "forever")
+    expect(page.locator("#chat-muted")).to_have_text("Muted")
+    page.reload()
+    expect(page.locator("#chat-muted")).to_have_text("Muted")
+
+    # On the inbox, hidden: nothing to notify, nothing in the total or the title; the row
+    # still counts its own unread messages (in gray).
+    page.locator("#nav-inbox").click()
+    expect(row).to_be_visible()
+    hide(page)
+    people.operator_says("Quiet, please")
+    expect(row.locator(".thread-unread")).to_have_text("1")
+    # A second one: the pushed total is folded from the rows, muted ones left out.
+    people.operator_says("Still quiet")
+    expect(row.locator(".thread-unread")).to_have_text("2")
+    expect(row).to_contain_text("Still quiet")
+    page.wait_for_timeout(800)
+    expect(nav_total(page)).to_have_count(0)
+    expect(page).to_have_title("Inbox · ArbiBase Chat")
+    assert page.evaluate("window.__notes.length") == 0
+    # (A new document: the click on "Inbox" unlocked its sound, which stayed silent.)
+    assert page.evaluate("window.__chimes") == 0
+    # A reload agrees (the total from the database leaves the muted thread out).
+    page.reload()
+    expect(row.locator(".thread-unread")).to_have_text("2")
+    expect(row.locator(".thread-muted")).to_have_count(1)
+    expect(nav_total(page)).to_have_count(0)
+
+    # Read in a visible tab, then unmuted: the thread counts again and its next message
+    # notifies and chimes.
+    page.goto(f"{people.base}/threads/{people.thread_id}")
+    expect(page.locator("#message-list .message")).to_have_count(2)
+    expect(row.locator(".thread-unread")).to_have_count(0)
+    page.locator("#mute-menu").click()
+    page.locator(".unmute").click()
+    expect(page.locator("#chat-muted")).to_have_count(0)
+    expect(row.locator(".thread-muted")).to_have_count(0)
+    page.locator("#nav-inbox").click()
+    expect(page).to_have_url(re.compile(r"/inbox/?$"))
+    hide(page)
+    people.operator_says("Loud again")
+    page.wait_for_function("window.__notes.length === 1")
+    assert page.evaluate("window.__notes[0].tag") == people.thread_id
+    page.wait_for_function("window.__chimes === 1")
+    expect(nav_total(page)).to_have_text("1")
+    expect(page).to_have_title("(1) Inbox · ArbiBase Chat")
+    page.context.close()
+
+
+def test_the_email_switch_is_kept_on_the_server(browser: Browser, people: People) -> None:
+    page = owner_page(browser, people)
+    page.goto(f"{people.base}/settings")
+    control = switch(page, "E-mail notifications")
+    expect(control).to_have_attribute("aria-checked", "true")  # on unless I opt out
+    control.click()
+    expect(control).to_have_attribute("aria-checked", "false")
+    page.reload()
+    expect(switch(page, "E-mail notifications")).to_have_attribute("aria-checked", "false")
+    # The REST API reads the same choice.
+    token = httpx.post(
+        f"{people.base}/api/auth/login",
+        json={"email": people.pair.owner.email, "password": factories.PASSWORD},
+    ).json()["access_token"]
+    found = httpx.get(
+        f"{people.base}/api/me/settings", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert found.status_code == 200 and found.json()["email_enabled"] is False, found.text
+    page.context.close()

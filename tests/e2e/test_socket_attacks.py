@@ -33,7 +33,9 @@ from arbibase_chat.models import (
     MessagingMessageEdit,
     MessagingOffer,
     MessagingThread,
+    NotificationSettings,
     OwnerVerificationClaim,
+    Participant,
     Property,
     ThreadTag,
     User,
@@ -184,6 +186,23 @@ def snapshot(scene: Scene) -> dict[str, Any]:
                 ).all()
             ),
             "edits": count(MessagingMessageEdit),
+            # Mutes and e-mail opt-outs (issue #12): only ever the caller's own.
+            "mutes": sorted(
+                (str(p.user_id), p.muted_until)
+                for p in conn.execute(
+                    select(Participant).where(col(Participant.thread_id) == scene.pair.thread_id)
+                ).all()
+            ),
+            "email_settings": sorted(
+                (str(row.user_id), row.email_enabled)
+                for row in conn.execute(
+                    select(NotificationSettings).where(
+                        col(NotificationSettings.user_id).in_(
+                            [scene.pair.operator.id, scene.pair.owner.id]
+                        )
+                    )
+                ).all()
+            ),
         }
 
 
@@ -310,7 +329,8 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "claim_id": scene.claim_id,
         "open": True,
         "message_id": scene.message_id,
-        "on": True,  # this browser's own notification switches
+        "on": True,  # the notification switches (the e-mail one writes the caller's own row)
+        "duration": "forever",
         **victim_ids,
     }
     filled = {name: by_name.get(name, scene.thread_id) for name in params}
