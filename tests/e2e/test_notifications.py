@@ -340,6 +340,8 @@ def test_a_muted_thread_is_silent_and_out_of_the_total(browser: Browser, people:
     # On the inbox, hidden: nothing to notify, nothing in the total or the title; the row
     # still counts its own unread messages (in gray).
     page.locator("#nav-inbox").click()
+    # (On the inbox before hiding: a hidden thread page would not read the thread later.)
+    expect(page).to_have_url(re.compile(r"/inbox/?$"))
     expect(row).to_be_visible()
     hide(page)
     people.operator_says("Quiet, please")
