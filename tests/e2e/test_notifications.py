@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -225,7 +226,9 @@ def test_permission_is_asked_from_the_switch_only(browser: Browser, people: Peop
     page.context.close()
 
 
-def test_a_refused_permission_says_blocked(browser: Browser, people: People) -> None:
+def test_a_refused_permission_says_blocked(
+    browser: Browser, people: People, artifacts_dir: Path
+) -> None:
     page = owner_page(browser, people)
     page.evaluate("window.__permission = 'default'; window.__answer = 'denied'")
     page.goto(f"{people.base}/settings")
@@ -236,6 +239,7 @@ def test_a_refused_permission_says_blocked(browser: Browser, people: People) -> 
     expect(page.locator("#notify-blocked")).to_contain_text("Blocked by the browser")
     expect(control).to_have_attribute("aria-checked", "false")
     assert page.evaluate("window.__asked") == 1
+    page.screenshot(path=str(artifacts_dir / "settings-blocked-desktop-light.png"))
     page.context.close()
 
 
