@@ -125,4 +125,5 @@ def test_notification_rows_follow_the_rules(
 )
 def test_zero_row_attacks_aim_at_real_rows(world: World, actor: str, sql: str, expected: int):
     """The app's own connection sees the rows those attacks aimed at (no vacuous zero)."""
-    assert attempt(world.db, None, sql, world.params()) >= 1
+    rows = attempt(world.db, None, sql, world.params())
+    assert isinstance(rows, int) and rows >= 1, rows
