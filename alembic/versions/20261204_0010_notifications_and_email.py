@@ -68,8 +68,14 @@ alter table public.{TOKENS} enable row level security;
 
 grant select, insert, update (email_enabled, updated_at) on table public.{SETTINGS}
   to authenticated;
-create policy "notification settings: my own" on public.{SETTINGS}
-  for all to authenticated
+create policy "notification settings: mine to read" on public.{SETTINGS}
+  for select to authenticated
+  using ({SETTINGS}.user_id = (select auth.uid()));
+create policy "notification settings: mine to create" on public.{SETTINGS}
+  for insert to authenticated
+  with check ({SETTINGS}.user_id = (select auth.uid()));
+create policy "notification settings: mine to change" on public.{SETTINGS}
+  for update to authenticated
   using ({SETTINGS}.user_id = (select auth.uid()))
   with check ({SETTINGS}.user_id = (select auth.uid()));
 
