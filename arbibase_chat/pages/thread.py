@@ -333,11 +333,11 @@ class ChatState(rx.State):
     @rx.event
     async def mute(self, duration: str):
         """Mute this thread: "1h", "1d" or "forever" (the menu's choices)."""
-        return await thread_mute.set_mute(self, duration)
+        return await thread_mute.mute(self, duration)
 
     @rx.event
     async def unmute(self):
-        return await thread_mute.set_mute(self, None)
+        return await thread_mute.unmute(self)
 
     # --- AI reply suggestions (pages/thread_ai.py) ------------------------------------------
 

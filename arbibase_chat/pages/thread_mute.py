@@ -39,10 +39,18 @@ def header_fields(muted_until: datetime | None) -> dict[str, Any]:
     return {"muted_until": muted_until.isoformat(), "muted_forever": False}
 
 
-async def set_mute(chat: ChatState, duration: Any) -> Any:
-    """Mute for a duration from the menu, or unmute (None)."""
-    if duration is not None and duration not in mutes.MUTE_CHOICES:
-        return None  # a forged menu: the service would refuse it too
+async def mute(chat: ChatState, duration: Any) -> Any:
+    """Mute for one of the menu's durations; anything else (a forged menu) does nothing."""
+    if not isinstance(duration, str) or duration not in mutes.MUTE_CHOICES:
+        return None
+    return await _set(chat, duration)
+
+
+async def unmute(chat: ChatState) -> Any:
+    return await _set(chat, None)
+
+
+async def _set(chat: ChatState, duration: str | None) -> Any:
     user_id = await chat._user()
     if user_id is None:
         return rx.redirect(routes.LOGIN)
