@@ -43,7 +43,10 @@ Object.defineProperty(document, "hidden", {
   configurable: true, get: () => window.__vis !== "visible",
 });
 class FakeNotification {
-  constructor(title, options) { window.__notes.push({ title, ...(options || {}) }); }
+  constructor(title, options) {
+    window.__notes.push({ title, ...(options || {}) });
+    window.__lastNote = this;
+  }
   close() {}
   static get permission() { return window.__permission; }
   static requestPermission() {
@@ -283,14 +286,30 @@ def test_a_hidden_tab_notifies_once_per_thread_and_chimes(browser: Browser, peop
     page.wait_for_timeout(800)
     assert page.evaluate("window.__notes.length") == 0
 
+    # Clicking a notification opens its thread.
+    people.operator_says("Fourth question")
+    page.wait_for_function("window.__notes.length === 1")
+    page.evaluate("window.__lastNote.onclick()")
+    expect(page).to_have_url(re.compile(f"/threads/{people.thread_id}/?$"))
+    expect(page.locator("#message-list .message")).to_have_count(4)
+
+    # The thread open in a visible tab: neither a notification nor a chime (the click on the
+    # composer unlocked the sound).
+    hide(page, False)
+    page.locator("#composer").click()
+    people.operator_says("Seen here")
+    expect(page.locator("#message-list .message")).to_have_count(5)
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.__notes.length") == 1
+    assert page.evaluate("window.__chimes") == 0
+
     # My own messages never notify me.
-    page.goto(f"{people.base}/threads/{people.thread_id}")
     hide(page)
     page.locator("#composer").fill("My own answer")
     page.locator("#composer").press("Enter")
     expect(page.locator("#message-list .message.mine")).to_have_count(1)
     page.wait_for_timeout(800)
-    assert page.evaluate("window.__notes.length") == 0
+    assert page.evaluate("window.__notes.length") == 1
     page.context.close()
 
 
