@@ -17,6 +17,7 @@ import reflex as rx
 
 from arbibase_chat import aio, routes
 from arbibase_chat.models import MUTED_FOREVER
+from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.services import mutes
 from arbibase_chat.services.errors import DomainError
 
@@ -65,4 +66,7 @@ async def _set(chat: ChatState, duration: str | None) -> Any:
     for name, value in header_fields(until).items():
         if getattr(chat, name) != value:
             setattr(chat, name, value)
+    # This tab's list and navbar total follow at once, whichever way the service's event
+    # travels (or whether it reaches this worker at all).
+    await (await chat.get_state(InboxState))._live_resync(user_id)
     return None

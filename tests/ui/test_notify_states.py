@@ -20,7 +20,7 @@ from arbibase_chat.config import get_settings
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import MUTED_FOREVER
 from arbibase_chat.pages import thread_mute
-from arbibase_chat.pages.inbox import ALERT_PREVIEW_CHARS, alert_for
+from arbibase_chat.pages.inbox import ALERT_PREVIEW_CHARS, InboxState, alert_for
 from arbibase_chat.pages.settings import NotifyPrefs, SettingsState
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.services import inbox, messages, mutes, notification_settings, ratelimit, tokens
@@ -92,6 +92,10 @@ async def test_mute_and_unmute_through_the_handlers(app_db: Engine) -> None:
     session, chat = _sub(root, SessionState), _sub(root, ChatState)
     session.access_token = tokens.issue_access_token(user_id=pair.owner.id)
     chat._me, chat.open_id = str(pair.owner.id), str(pair.thread_id)
+    # The tab's navbar shows one unread message of this thread.
+    messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="hi", db=app_db)
+    badge = _sub(root, InboxState)
+    badge._viewer, badge.unread_total = str(pair.owner.id), 1
 
     def stored() -> Any:
         return inbox.get_thread(
@@ -101,6 +105,7 @@ async def test_mute_and_unmute_through_the_handlers(app_db: Engine) -> None:
     await _call(chat, "mute", "1h")
     assert chat.is_muted and not chat.muted_forever and chat.muted_until
     assert mutes.is_muted(stored())
+    assert badge.unread_total == 0  # this tab's total follows at once, on any deployment
     await _call(chat, "mute", "forever")
     assert chat.muted_forever and chat.muted_until == ""
     assert stored() == MUTED_FOREVER
@@ -110,6 +115,7 @@ async def test_mute_and_unmute_through_the_handlers(app_db: Engine) -> None:
         assert stored() == MUTED_FOREVER and chat.muted_forever
     await _call(chat, "unmute")
     assert not chat.is_muted and stored() is None
+    assert badge.unread_total == 1
     # The other party's mute is theirs: mine did not touch it.
     theirs = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=app_db)
     assert theirs.muted_until is None
