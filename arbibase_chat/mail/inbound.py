@@ -141,19 +141,26 @@ class _HtmlText(HTMLParser):
         self._hidden = 0
         self._pre = 0
 
-    def _break(self) -> None:
+    def _break(self, *, blank: bool = False) -> None:
+        """End the line being written; `blank`: also leave one empty line (a paragraph's
+        end, a second <br>) unless there is one already."""
         text = "".join(self._line)
         if not self._pre:
             text = " ".join(text.split())
-        if text or (self.lines and self.lines[-1]):
-            self.lines.append(("> " * self._quote) + text if text else "")
         self._line = []
+        if text:
+            self.lines.append(("> " * self._quote) + text)
+        if blank and self.lines and self.lines[-1]:
+            self.lines.append("")
+
+    def _second_br(self, tag: str) -> bool:
+        return tag == "br" and not "".join(self._line).strip()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN:
             self._hidden += 1
         elif tag in _BLOCKS:
-            self._break()
+            self._break(blank=self._second_br(tag))
             if tag == "blockquote":
                 self._quote += 1
             elif tag == "pre":
@@ -163,13 +170,13 @@ class _HtmlText(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCKS:
-            self._break()
+            self._break(blank=self._second_br(tag))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN:
             self._hidden = max(0, self._hidden - 1)
         elif tag in _BLOCKS:
-            self._break()
+            self._break(blank=tag == "p")
             if tag == "blockquote":
                 self._quote = max(0, self._quote - 1)
             elif tag == "pre":
