@@ -29,6 +29,7 @@ import hashlib
 import re
 from email.utils import getaddresses
 
+from mailparser_reply.parser import EmailMessage  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine
 
 from arbibase_chat.models import MessagePublic
@@ -48,6 +49,9 @@ RETRY_KEY_PREFIX = "email:"
 # validation.client_msg_id allows 64 characters.
 _RETRY_KEY_HASH_CHARS = 64 - len(RETRY_KEY_PREFIX)
 _QUOTED_LINE = re.compile(r"^\s*>")
+# mbox-style "From " escaping (Python's smtplib and many relays write ">From " for a line that
+# starts with "From "): the writer's own line, not a quote.
+_MANGLED_FROM = re.compile(r"^>From ", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 UNKNOWN_ADDRESS = "this reply address is unknown or has expired; reply in the app instead"
@@ -63,11 +67,9 @@ def reply_text(text: str) -> str:
     """The new text of a reply: without the quoted message ("On ... wrote:" and what follows,
     Outlook's header block, "> " lines) and without the signature ("-- ", "Sent from my ...",
     "Best regards, ..."). "" when nothing is left."""
-    # Imported here: the parser compiles its patterns on first use, and only this needs it.
-    from mailparser_reply.parser import EmailMessage  # type: ignore[import-untyped]
-
+    text = _MANGLED_FROM.sub("From ", text.replace("\r\n", "\n").replace("\r", "\n"))
     parsed = EmailMessage(
-        text=text.replace("\r\n", "\n").replace("\r", "\n"),
+        text=text,
         languages=list(LANGUAGES),
         # "- 12 months\n- $2,000 deposit" is a list of terms, not a "-Alice" signature.
         keep_hyphen_lists=True,

@@ -40,6 +40,8 @@ TOKEN = "0123456789abcdef0123456789abcdef"
         ),
         ("On Mon, Dec 1, 2026 at 9:12 AM A <a@b.test> wrote:\n> only a quote", ""),
         ("\n\n   \n", ""),
+        # mbox escaping of a line that starts with "From " (smtplib does it) is undone.
+        (">From the airport: yes.\n> From: quoted", "From the airport: yes."),
     ],
 )
 def test_reply_text(text: str, kept: str) -> None:
