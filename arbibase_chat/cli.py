@@ -89,6 +89,7 @@ def _mail_in(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
+    from arbibase_chat import log_redaction
     from arbibase_chat.mail import inbound
 
     settings = get_settings()
@@ -98,6 +99,8 @@ def _mail_in(args: argparse.Namespace) -> int:
     if args.port is None and settings.inbound_smtp_port is None:
         print("error: set INBOUND_SMTP_PORT or pass --port", file=sys.stderr)
         return 1
+    # aiosmtpd logs every command at INFO, reply addresses (tokens) included: redacted.
+    log_redaction.install()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         asyncio.run(inbound.serve_forever(host=args.host, port=args.port))
