@@ -16,7 +16,8 @@ default: TLS, SPF and DKIM are the MX's job). The conversation, per message:
   `250 2.0.0 Message accepted`. Anything unexpected is logged and answered `451 4.3.0` (the
   sender's server retries; the post is idempotent on the Message-ID), never a traceback.
 
-Services are synchronous: every call goes through `aio.call`, off the event loop.
+Services are synchronous: every call goes through `aio.call` (the post through `aio.sends`,
+the worker's bound on sends in flight), off the event loop.
 
 Where it runs: in every app worker when INBOUND_SMTP_PORT is set (`lifespan`, a Reflex
 lifespan task; SO_REUSEPORT lets several workers share the port), or alone with
@@ -269,7 +270,9 @@ class ReplyHandler:
             return NO_SUCH_ADDRESS
         senders = message.get_all("From") or []
         try:
-            posted = await aio.call(
+            # The worker's bound on sends in flight, as for the app's own sends: past it the
+            # sender's server is told to retry (Busy: 451) instead of queueing here.
+            posted = await aio.sends.call(
                 email_replies.post_reply,
                 token=token,
                 # Two From headers are one forged header too many: the service refuses "a, b".

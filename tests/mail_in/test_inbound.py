@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 
+from arbibase_chat import aio
 from arbibase_chat.config import get_settings
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagePublic
@@ -325,3 +327,20 @@ async def test_a_token_of_a_former_plan_stops_at_the_downgrade(
     outcome = await listener.send(reply(sender=pair.owner.email, to=address, text="Two"))
     assert outcome.code == 550
     assert [m.body for m in history(db, pair)] == ["One"]
+
+
+async def test_an_overloaded_worker_asks_for_a_retry_and_stores_nothing(
+    db: Engine, listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pair = premium_pair(db)
+    token = token_for(db, pair.owner.id, pair.thread_id)
+    mail = reply(sender=pair.owner.email, to=reply_address(token), text="Retry me")
+    # As many sends in flight as the worker takes (MAX_SENDS_IN_FLIGHT).
+    monkeypatch.setattr(aio.sends, "in_flight", get_settings().max_sends_in_flight)
+    outcome = await listener.send(mail)
+    assert (outcome.code, outcome.text.split()[0]) == (451, "4.3.0")
+    assert "nothing was sent" in outcome.text
+    assert history(db, pair) == []
+    monkeypatch.setattr(aio.sends, "in_flight", 0)
+    assert (await listener.send(mail)).code == 250  # the sender's server retried
+    assert [m.body for m in history(db, pair)] == ["Retry me"]
