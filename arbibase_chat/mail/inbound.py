@@ -34,6 +34,7 @@ import email
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from email import policy as email_policy
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
@@ -107,9 +108,9 @@ def refusal(exc: DomainError) -> str:
     return f"550 5.7.1 Reply not posted: {text}"
 
 
-def is_automatic(message: Message, envelope: Envelope) -> bool:
+def is_automatic(message: Message, mail_from: str | None) -> bool:
     """An out-of-office or other automatic reply (RFC 3834), never to be posted as the user's
-    own words."""
+    own words. `mail_from`: the envelope sender ("" for the null sender `<>`)."""
     auto = str(message.get("Auto-Submitted", "no")).strip().lower()
     precedence = str(message.get("Precedence", "")).strip().lower()
     return (
@@ -117,7 +118,7 @@ def is_automatic(message: Message, envelope: Envelope) -> bool:
         or message.get("X-Autoreply") is not None
         or message.get("X-Autorespond") is not None
         or precedence in ("bulk", "junk", "list", "auto_reply")
-        or envelope.mail_from in (None, "", "<>")
+        or mail_from in (None, "", "<>")
     )
 
 
@@ -219,6 +220,28 @@ def body_text(message: EmailMessage) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What the service needs of an e-mail."""
+
+    from_header: str  # every From header, joined: two of them are refused as "a, b"
+    message_id: str | None
+    text: str
+
+
+def read_email(content: bytes, mail_from: str | None) -> Reply | None:
+    """The e-mail's sender, Message-ID and text; None for an automatic reply."""
+    message = email.message_from_bytes(content, policy=email_policy.default)
+    assert isinstance(message, EmailMessage)  # policy.default builds EmailMessage
+    if is_automatic(message, mail_from):
+        return None
+    return Reply(
+        from_header=", ".join(str(s) for s in message.get_all("From") or []),
+        message_id=str(message.get("Message-ID") or "").strip() or None,
+        text=body_text(message),
+    )
+
+
 # --- the SMTP conversation -------------------------------------------------------------------
 
 
@@ -261,24 +284,22 @@ class ReplyHandler:
         content = envelope.original_content or b""
         if len(content) > self.max_bytes:
             return TOO_BIG.format(limit=self.max_bytes)
-        message = email.message_from_bytes(content, policy=email_policy.default)
-        assert isinstance(message, EmailMessage)  # policy.default builds EmailMessage
-        if is_automatic(message, envelope):
-            return AUTOMATIC
         token = reply_token(envelope.rcpt_tos[0], self.domain)
         if token is None:  # RCPT accepted it: only a domain changed under us gets here
             return NO_SUCH_ADDRESS
-        senders = message.get_all("From") or []
+        # Parsing megabytes of MIME and HTML is CPU work: on a thread, never on the loop.
+        read = await aio.call(read_email, content=content, mail_from=envelope.mail_from)
+        if read is None:
+            return AUTOMATIC
         try:
             # The worker's bound on sends in flight, as for the app's own sends: past it the
             # sender's server is told to retry (Busy: 451) instead of queueing here.
             posted = await aio.sends.call(
                 email_replies.post_reply,
                 token=token,
-                # Two From headers are one forged header too many: the service refuses "a, b".
-                from_address=", ".join(str(s) for s in senders),
-                message_id=str(message.get("Message-ID") or "") or None,
-                text=body_text(message),
+                from_address=read.from_header,
+                message_id=read.message_id,
+                text=read.text,
                 db=self.db,
             )
         except DomainError as exc:

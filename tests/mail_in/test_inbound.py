@@ -344,3 +344,15 @@ async def test_an_overloaded_worker_asks_for_a_retry_and_stores_nothing(
     monkeypatch.setattr(aio.sends, "in_flight", 0)
     assert (await listener.send(mail)).code == 250  # the sender's server retried
     assert [m.body for m in history(db, pair)] == ["Retry me"]
+
+
+async def test_a_reply_longer_than_a_message_is_refused(db: Engine, listener: Listener) -> None:
+    pair = premium_pair(db)
+    token = token_for(db, pair.owner.id, pair.thread_id)
+    long_text = "word " * 2_500  # 12,500 characters: over a message's 10,000
+    outcome = await listener.send(
+        reply(sender=pair.owner.email, to=reply_address(token), text=long_text)
+    )
+    assert (outcome.code, outcome.text.split()[0]) == (550, "5.6.0")
+    assert "10000" in outcome.text.replace(",", "")
+    assert history(db, pair) == []

@@ -87,3 +87,9 @@ def test_html_to_text_keeps_lines_drops_hidden_parts_and_marks_quotes() -> None:
         "<blockquote>old<blockquote>older</blockquote></blockquote><pre>a\n  b</pre></body>"
     )
     assert html_to_text(html) == "One & two\n\nThree\nfour\n\nfive\n\n> old\n> > older\na\n  b"
+
+
+def test_a_long_quoted_history_is_cut_from_the_start_of_the_email() -> None:
+    history = "".join(f"> line {i} of an older message\n" for i in range(200_000))  # ~6 MB
+    text = "Yes, agreed.\n\nOn Mon, Dec 1, 2026 at 9:12 AM A <a@b.test> wrote:\n" + history
+    assert reply_text(text) == "Yes, agreed."
