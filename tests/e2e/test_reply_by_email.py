@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, expect
 
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations, routes
-from arbibase_chat.services import accounts, email_tokens, messages, properties, threads
+from arbibase_chat.services import email_tokens, messages, properties, threads
 from tests import factories
 from tests.e2e.helpers import bubble, log_in
 from tests.e2e.server import LiveServer, free_port, server_env
@@ -95,7 +95,6 @@ def test_an_email_reply_appears_live_in_the_operators_browser(
     engine = dbmod.get_engine(url)
     operator = factories.user(engine, "operator", name="Pia Premium", tier="premium")
     owner = factories.user(engine, "owner", name="Oona Owner")
-    accounts.set_tier(email=operator.email, tier="premium", db=engine)
     prop = properties.create_property(
         user_id=owner.id,
         data={
