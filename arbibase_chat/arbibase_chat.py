@@ -6,6 +6,7 @@ from arbibase_chat import log_redaction, routes
 from arbibase_chat.api import api_app
 from arbibase_chat.http_guard import ASGIApp as HttpGuardApp
 from arbibase_chat.http_guard import HttpGuard
+from arbibase_chat.mail.inbound import lifespan as inbound_mail_lifespan
 from arbibase_chat.maintenance import lifespan as maintenance_lifespan
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.inbox_view import inbox_page
@@ -134,3 +135,5 @@ app.add_page(
 app.register_lifespan_task(realtime_lifespan)
 # Housekeeping: uploads never sent in a message are swept after their grace period.
 app.register_lifespan_task(maintenance_lifespan)
+# Replies by e-mail: the inbound SMTP listener, when INBOUND_SMTP_PORT is set.
+app.register_lifespan_task(inbound_mail_lifespan)

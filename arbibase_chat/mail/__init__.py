@@ -1,0 +1,1 @@
+"""The e-mail bridge (issue #12): what is not a service rule."""
