@@ -52,6 +52,25 @@ begin
 end
 $$;
 
+-- Live: a mute changes only my own inbox row and total (migration 4's channel, ids only).
+create function messaging_private.messaging_notify_mute() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform messaging_private.messaging_notify(pg_catalog.jsonb_build_object(
+    'kind', 'thread', 'thread_id', new.thread_id,
+    'participants', pg_catalog.jsonb_build_array(new.user_id)));
+  return null;
+end
+$$;
+revoke all on function messaging_private.messaging_notify_mute() from public;
+create trigger messaging_participants_notify_mute
+  after update of muted_until on public.messaging_participants
+  for each row when (old.muted_until is distinct from new.muted_until)
+  execute function messaging_private.messaging_notify_mute();
+
 -- --- tables ---------------------------------------------------------------------------------
 
 create table public.messaging_notification_settings (

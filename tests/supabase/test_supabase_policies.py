@@ -214,6 +214,7 @@ def test_helper_functions_pin_search_path_and_anon_cannot_call_them(conn):
         "thread_shares_files",  # reads auth.users, which authenticated cannot
         # E-mail bridge (migration 11): the operator's tier, and an outbox row clients can't see
         "email_due_after_message",
+        "messaging_notify_mute",  # NOTIFY, as above
     }
     # Nothing SECURITY DEFINER in the exposed schema.
     assert not scalar(
