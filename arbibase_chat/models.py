@@ -198,10 +198,17 @@ class Participant(SQLModel, table=True):
     # Per-participant mute (services/mutes.py): until then no notification, sound or e-mail,
     # and the thread is out of the navbar total. MUTED_FOREVER is "until I unmute".
     muted_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Per-participant archive (services/threads.py): out of my Active list only; the other
+    # party's inbox is untouched. A new message in the thread clears it for both.
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ThreadTag(SQLModel, table=True):
     __tablename__ = "messaging_thread_tags"
+    __table_args__ = (
+        # "Lease Review" after "lease review" is the same tag (the first spelling stays).
+        Index("uq_messaging_thread_tags_lower", "thread_id", text("lower(tag)"), unique=True),
+    )
 
     thread_id: uuid.UUID = Field(
         foreign_key="messaging_threads.id", ondelete="CASCADE", primary_key=True
@@ -244,6 +251,8 @@ class ThreadPublic(SQLModel):
     stage: DealStage = "inquiry"
     # My mute of this thread (services/mutes.py); None or past: not muted.
     muted_until: datetime | None = None
+    # When I archived it (mine only; `status` is then "archived" unless the thread is closed).
+    archived_at: datetime | None = None
     counterparty_id: uuid.UUID
     counterparty_name: str
     last_message: MessagePreview | None

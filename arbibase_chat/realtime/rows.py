@@ -55,6 +55,8 @@ def after_message(row: ThreadPublic, message: MessagePublic, user_id: uuid.UUID)
         )
         if row.status == "archived":
             changes["status"] = "active"
+        if row.archived_at is not None:
+            changes["archived_at"] = None  # a new message un-archives it for both
     last_read = row.last_read_seq
     if message.sender_id == user_id and message.seq > last_read:
         last_read = message.seq

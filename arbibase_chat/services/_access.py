@@ -81,7 +81,7 @@ def participant_attachment(
     return row
 
 
-def my_participations(user_id: uuid.UUID) -> Select[Any, Any, Any, Any, Any]:
+def my_participations(user_id: uuid.UUID) -> Select[Any, Any, Any, Any, Any, Any]:
     """The caller's participant rows: thread, role, read cursor, latest activity (labelled).
 
     The listings start here and add their filters, order and joins (services/inbox.py).
@@ -92,6 +92,7 @@ def my_participations(user_id: uuid.UUID) -> Select[Any, Any, Any, Any, Any]:
         col(P.last_read_seq).label("last_read_seq"),
         col(P.last_message_at).label("last_message_at"),
         col(P.muted_until).label("muted_until"),
+        col(P.archived_at).label("archived_at"),
     ).where(is_mine(user_id))
 
 

@@ -15,7 +15,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -31,6 +41,7 @@ from arbibase_chat.models import (
     Property,
     ThreadPage,
     ThreadPublic,
+    ThreadStatus,
     ThreadTag,
     User,
 )
@@ -64,7 +75,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise Invalid("cursor is not valid", field="cursor") from None
 
 
-def _my_threads(user_id: uuid.UUID) -> Select[Any, Any, Any, Any, Any]:
+def _my_threads(user_id: uuid.UUID) -> Select[Any, Any, Any, Any, Any, Any]:
     """The caller's participant rows (`_access`), newest activity first.
 
     Filters and the keyset cursor go on this query, so the page is chosen by one range scan of
@@ -86,6 +97,7 @@ def _inbox_rows(page: Subquery) -> Select[Any]:
             page.c.last_read_seq,
             page.c.last_message_at,
             page.c.muted_until,
+            page.c.archived_at,
             col(Property.title),
             col(Counterparty.display_name),
             col(Other.last_read_seq),
@@ -127,6 +139,7 @@ def _to_public(row: Sequence[Any], tags: list[str]) -> ThreadPublic:
         last_read,
         _lma,
         muted,
+        archived_at,
         title,
         cp_name,
         cp_read,
@@ -153,7 +166,7 @@ def _to_public(row: Sequence[Any], tags: list[str]) -> ThreadPublic:
         operator_id=thread.operator_id,
         owner_id=thread.owner_id,
         subject=thread.subject,
-        status=thread.status,
+        status=viewer_status(thread.status, archived_at),
         last_message_at=thread.last_message_at,
         created_at=thread.created_at,
         message_count=thread.last_seq,
@@ -165,6 +178,7 @@ def _to_public(row: Sequence[Any], tags: list[str]) -> ThreadPublic:
         property_title=title,
         stage=thread.stage,
         muted_until=muted,
+        archived_at=archived_at,
         counterparty_id=thread.owner_id if role == "operator" else thread.operator_id,
         counterparty_name=cp_name,
         last_message=preview,
@@ -199,14 +213,16 @@ def list_threads(
         thread_filters.append(col(T.property_id) == pid)
     if status is not None:
         wanted = validation.choice(status, field="status", allowed=THREAD_STATUSES)
-        thread_filters.append(col(T.status) == wanted)
+        thread_filters.append(_status_is(wanted))
     if stage is not None:
         chosen = validation.choice(stage, field="stage", allowed=DEAL_STAGES)
         thread_filters.append(col(T.stage) == chosen)
     if tag is not None:
-        clean_tag = validation.tag(tag)
+        clean_tag = validation.tag(tag).lower()
         thread_filters.append(
-            exists().where(col(ThreadTag.thread_id) == col(T.id), col(ThreadTag.tag) == clean_tag)
+            exists().where(
+                col(ThreadTag.thread_id) == col(T.id), func.lower(col(ThreadTag.tag)) == clean_tag
+            )
         )
     if search:
         thread_filters.append(_matches(search))
@@ -239,6 +255,41 @@ def list_threads(
         last = page[-1]
         next_cursor = encode_cursor(last[3], last[0].id)
     return ThreadPage(items=items, next_cursor=next_cursor)
+
+
+def viewer_status(shared: str, archived_at: datetime | None) -> ThreadStatus:
+    """The status one participant sees: closed (shared) > archived (by me) > active.
+
+    A shared 'archived' is a thread archived before revision 0011 or by a direct client."""
+    if shared == "closed":
+        return "closed"
+    return "archived" if archived_at is not None or shared == "archived" else "active"
+
+
+def _status_is(wanted: str) -> ColumnElement[bool]:
+    """The status filter, as `viewer_status` computes it (my row `P`, the shared `T`)."""
+    if wanted == "closed":
+        return col(T.status) == "closed"
+    if wanted == "archived":
+        return and_(
+            col(T.status) != "closed",
+            or_(col(P.archived_at).is_not(None), col(T.status) == "archived"),
+        )
+    return and_(col(T.status) == "active", col(P.archived_at).is_(None))
+
+
+def my_tags(*, user_id: uuid.UUID, db: Engine | None = None) -> list[str]:
+    """Every tag on any thread of mine, once whatever its case (the first spelling
+    alphabetically), in case-insensitive order: what the inbox's tag filter offers."""
+    mine = _access.my_participations(user_id).subquery("mine")
+    query = (
+        select(func.min(col(ThreadTag.tag)))
+        .join(mine, mine.c.thread_id == col(ThreadTag.thread_id))
+        .group_by(func.lower(col(ThreadTag.tag)))
+        .order_by(func.lower(col(ThreadTag.tag)))
+    )
+    with reading(db, as_user=user_id) as session:
+        return [tag for tag in session.scalars(query).all() if tag is not None]
 
 
 def _matches(search: str) -> ColumnElement[bool]:

@@ -38,7 +38,8 @@ from arbibase_chat.services._tx import Outbox, reading, transaction
 from arbibase_chat.services.errors import Conflict, Invalid, NotFound, RateLimited
 from arbibase_chat.services.events import MessageCreated
 from arbibase_chat.services.reads import advance_cursor
-from arbibase_chat.services.threads import ACTIVE_CONFLICT
+
+ACTIVE_CONFLICT = "another active thread already exists for this property and pair"
 
 log = logging.getLogger(__name__)
 
@@ -225,11 +226,14 @@ def append_in(
     # Postgres its row lock queues concurrent senders of this thread.
     values: dict[str, Any] = {"last_seq": col(T.last_seq) + 1, "last_message_at": now}
     if thread.status == "archived":
-        values["status"] = "active"  # a new message brings an archived thread back
+        values["status"] = "active"  # a thread archived before 0011 (or by a direct client)
     seq = session.execute(
         update(T).where(col(T.id) == thread.id).values(**values).returning(col(T.last_seq))
     ).scalar_one()
-    session.execute(update(P).where(col(P.thread_id) == thread.id).values(last_message_at=now))
+    # A new message brings the thread back into both inboxes (archive is per participant).
+    session.execute(
+        update(P).where(col(P.thread_id) == thread.id).values(last_message_at=now, archived_at=None)
+    )
     message = M(
         thread_id=thread.id,
         seq=seq,

@@ -1,5 +1,10 @@
 """Thread commands: get-or-create, and changes of status, subject and tags.
 
+Status (issue #13): archive is personal (`messaging_participants.archived_at`, my inbox only;
+a new message clears it for both); close / reopen is shared (`messaging_threads.status`) and
+posts a system message both parties see, in the same transaction. Tags are one per thread
+whatever their case (the first spelling stays).
+
 Writes only; what a thread looks like in the inbox (listing, search, one row) is the read
 model in `inbox.py`, which the commands use to answer with the changed row.
 """
@@ -11,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -25,14 +30,15 @@ from arbibase_chat.models import (
     ThreadOpened,
     ThreadPublic,
     ThreadTag,
+    User,
 )
-from arbibase_chat.services import _access, inbox, policy, validation
+from arbibase_chat.services import _access, inbox, messages, policy, validation
 from arbibase_chat.services._tx import Outbox, reading, transaction
 from arbibase_chat.services.errors import Conflict, Invalid, NotFound
 from arbibase_chat.services.events import ThreadUpdated
 
 MAX_TAGS_PER_THREAD = 20
-ACTIVE_CONFLICT = "another active thread already exists for this property and pair"
+ACTIVE_CONFLICT = messages.ACTIVE_CONFLICT
 
 T, P = MessagingThread, Participant
 
@@ -96,6 +102,11 @@ def get_or_create_in(
         )
     )
     if existing is not None:
+        # Opening it again brings it back into my inbox if I had archived it.
+        if _set_archived(session, thread_id=existing, user_id=user_id, archived=False):
+            outbox.append(
+                ThreadUpdated(thread_id=existing, participant_ids=(user_id,), changed=("archived",))
+            )
         return ThreadOpened(id=existing, created=False)
     now = utcnow()
     thread = T(
@@ -164,7 +175,11 @@ def update_thread(
     remove_tags: Iterable[Any] = (),
     db: Engine | None = None,
 ) -> ThreadPublic:
-    """Change status / subject / tags in one transaction (who may: services/policy.py)."""
+    """Change status / subject / tags in one transaction (who may: services/policy.py).
+
+    `status`: "archived" archives the thread for me only; "active" un-archives it for me and
+    reopens it if it was closed (shared); "closed" closes it for both. Closing and reopening
+    post a system message in the thread."""
     if status is not None:
         status = validation.choice(status, field="status", allowed=THREAD_STATUSES)
     new_subject = None
@@ -172,10 +187,12 @@ def update_thread(
         new_subject = validation.clean_text(
             subject, field="subject", max_chars=200, required=False, single_line=True
         )
-    to_add = list(dict.fromkeys(validation.tag(t, field="add_tags") for t in add_tags))
-    to_remove = list(dict.fromkeys(validation.tag(t, field="remove_tags") for t in remove_tags))
-    # Compared as stored (after cleaning): which of the two the caller meant is unknowable.
-    both = [t for t in to_add if t in to_remove]
+    to_add = _unique_tags(validation.tag(t, field="add_tags") for t in add_tags)
+    to_remove = _unique_tags(validation.tag(t, field="remove_tags") for t in remove_tags)
+    # Compared as stored (after cleaning, any case): which of the two the caller meant is
+    # unknowable.
+    removing_keys = {t.lower() for t in to_remove}
+    both = [t for t in to_add if t.lower() in removing_keys]
     if both:
         raise Invalid(f"a tag cannot be added and removed at once: {both[0]!r}", field="add_tags")
     tid = validation.as_uuid(thread_id, field="thread_id")
@@ -194,11 +211,21 @@ def update_thread(
             for action in asked:
                 policy.require_in_thread(session, user_id=user_id, thread=thread, action=action)
             changed: list[str] = []
-            if status is not None and status != thread.status:
-                if status == "active" and _other_active_exists(session, thread):
-                    raise Conflict(ACTIVE_CONFLICT, field="status")
-                thread.status = status
-                changed.append("status")
+            if status is not None:
+                mine_changed = _set_archived(
+                    session, thread_id=thread.id, user_id=user_id, archived=status == "archived"
+                )
+                if status != "archived" and _set_shared_status(
+                    session, outbox, thread=thread, user_id=user_id, status=status
+                ):
+                    changed.append("status")
+                elif mine_changed:
+                    # Personal: only my own tabs hear of it.
+                    outbox.append(
+                        ThreadUpdated(
+                            thread_id=thread.id, participant_ids=(user_id,), changed=("archived",)
+                        )
+                    )
             if new_subject is not None and (new_subject or None) != thread.subject:
                 thread.subject = new_subject or None
                 changed.append("subject")
@@ -218,6 +245,68 @@ def update_thread(
     except IntegrityError:
         raise Conflict(ACTIVE_CONFLICT, field="status") from None
     return result
+
+
+def _set_archived(
+    session: Session, *, thread_id: uuid.UUID, user_id: uuid.UUID, archived: bool
+) -> bool:
+    """Archive (or un-archive) the thread for `user_id` alone. True when something changed."""
+    now = utcnow()
+    result = session.execute(
+        update(P)
+        .where(
+            col(P.thread_id) == thread_id,
+            _access.is_mine(user_id),
+            col(P.archived_at).is_(None) if archived else col(P.archived_at).is_not(None),
+        )
+        .values(archived_at=now if archived else None)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _set_shared_status(
+    session: Session,
+    outbox: Outbox,
+    *,
+    thread: MessagingThread,
+    user_id: uuid.UUID,
+    status: str,
+) -> bool:
+    """Close or reopen the thread for both, with a system message saying who did it."""
+    before = thread.status
+    if status == before:
+        return False
+    if status == "active" and before == "archived":
+        # Archived for both before revision 0011 (or by a direct client): only back, silently.
+        if _other_active_exists(session, thread):
+            raise Conflict(ACTIVE_CONFLICT, field="status")
+        thread.status = "active"
+        return True
+    if status == "active" and _other_active_exists(session, thread):
+        raise Conflict(ACTIVE_CONFLICT, field="status")
+    name = session.scalar(select(col(User.display_name)).where(col(User.id) == user_id))
+    verb = "closed" if status == "closed" else "reopened"
+    draft = messages.system_draft(f"{name} {verb} the conversation", {"status": status})
+    if status == "closed":
+        # Posted while the thread is still open, as the closer's own message (their cursor
+        # moves past it); then the thread closes (append_in expired `status`: set it after).
+        messages.append_in(session, outbox, user_id=user_id, thread=thread, draft=draft)
+        thread.status = "closed"
+    else:
+        thread.status = "active"
+        session.add(thread)
+        session.flush()
+        messages.append_in(session, outbox, user_id=user_id, thread=thread, draft=draft)
+        thread.status = "active"
+    return True
+
+
+def _unique_tags(tags: Iterable[str]) -> list[str]:
+    """Tags in order, the first spelling of each whatever its case."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        seen.setdefault(tag.lower(), tag)
+    return list(seen.values())
 
 
 def _other_active_exists(session: Session, thread: MessagingThread) -> bool:
@@ -242,13 +331,15 @@ def _change_tags(
     to_add: list[str],
     to_remove: list[str],
 ) -> bool:
-    current = set(
-        session.scalars(
+    # Stored spelling by its lower case: a tag is the same tag whatever its case.
+    current = {
+        tag.lower(): tag
+        for tag in session.scalars(
             select(col(ThreadTag.tag)).where(col(ThreadTag.thread_id) == thread.id)
         ).all()
-    )
-    removing = [t for t in to_remove if t in current]
-    adding = [t for t in to_add if t not in current and t not in removing]
+    }
+    removing = [current[t.lower()] for t in to_remove if t.lower() in current]
+    adding = [t for t in to_add if t.lower() not in current]
     if len(current) - len(removing) + len(adding) > MAX_TAGS_PER_THREAD:
         raise Invalid(f"a thread can have at most {MAX_TAGS_PER_THREAD} tags", field="tags")
     for tag in removing:
