@@ -8,7 +8,8 @@
   keep their first spelling (the oldest row).
 - PostgreSQL: `authenticated` may update the column; a trigger lets a user set only their own
   row's archive, and clear the other row's only together with a new message (the send path
-  un-archives the thread for both). A change of my archive is announced to me alone.
+  un-archives the thread for both). A change of my archive is announced to me alone. The send
+  policy also lets a party post the system message of their own close / reopen.
 
 Revision ID: 0011
 Revises: 0010
@@ -71,6 +72,62 @@ create trigger messaging_participants_notify_archive
   for each row when (old.archived_at is distinct from new.archived_at)
   execute function public.messaging_notify_archive();
 """
+
+# 0007's send policy, its system messages plus "<my name> closed / reopened the conversation"
+# (the service posts it as the closer / reopener, while the thread is open).
+SEND_POLICY = """
+drop policy if exists "messages: participants send as themselves" on public.messaging_messages;
+create policy "messages: participants send as themselves" on public.messaging_messages
+  for insert to authenticated
+  with check (
+    messaging_messages.sender_id = (select auth.uid())
+    and (
+      messaging_messages.kind in ('text', 'offer')
+      or (
+        messaging_messages.kind = 'system'
+        and (
+          exists (
+            select 1 from public.messaging_offers o
+            where o.thread_id = messaging_messages.thread_id
+              and o.id::text = messaging_messages.metadata ->> 'offer_id'
+              and o.decided_by = (select auth.uid())
+          )
+          or exists (
+            select 1 from public.messaging_threads t
+            where t.id = messaging_messages.thread_id
+              and t.stage_changed_by = (select auth.uid())
+              and t.stage = messaging_messages.metadata ->> 'stage'
+          ){status}
+        )
+      )
+    )
+    and messaging_messages.seen_by = '[]'::jsonb
+    and messaging_messages.edited_at is null
+    and messaging_messages.deleted_at is null
+    and exists (
+      select 1 from public.messaging_threads t
+      where t.id = messaging_messages.thread_id
+        and t.status <> 'closed'
+        and (
+          t.operator_id = (select auth.uid())
+          or (t.owner_id = (select auth.uid())
+              and exists (
+                select 1 from public.users u
+                where u.id = (select auth.uid()) and u.verified
+              ))
+        )
+    )
+  );
+"""
+STATUS_MESSAGES = """
+          or (
+            messaging_messages.metadata ->> 'status' in ('closed', 'active')
+            and messaging_messages.body = (
+              select u.display_name from public.users u where u.id = (select auth.uid())
+            ) || case messaging_messages.metadata ->> 'status'
+                   when 'closed' then ' closed the conversation'
+                   else ' reopened the conversation' end
+          )"""
 
 POSTGRES_DOWN = f"""
 drop trigger if exists messaging_participants_notify_archive on public.messaging_participants;
@@ -136,10 +193,12 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(POSTGRES_UP)
+        op.execute(SEND_POLICY.format(status=STATUS_MESSAGES))
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(SEND_POLICY.format(status=""))
         op.execute(POSTGRES_DOWN)
     op.drop_index("uq_messaging_thread_tags_lower", table_name="messaging_thread_tags")
     # A thread I archived goes back to being archived for both (the shared status of 0010).

@@ -76,7 +76,13 @@ def test_a_closed_thread_makes_room_for_a_new_one_and_reopen_conflicts(db):
         threads.update_thread(
             user_id=pair.operator.id, thread_id=pair.thread_id, status="active", db=db
         )
+    # My archive is mine alone: the fresh thread stays active for the pair, so still a conflict.
     threads.update_thread(user_id=pair.operator.id, thread_id=fresh.id, status="archived", db=db)
+    with pytest.raises(Conflict):
+        threads.update_thread(
+            user_id=pair.operator.id, thread_id=pair.thread_id, status="active", db=db
+        )
+    threads.update_thread(user_id=pair.operator.id, thread_id=fresh.id, status="closed", db=db)
     reopened = threads.update_thread(
         user_id=pair.operator.id, thread_id=pair.thread_id, status="active", db=db
     )
