@@ -215,6 +215,7 @@ def test_helper_functions_pin_search_path_and_anon_cannot_call_them(conn):
         # E-mail bridge (migration 11): the operator's tier, and an outbox row clients can't see
         "email_due_after_message",
         "messaging_notify_mute",  # NOTIFY, as above
+        "messaging_notify_archive",  # NOTIFY, as above (migration 12: my archive)
     }
     # Nothing SECURITY DEFINER in the exposed schema.
     assert not scalar(
