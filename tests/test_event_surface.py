@@ -96,6 +96,9 @@ APP_HANDLERS = {
         "cancel_confirm",
         "cancel_delete",
         "cancel_edit",
+        # Close / reopen ask first (pages/thread_status.py): no argument; the status asked for
+        # is the tab's own, set by set_status, and the service checks the thread is mine.
+        "cancel_status",
         "close",
         "close_counter",
         "close_decline",
@@ -103,6 +106,7 @@ APP_HANDLERS = {
         "composer_changed",
         "confirm",
         "confirm_delete",
+        "confirm_status",
         "counter",
         "decline",
         "load",

@@ -2,7 +2,8 @@
 
 One idea per module around it: `thread_window.MessageWindow` (the window's rules),
 `thread_send.py` (sending text and files), `thread_edit.py` (editing and deleting my own
-messages), `thread_mute.py` (muting the thread), `thread_live.py` (what a pushed update does),
+messages), `thread_mute.py` (muting the thread), `thread_status.py` (archive, close,
+reopen), `thread_live.py` (what a pushed update does),
 `thread_view.py` (the view); they use this state's `_private` helpers. Every public method
 here is an event the browser may send with any payload (allow-listed in
 tests/test_event_surface.py): identity comes from SessionState only.
@@ -26,6 +27,7 @@ from arbibase_chat.pages import (
     thread_live,
     thread_mute,
     thread_send,
+    thread_status,
 )
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.thread_window import PAGE, MessageWindow
@@ -87,6 +89,8 @@ class ChatState(rx.State):
     editing_id: str = ""
     edit_text: str = ""
     deleting_id: str = ""
+    # Close / reopen asked for, awaiting confirmation (pages/thread_status.py)
+    confirm_status_to: str = ""
     # Conversation (see MessageWindow)
     items: list[MessageView] = []
     has_older: bool = False
@@ -224,7 +228,7 @@ class ChatState(rx.State):
         self.open_id = str(thread.id)
         if not revisit:
             self.counter_for = self.decline_for = self.confirm_offer = ""
-            self.editing_id = self.deleting_id = ""
+            self.editing_id = self.deleting_id = self.confirm_status_to = ""
             self.lost_open = False
             await thread_deal.load_property(self, user_id, thread.property_id)
         thread_ai.reset(self, is_operator=thread.my_role == "operator", revisit=revisit)
@@ -361,9 +365,20 @@ class ChatState(rx.State):
         self._apply_header(thread)
         return None
 
+    # --- status (pages/thread_status.py) ---------------------------------------------------
+
     @rx.event
     async def set_status(self, status: str):
-        return await self._update(status=status)
+        """Archive / unarchive at once (mine); close / reopen ask first (shared)."""
+        return await thread_status.set_status(self, status)
+
+    @rx.event
+    async def confirm_status(self):
+        return await thread_status.confirm(self)
+
+    @rx.event
+    def cancel_status(self):
+        thread_status.cancel(self)
 
     @rx.event
     async def add_tag(self, form_data: dict[str, Any]):

@@ -16,6 +16,7 @@ from arbibase_chat.pages.inbox_view import inbox_list, inbox_navbar
 from arbibase_chat.pages.thread import UPLOAD_ID, ChatState
 from arbibase_chat.pages.thread_ai_view import suggestion_chips
 from arbibase_chat.pages.thread_mute import MUTE_MENU
+from arbibase_chat.pages.thread_status_view import status_confirm_dialog, status_menu_items
 from arbibase_chat.pages.verify_view import needs_verification, verify_banner
 from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
 
@@ -27,11 +28,6 @@ STAGE_STEPS = [
     ("agreed", "lease_drafted", "Mark lease drafted", "file-pen-line"),
     ("lease_drafted", "signed", "Mark lease signed", "badge-check"),
     ("lost", "resume", "Resume negotiation", "rotate-ccw"),
-]
-STATUS_ACTIONS = [
-    ("active", "Reopen", "rotate-ccw"),
-    ("archived", "Archive", "archive"),
-    ("closed", "Close", "lock"),
 ]
 
 
@@ -46,16 +42,7 @@ def _actions_menu() -> rx.Component:
             )
         ),
         rx.menu.content(
-            *[
-                rx.cond(
-                    ChatState.status != status,
-                    rx.menu.item(
-                        rx.hstack(rx.icon(icon, size=14), rx.text(label), align="center"),
-                        on_click=ChatState.set_status(status),
-                    ),
-                )
-                for status, label, icon in STATUS_ACTIONS
-            ],
+            *status_menu_items(),
             rx.menu.separator(),
             *[
                 rx.cond(
@@ -731,6 +718,7 @@ def chat_panel() -> rx.Component:
             _decline_dialog(),
             _edit_dialog(),
             _delete_dialog(),
+            status_confirm_dialog(),
             _counter_dialog(),
             _lost_dialog(),
             direction="column",

@@ -186,9 +186,9 @@ def snapshot(scene: Scene) -> dict[str, Any]:
                 ).all()
             ),
             "edits": count(MessagingMessageEdit),
-            # Mutes and e-mail opt-outs (issue #12): only ever the caller's own.
+            # Mutes and e-mail opt-outs (issue #12), archives (issue #13): only the caller's own.
             "mutes": sorted(
-                (str(p.user_id), p.muted_until)
+                (str(p.user_id), p.muted_until, p.archived_at)
                 for p in conn.execute(
                     select(Participant).where(col(Participant.thread_id) == scene.pair.thread_id)
                 ).all()
