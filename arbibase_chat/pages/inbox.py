@@ -57,6 +57,8 @@ class InboxState(rx.State):
     status_filter: str = "active"
     role_filter: str = "all"
     tag_filter: str = ""
+    # Every tag of any thread of mine (services/inbox.my_tags), not only the loaded rows'.
+    my_tags: list[str] = []
     stage_filter: str = ""
     search: str = ""
     selected_id: str = ""
@@ -75,7 +77,12 @@ class InboxState(rx.State):
 
     @rx.var
     def known_tags(self) -> list[str]:
-        return sorted({tag for row in self.rows for tag in row.tags})
+        """What the tag filter offers: my tags, plus any a live row gained since, once per
+        tag whatever its case (the filter ignores case)."""
+        seen: dict[str, str] = {}
+        for tag in [*self.my_tags, *(tag for row in self.rows for tag in row.tags)]:
+            seen.setdefault(tag.lower(), tag)
+        return sorted(seen.values(), key=str.lower)
 
     def _filters(self) -> dict[str, str | None]:
         return {
@@ -116,6 +123,7 @@ class InboxState(rx.State):
             inbox.list_threads, user_id=user_id, limit=PAGE_SIZE, **self._filters()
         )
         self.unread_total = await aio.call(reads.unread_total, user_id=user_id)
+        self.my_tags = await aio.call(inbox.my_tags, user_id=user_id)
         self.rows = [ThreadRow.from_thread(t) for t in page.items]
         self._next_cursor = page.next_cursor
         self.has_more = page.next_cursor is not None
