@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 import arbibase_chat.models  # noqa: F401  (tables on the metadata)
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
-from arbibase_chat.services import messages
+from arbibase_chat.services import inbox, messages
 from tests.conftest import create_pg_database, drop_pg_database, unavailable
 
 
@@ -208,3 +208,65 @@ def test_0005_repairs_metadata_that_breaks_reads_and_leaves_the_rest(fresh_url):
     migrations.downgrade(fresh_url, "0004")
     migrations.upgrade(fresh_url)
     assert snapshot() == after
+
+
+def test_0011_archives_per_participant_and_dedupes_tags(fresh_url):
+    """Threads archived for both become archived for each participant and active again (the
+    older of two of one pair closed: one active per pair); tags keep their first spelling."""
+    migrations.upgrade(fresh_url, "0004")
+    engine = dbmod.get_engine(fresh_url)
+    pg = engine.dialect.name == "postgresql"
+    key = str if pg else lambda u: u.hex
+    world = _world_at_0004(engine, messages=0)
+    older = uuid.uuid4()
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO messaging_threads (id, property_id, operator_id, owner_id, status,"
+                " last_seq, last_message_at, created_at) SELECT :new, property_id, operator_id,"
+                " owner_id, 'closed', 0, :then, :then FROM messaging_threads WHERE id = :t"
+            ),
+            {"new": key(older), "t": key(world.thread_id), "then": now.replace(year=2025)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO messaging_participants (thread_id, user_id, role, last_read_seq,"
+                " last_message_at) SELECT :new, user_id, role, 0, last_message_at"
+                " FROM messaging_participants WHERE thread_id = :t"
+            ),
+            {"new": key(older), "t": key(world.thread_id)},
+        )
+    migrations.upgrade(fresh_url, "0010")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE messaging_threads SET status = 'archived'"))
+        for tag, when in (("lease review", now.replace(year=2025)), ("Lease Review", now)):
+            conn.execute(
+                text(
+                    "INSERT INTO messaging_thread_tags (thread_id, tag, created_at)"
+                    " VALUES (:t, :tag, :when)"
+                ),
+                {"t": key(world.thread_id), "tag": tag, "when": when},
+            )
+    migrations.upgrade(fresh_url, "0011")
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(text("SELECT id, status FROM messaging_threads")).all())
+        archived = conn.execute(
+            text("SELECT count(*) FROM messaging_participants WHERE archived_at IS NULL")
+        ).scalar_one()
+        tags = conn.execute(text("SELECT tag FROM messaging_thread_tags")).scalars().all()
+    by_id = {str(k).replace("-", ""): v for k, v in statuses.items()}
+    assert by_id == {world.thread_id.hex: "active", older.hex: "closed"}
+    assert archived == 0
+    assert tags == ["lease review"]
+    # As the owner sees it: archived (by me), the shared thread active.
+    migrations.upgrade(fresh_url)
+    row = inbox.get_thread(user_id=world.owner_id, thread_id=world.thread_id, db=engine)
+    assert row.status == "archived" and row.archived_at is not None
+    # Down again: archived for both, as before.
+    migrations.downgrade(fresh_url, "0010")
+    with engine.connect() as conn:
+        back = conn.execute(
+            text("SELECT status FROM messaging_threads WHERE id = :t"), {"t": key(world.thread_id)}
+        ).scalar_one()
+    assert back == "archived"
