@@ -250,7 +250,9 @@ def test_0011_archives_per_participant_and_dedupes_tags(fresh_url):
             )
     migrations.upgrade(fresh_url, "0011")
     with engine.connect() as conn:
-        statuses = dict(conn.execute(text("SELECT id, status FROM messaging_threads")).all())
+        statuses: dict[object, str] = dict(
+            conn.execute(text("SELECT id, status FROM messaging_threads")).all()
+        )
         archived = conn.execute(
             text("SELECT count(*) FROM messaging_participants WHERE archived_at IS NULL")
         ).scalar_one()

@@ -212,7 +212,11 @@ class InboxState(rx.State):
         return (
             (filters["status"] is None or row.status == filters["status"])
             and (filters["role"] is None or row.my_role == filters["role"])
-            and (filters["tag"] is None or filters["tag"] in row.tags)
+            and (
+                filters["tag"] is None
+                # A tag is the same tag whatever its case (services/threads.py).
+                or filters["tag"].lower() in {tag.lower() for tag in row.tags}
+            )
             and (filters["stage"] is None or row.stage == filters["stage"])
         )
 

@@ -60,8 +60,10 @@ def test_archive_is_personal_and_close_is_confirmed_and_shared(
         expect(op.locator("#chat-status")).to_have_text("archived")
         expect(op.get_by_text("Archived for you.")).to_be_visible()
         op.goto(live_server + routes.INBOX)
-        expect(op.locator("#thread-list")).to_be_visible()
+        expect(op.locator("#status-filter")).to_be_visible()
         expect(op.locator(".thread-row", has_text=title)).to_have_count(0)
+        op.locator("#status-filter").get_by_text("Archived").click()
+        expect(op.locator(".thread-row", has_text=title)).to_be_visible()
         # Olivia's Active list still has it (and her header says nothing of Alice's archive).
         expect(own.locator(".thread-row", has_text=title)).to_be_visible()
         own.goto(url)
