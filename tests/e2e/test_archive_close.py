@@ -28,7 +28,9 @@ def _page(browser: Browser, base: str, user: UserPublic) -> Page:
 
 
 def _action(page: Page, item_id: str) -> None:
+    expect(page.get_by_role("menu")).to_have_count(0)  # the last one has closed
     page.locator("#thread-actions").click()
+    expect(page.get_by_role("menu")).to_be_visible()
     page.locator(f"#{item_id}").click()
 
 
@@ -62,7 +64,7 @@ def test_archive_is_personal_and_close_is_confirmed_and_shared(
         op.goto(live_server + routes.INBOX)
         expect(op.locator("#status-filter")).to_be_visible()
         expect(op.locator(".thread-row", has_text=title)).to_have_count(0)
-        op.locator("#status-filter").get_by_text("Archived").click()
+        op.locator("#status-filter").get_by_role("radio", name="Archived").click()
         expect(op.locator(".thread-row", has_text=title)).to_be_visible()
         # Olivia's Active list still has it (and her header says nothing of Alice's archive).
         expect(own.locator(".thread-row", has_text=title)).to_be_visible()
