@@ -118,6 +118,31 @@ def test_a_mute_is_announced_to_the_muter_alone(pg_db: Engine, notices: Notices)
     assert _kinds(notices.drain()) == ["thread"]
 
 
+def test_an_archive_is_announced_to_the_archiver_alone(pg_db: Engine, notices: Notices):
+    pair = Pair(pg_db)
+    notices.drain()
+    threads.update_thread(
+        user_id=pair.owner.id, thread_id=pair.thread_id, status="archived", db=pg_db
+    )
+    assert notices.drain() == [
+        {
+            "kind": "thread",
+            "thread_id": str(pair.thread_id),
+            "participants": [str(pair.owner.id)],
+        }
+    ]
+    # Archiving again is not news; a close is, to both (with its message).
+    threads.update_thread(
+        user_id=pair.owner.id, thread_id=pair.thread_id, status="archived", db=pg_db
+    )
+    assert notices.drain() == []
+    threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, status="closed", db=pg_db
+    )
+    got = notices.drain()
+    assert "message" in _kinds(got) and "thread" in _kinds(got)
+
+
 def test_content_edits_are_announced_and_rolled_back_writes_are_not(
     pg_db: Engine, notices: Notices
 ):
