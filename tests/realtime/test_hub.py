@@ -79,10 +79,21 @@ async def test_status_changes_refresh_rows_and_forgotten_tabs_get_nothing(runnin
     hub.register("op-tab", pair.operator.id)
     hub.register("owner-tab", pair.owner.id)
     hub.forget("owner-tab")
+    # The owner's archive is theirs alone: the operator's tab hears nothing of it, and the
+    # owner's forgotten tab gets nothing either.
     await aio.call(
         threads.update_thread,
         status="archived",
         user_id=pair.owner.id,
+        thread_id=pair.thread_id,
+        db=db,
+    )
+    await hub.drained()
+    assert rec.to("owner-tab") == [] and rec.to("op-tab") == []
+    await aio.call(
+        threads.update_thread,
+        status="archived",
+        user_id=pair.operator.id,
         thread_id=pair.thread_id,
         db=db,
     )
