@@ -29,3 +29,13 @@ def property_page(property_id: str) -> str:
 def roi_for(property_id: str) -> str:
     """The ROI calculator prefilled from a property."""
     return f"{ROI}?property={property_id}"
+
+
+# The e-mail bridge's offer links (issue #12): a confirmation page, nothing changes on load.
+OFFER = "/offers/[offer_id]"
+OFFER_PREFIX = "/offers/"
+OFFER_ACTIONS = ("accept", "decline", "counter")
+
+
+def offer_page(offer_id: str, action: str | None = None) -> str:
+    return OFFER_PREFIX + offer_id + (f"?action={action}" if action else "")
