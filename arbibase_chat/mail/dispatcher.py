@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
@@ -32,13 +33,13 @@ log = logging.getLogger(__name__)
 BATCH = 50
 
 
-async def _one(claim: email_outbox.Claimed, *, db: Engine | None) -> str:
+async def _one(claim: email_outbox.Claimed, *, db: Engine | None, now: datetime | None) -> str:
     """Handle one claimed row; returns its outcome (sent, skipped, retry, failed, lost)."""
     try:
-        outgoing = await aio.call(email_outbox.prepare, claim=claim, db=db)
+        outgoing = await aio.call(email_outbox.prepare, claim=claim, now=now, db=db)
     except Exception as exc:
         log.exception("e-mail %s: could not read what it shows", claim.id)
-        return await _failed(claim, f"prepare: {type(exc).__name__}: {exc}", db=db)
+        return await _failed(claim, f"prepare: {type(exc).__name__}: {exc}", db=db, now=now)
     if outgoing is None:
         return "skipped"
     try:
@@ -46,7 +47,7 @@ async def _one(claim: email_outbox.Claimed, *, db: Engine | None) -> str:
         where = await sender.send(message, recipient=outgoing.recipient_email, outbox_id=claim.id)
     except Exception as exc:
         log.warning("e-mail %s not sent (attempt %d): %s", claim.id, claim.attempts, exc)
-        return await _failed(claim, str(exc) or type(exc).__name__, db=db)
+        return await _failed(claim, str(exc) or type(exc).__name__, db=db, now=now)
     recorded = await aio.call(
         email_outbox.mark_sent,
         claim=claim,
@@ -61,24 +62,31 @@ async def _one(claim: email_outbox.Claimed, *, db: Engine | None) -> str:
     return "sent"
 
 
-async def _failed(claim: email_outbox.Claimed, error: str, *, db: Engine | None) -> str:
-    state = await aio.call(email_outbox.mark_failed_or_retry, claim=claim, error=error, db=db)
+async def _failed(
+    claim: email_outbox.Claimed, error: str, *, db: Engine | None, now: datetime | None
+) -> str:
+    state = await aio.call(
+        email_outbox.mark_failed_or_retry, claim=claim, error=error, now=now, db=db
+    )
     if state == "failed":
         log.error("e-mail %s failed after %d attempts: %s", claim.id, claim.attempts, error)
     return {"pending": "retry", "merged": "retry", "failed": "failed"}.get(state or "", "lost")
 
 
-async def dispatch_once(*, limit: int = BATCH, db: Engine | None = None) -> Counter[str]:
-    """One pass; returns how many rows ended how. Never raises (errors are logged)."""
+async def dispatch_once(
+    *, limit: int = BATCH, now: datetime | None = None, db: Engine | None = None
+) -> Counter[str]:
+    """One pass (`now`: the clock, for tests); returns how many rows ended how. Never raises
+    (errors are logged)."""
     outcomes: Counter[str] = Counter()
     try:
-        claimed = await aio.call(email_outbox.claim_due, limit=limit, db=db)
+        claimed = await aio.call(email_outbox.claim_due, limit=limit, now=now, db=db)
     except Exception:
         log.exception("e-mail dispatch: claiming failed")
         return outcomes
     for claim in claimed:
         try:
-            outcomes[await _one(claim, db=db)] += 1
+            outcomes[await _one(claim, db=db, now=now)] += 1
         except Exception:
             # Recording failed (database away): the lease brings the row back later.
             log.exception("e-mail %s: outcome not recorded", claim.id)
