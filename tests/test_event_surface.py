@@ -131,6 +131,13 @@ APP_HANDLERS = {
         "submit",
         "upload_progress",
     },
+    # An e-mail's offer link: `load` only reads the URL's offer as the signed-in user;
+    # `confirm` takes only the form's reason, the offer and the step are what `load` read, and
+    # offers.accept_offer / decline_offer decide again who may.
+    "reflex___state____state.arbibase_chat___pages___offer_confirm____offer_confirm_state": {
+        "confirm",
+        "load",
+    },
     # Staff review: every decision is the service's (staff only); others load nothing.
     "reflex___state____state.arbibase_chat___pages___staff____staff_state": {
         "approve",

@@ -47,10 +47,7 @@ class Collector:
     def messages(self) -> list[EmailMessage]:
         with self._lock:
             envelopes = list(self.envelopes)
-        return [
-            email.message_from_bytes(e.original_content, policy=default)  # type: ignore[misc]
-            for e in envelopes
-        ]
+        return [email.message_from_bytes(e.original_content, policy=default) for e in envelopes]
 
     def recipients(self) -> list[list[str]]:
         with self._lock:

@@ -5,16 +5,20 @@ opt-out, strangers, the headers mail clients thread by, the .eml fallback, retri
 from __future__ import annotations
 
 import asyncio
+import email
 import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.config import get_settings
@@ -48,7 +52,7 @@ def _no_send_limit() -> Iterator[None]:
 
 def _rows(db: Engine) -> list[EmailOutbox]:
     with dbmod.read_session(db) as session:
-        return list(session.scalars(select(EmailOutbox).order_by(EmailOutbox.created_at)))
+        return list(session.scalars(select(EmailOutbox).order_by(col(EmailOutbox.created_at))))
 
 
 def _say(db: Engine, pair: factories.Pair, text: str, *, by: str = "operator") -> int:
@@ -56,7 +60,13 @@ def _say(db: Engine, pair: factories.Pair, text: str, *, by: str = "operator") -
     return messages.send_message(user_id=user.id, thread_id=pair.thread_id, body=text, db=db).seq
 
 
-def _later(seconds: float) -> object:
+def _text(mail: EmailMessage, kind: str) -> str:
+    part = mail.get_body((kind,))
+    assert part is not None, f"no {kind} part"
+    return str(part.get_content())
+
+
+def _later(seconds: float) -> datetime:
     return utcnow() + timedelta(seconds=seconds)
 
 
@@ -68,11 +78,11 @@ async def test_three_messages_make_one_email_listing_them(db, mail_env: Collecto
     assert outcomes == Counter(sent=1)
     assert mail_env.recipients() == [[pair.owner.email]]
     [mail] = mail_env.messages()
-    text = mail.get_body(("plain",)).get_content()
+    text = _text(mail, "plain")
     assert "3 new messages" in text
     for line in ("First, the rent.", "Second, the deposit.", "Third, the start date."):
         assert line in text
-        assert line in mail.get_body(("html",)).get_content()
+        assert line in _text(mail, "html")
     assert f"{PUBLIC_URL}/threads/{pair.thread_id}" in text
     [row] = _rows(db)
     assert (row.state, row.through_seq, row.attempts) == ("sent", last, 1)
@@ -101,7 +111,7 @@ async def test_a_later_message_gets_a_second_email_without_the_old_ones(
     second = _say(db, pair, "Fresh news")
     assert await dispatcher.dispatch_once(db=db) == Counter(sent=1)
     first_mail, second_mail = mail_env.messages()
-    body = second_mail.get_body(("plain",)).get_content()
+    body = _text(second_mail, "plain")
     assert "Fresh news" in body and "Old news" not in body
     assert "a new message" in body
     # One conversation in the mail client: the same root, a new Message-ID.
@@ -155,7 +165,7 @@ async def test_reading_part_of_a_batch_gives_the_rest_its_own_delay(
     assert await dispatcher.dispatch_once(db=db, now=_later(60)) == Counter()
     assert await dispatcher.dispatch_once(db=db, now=_later(121)) == Counter(sent=1)
     [mail] = mail_env.messages()
-    body = mail.get_body(("plain",)).get_content()
+    body = _text(mail, "plain")
     assert "One more thing" in body and "Morning" not in body
 
 
@@ -247,7 +257,8 @@ async def test_never_to_a_stranger_nor_below_premium(db, mail_env: Collector) ->
     with dbmod.write_session(db) as session:
         session.execute(
             delete(Participant).where(
-                Participant.thread_id == gone.thread_id, Participant.user_id == gone.owner.id
+                col(Participant.thread_id) == gone.thread_id,
+                col(Participant.user_id) == gone.owner.id,
             )
         )
     downgraded = premium_pair(db)
@@ -310,11 +321,11 @@ async def test_the_open_offer_is_shown_with_links_to_act(db, mail_env: Collector
     )
     await dispatcher.dispatch_once(db=db)
     [mail] = mail_env.messages()
-    text = mail.get_body(("plain",)).get_content()
+    text = _text(mail, "plain")
     assert "Open offer v1" in text and "$2,400/mo" in text and "$4,800" in text
     for action in ("accept", "decline", "counter"):
         assert f"{PUBLIC_URL}/offers/{sent.offer_id}?action={action}" in text
-        assert f"/offers/{sent.offer_id}?action={action}" in mail.get_body(("html",)).get_content()
+        assert f"/offers/{sent.offer_id}?action={action}" in _text(mail, "html")
 
 
 async def test_an_attachment_is_named_and_a_deleted_message_left_out(
@@ -326,11 +337,14 @@ async def test_an_attachment_is_named_and_a_deleted_message_left_out(
     with dbmod.write_session(db) as session:
         session.execute(
             update(MessagingMessage)
-            .where(MessagingMessage.thread_id == pair.thread_id, MessagingMessage.seq == gone)
+            .where(
+                col(MessagingMessage.thread_id) == pair.thread_id,
+                col(MessagingMessage.seq) == gone,
+            )
             .values(deleted_at=utcnow(), body=None)
         )
     await dispatcher.dispatch_once(db=db)
-    body = mail_env.messages()[0].get_body(("plain",)).get_content()
+    body = _text(mail_env.messages()[0], "plain")
     assert "This one stays" in body and "This one goes" not in body
 
 
@@ -346,11 +360,9 @@ async def test_without_smtp_the_email_is_written_as_an_eml_file(
     [path] = list(mail_dir.glob("*.eml"))
     [row] = _rows(db)
     assert path.name.endswith(f"-{row.id}.eml")
-    import email
-    from email.policy import default
-
     mail = email.message_from_bytes(path.read_bytes(), policy=default)
-    assert "Read me in a file" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert isinstance(mail, EmailMessage)
+    assert "Read me in a file" in _text(mail, "plain")
     assert row.state == "sent"
 
 
@@ -395,7 +407,7 @@ async def test_a_message_while_retrying_joins_the_pending_email(db, mail_env: Co
     pending = [r for r in _rows(db) if r.state == "pending"]
     assert len(pending) == 1 and pending[0].first_seq == 1
     assert await dispatcher.dispatch_once(db=db) == Counter(sent=1)
-    body = mail_env.messages()[0].get_body(("plain",)).get_content()
+    body = _text(mail_env.messages()[0], "plain")
     assert "One" in body and "Two" in body
 
 
