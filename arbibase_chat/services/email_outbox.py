@@ -203,6 +203,7 @@ def claim_due(
                 update(O)
                 .where(col(O.id).in_(exhausted))
                 .values(state="failed", note="the worker sending it stopped; no attempts left")
+                .execution_options(synchronize_session=False)
             )
         live = [r for r in rows if r.id not in set(exhausted)]
         if live:
@@ -210,6 +211,7 @@ def claim_due(
                 update(O)
                 .where(col(O.id).in_([r.id for r in live]))
                 .values(state="sending", claimed_at=now, attempts=col(O.attempts) + 1)
+                .execution_options(synchronize_session=False)
             )
         claimed = [
             Claimed(r.id, r.thread_id, r.user_id, r.first_seq, r.attempts + 1, now) for r in live
@@ -226,7 +228,13 @@ def _still_mine(claim: Claimed) -> ColumnElement[bool]:
 
 
 def _finish(session: Session, claim: Claimed, **values: Any) -> bool:
-    result = session.execute(update(O).where(_still_mine(claim)).values(**values))
+    # Core-style (no ORM session to keep in step): one UPDATE by primary key and claim.
+    result = session.execute(
+        update(O)
+        .where(_still_mine(claim))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's CursorResult
 
 
@@ -270,6 +278,7 @@ def _back_to_pending(
             col(O.first_seq) > first_seq,
         )
         .values(first_seq=first_seq)
+        .execution_options(synchronize_session=False)
     )
     merged = _note("merged into the pending e-mail" + (f"; {note}" if note else ""))
     return "merged" if _finish(session, claim, state="skipped", note=merged) else None

@@ -69,9 +69,11 @@ def _thread_url(thread_id: uuid.UUID) -> str:
     return get_settings().public_url.rstrip("/") + routes.thread(str(thread_id))
 
 
+# Not `response_class=HTMLResponse`: that would document every error of the route (JSON, as
+# everywhere in the API) as text/html too.
 @router.get(
     links.EMAIL_UNSUBSCRIBE_ROUTE,
-    response_class=HTMLResponse,
+    response_model=None,
     responses=GET_RESPONSES,
     name="email_unsubscribe_page",
 )
