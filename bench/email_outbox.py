@@ -4,7 +4,7 @@
 
 A fresh Postgres database (alembic head) with `--rows` threads of one Premium operator and
 one owner, one unread message each, and one due outbox row each. Then, for 1 and 2
-concurrent dispatchers (threads, each with its own connections from the app's engine), until
+concurrent dispatchers (processes, as the app's workers are, each with the app's engine), until
 nothing is due:
 
 - claim+mark: `email_outbox.claim_due(limit=batch)` then `mark_sent` per row (the database
@@ -20,13 +20,14 @@ dropped at the end.
 from __future__ import annotations
 
 import argparse
-import threading
+import multiprocessing
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
-from bench.common import create_pg_database, drop_pg_database, machine_facts
+from bench.common import create_pg_database, drop_pg_database, loadavg, machine_facts
 
 
 def _seed(url: str, rows: int) -> None:
@@ -169,12 +170,18 @@ def _reset(url: str) -> None:
         conn.exec_driver_sql("DELETE FROM messaging_email_tokens")
 
 
-def _worker(url: str, batch: int, prepare: bool, counts: list[int], errors: list[str]) -> None:
+def _worker(url: str, batch: int, prepare: bool, results: Any, start_at: float) -> None:
+    """One dispatcher process: passes until nothing is due; puts (rows sent, errors)."""
     from arbibase_chat import db as dbmod
     from arbibase_chat.services import email_outbox
 
     engine = dbmod.get_engine(url)
+    with engine.connect():
+        pass  # connect before the clock starts
     done = 0
+    errors: list[str] = []
+    time.sleep(max(0.0, start_at - time.time()))
+    began = time.time()
     try:
         while True:
             claimed = email_outbox.claim_due(limit=batch, db=engine)
@@ -196,25 +203,30 @@ def _worker(url: str, batch: int, prepare: bool, counts: list[int], errors: list
                     errors.append(f"{claim.id}: claim lost")
     except Exception as exc:  # reported, not hidden
         errors.append(repr(exc))
-    counts.append(done)
+    results.put((done, errors, began, time.time()))
 
 
 def _run(url: str, *, workers: int, batch: int, prepare: bool, rows: int) -> str:
     from arbibase_chat import db as dbmod
 
     _reset(url)
-    counts: list[int] = []
-    errors: list[str] = []
+    # Processes, as in production (each worker process runs its own dispatcher): threads of
+    # one process would share its GIL and measure Python, not the database.
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    start_at = time.time() + 3.0  # every process imported and connected by then
     pool = [
-        threading.Thread(target=_worker, args=(url, batch, prepare, counts, errors))
+        ctx.Process(target=_worker, args=(url, batch, prepare, results, start_at))
         for _ in range(workers)
     ]
-    start = time.perf_counter()
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    elapsed = time.perf_counter() - start
+    for p in pool:
+        p.start()
+    outcomes = [results.get(timeout=600) for _ in pool]
+    for p in pool:
+        p.join()
+    elapsed = max(o[3] for o in outcomes) - min(o[2] for o in outcomes)
+    counts = [o[0] for o in outcomes]
+    errors = [e for o in outcomes for e in o[1]]
     with dbmod.get_engine(url).connect() as conn:
         sent = conn.exec_driver_sql(
             "SELECT count(*), count(DISTINCT id), max(attempts) FROM messaging_email_outbox "
@@ -241,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         migrations.upgrade(url)
         _seed(url, args.rows)
-        for line in machine_facts():
+        for line in [*machine_facts(), f"load      {loadavg()}"]:
             print(line)
         print(f"postgres  batch={args.batch} (rows claimed per transaction)")
         runs: list[Callable[[], str]] = [
