@@ -1,5 +1,6 @@
-"""An e-mail's offer link in a real browser: signed out, it goes through the login page and
-back; opening it changes nothing (link scanners open links too); the button accepts."""
+"""An e-mail's links in a real browser. The offer link: signed out, it goes through the login
+page and back; opening it changes nothing (link scanners open links too); the button accepts.
+The unsubscribe link: a page that asks; its button mutes."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from arbibase_chat import db as dbmod
-from arbibase_chat.models import MessagingOffer
-from arbibase_chat.services import offers, properties
+from arbibase_chat.models import MUTED_FOREVER, MessagingOffer, Participant
+from arbibase_chat.services import email_tokens, offers, properties
 from tests import factories
 
 pytestmark = [pytest.mark.browser]
@@ -102,5 +103,39 @@ def test_a_link_to_someone_elses_offer_shows_not_found(
         expect(page.locator("#offer-not-found")).to_be_visible()
         expect(page.get_by_text("$1,999/mo")).to_have_count(0)
         assert _status(engine, sent.offer_id) == "sent"
+    finally:
+        context.close()
+
+
+def test_the_unsubscribe_page_asks_and_its_button_mutes(
+    live_server: str, browser: Browser, e2e_database_url: str
+) -> None:
+    """The e-mail footer's link in a browser (no session): the page changes nothing; its
+    button (a plain form POST, allowed by the page's CSP) mutes the thread until unmuted."""
+    engine = dbmod.get_engine(e2e_database_url)
+    pair = factories.Pair(engine)
+    with dbmod.write_session(engine) as session:
+        token = email_tokens.issue_in(session, user_id=pair.owner.id, thread_id=pair.thread_id)
+
+    def muted_until() -> object:
+        with dbmod.read_session(engine) as session:
+            return session.scalar(
+                select(col(Participant.muted_until)).where(
+                    col(Participant.thread_id) == pair.thread_id,
+                    col(Participant.user_id) == pair.owner.id,
+                )
+            )
+
+    context = browser.new_context()
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/api/email/unsubscribe/{token}")
+        expect(page.get_by_role("heading")).to_have_text("Stop e-mails about this conversation?")
+        page.reload()
+        assert muted_until() is None
+        page.locator("#confirm-unsubscribe").click()
+        expect(page.get_by_role("heading")).to_have_text("Conversation muted")
+        assert muted_until() == MUTED_FOREVER
     finally:
         context.close()

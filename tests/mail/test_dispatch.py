@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import email
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -437,3 +438,27 @@ def test_unknown_ids_do_not_matter(db) -> None:
     claim = email_outbox.Claimed(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), 1, 1, utcnow())
     assert email_outbox.prepare(claim=claim, db=db) is None
     assert email_outbox.mark_sent(claim=claim, message_id="<x@y>", through_seq=1, db=db) is False
+
+
+def test_a_row_another_worker_holds_is_skipped_not_waited_for(db, mail_env: Collector) -> None:
+    """PostgreSQL: FOR UPDATE SKIP LOCKED. While another transaction holds one due row, a claim
+    takes the others at once and leaves that one (SQLite writes one at a time instead)."""
+    if db.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serializes write transactions")
+    held, free = premium_pair(db), premium_pair(db)
+    _say(db, held, "held")
+    _say(db, free, "free")
+    with db.connect() as other:
+        other.begin()
+        other.execute(
+            select(col(EmailOutbox.id))
+            .where(col(EmailOutbox.thread_id) == held.thread_id)
+            .with_for_update()
+        ).one()
+        started = time.perf_counter()
+        claimed = email_outbox.claim_due(limit=10, db=db)
+        assert time.perf_counter() - started < 2.0
+        assert [c.thread_id for c in claimed] == [free.thread_id]
+        other.rollback()
+    [late] = email_outbox.claim_due(limit=10, db=db)
+    assert late.thread_id == held.thread_id
