@@ -295,8 +295,21 @@ def _message_text(message: MessagingMessage, filename: str | None) -> str:
     return body or "(no text)"
 
 
+@dataclass(frozen=True)
+class _Person:
+    email: str
+    name: str
+    tier: str
+    verified: bool
+
+
 def _offer_shown(
-    session: Session, *, thread: MessagingThread, recipient: uuid.UUID, now: datetime
+    session: Session,
+    *,
+    thread: MessagingThread,
+    recipient: uuid.UUID,
+    people: dict[uuid.UUID, _Person],
+    now: datetime,
 ) -> ShownOffer | None:
     """The thread's open offer, as the recipient may act on it (none: nothing open)."""
     offer = session.scalar(
@@ -315,23 +328,18 @@ def _offer_shown(
     )
     # The same rule the app applies (policy `offer`): an unverified owner answers no offer.
     may_act = offer.made_by != recipient and policy.may(
-        "offer",
-        is_owner=recipient == thread.owner_id,
-        verified=bool(session.scalar(select(col(User.verified)).where(col(User.id) == recipient))),
+        "offer", is_owner=recipient == thread.owner_id, verified=people[recipient].verified
     )
+    maker = people.get(offer.made_by)
     return ShownOffer(
         offer_id=offer.id,
         version=offer.version,
         headline=offer_terms.headline(offer.terms),
         rows=rows,
-        made_by_name=_display_name(session, offer.made_by),
+        made_by_name=maker.name if maker else "?",
         expires_at=offer.expires_at,
         actions=("accept", "decline", "counter") if may_act else (),
     )
-
-
-def _display_name(session: Session, user_id: uuid.UUID) -> str:
-    return session.scalar(select(col(User.display_name)).where(col(User.id) == user_id)) or "?"
 
 
 def prepare(
@@ -360,7 +368,25 @@ def prepare(
         ):
             _skip(session, claim, "stranger")
             return None
-        if "email_fallback" not in policy.tier_features(policy.operator_tier(session, thread)):
+        # Both participants in one read: names, addresses, the operator's tier (the thread's
+        # plan follows it, as policy.operator_tier says), the recipient's verification.
+        people = {
+            row.id: _Person(row.email, row.display_name, row.tier or "beta", row.verified)
+            for row in session.execute(
+                select(
+                    col(User.id),
+                    col(User.email),
+                    col(User.display_name),
+                    col(User.tier),
+                    col(User.verified),
+                ).where(col(User.id).in_((thread.operator_id, thread.owner_id)))
+            )
+        }
+        if claim.user_id not in people:
+            _skip(session, claim, "stranger")
+            return None
+        operator = people.get(thread.operator_id)
+        if "email_fallback" not in policy.tier_features(operator.tier if operator else "beta"):
             _skip(session, claim, "not_premium")
             return None
         if mutes.is_muted(me.muted_until, now):
@@ -421,25 +447,22 @@ def prepare(
         )
         recent.reverse()
         other = thread.owner_id if claim.user_id == thread.operator_id else thread.operator_id
-        names = {other: _display_name(session, other)}
-        recipient = session.execute(
-            select(col(User.email), col(User.display_name)).where(col(User.id) == claim.user_id)
-        ).one()
-        names[claim.user_id] = recipient.display_name
+        recipient = people[claim.user_id]
+        names = {uid: person.name for uid, person in people.items()}
         prop = session.get(Property, thread.property_id)
         place = ", ".join(p for p in (prop.address, prop.city) if p) if prop else ""
         token = email_tokens.issue_in(session, user_id=claim.user_id, thread_id=thread.id, now=now)
         return Outgoing(
             claim=claim,
             recipient_email=recipient.email,
-            recipient_name=recipient.display_name,
-            counterparty_name=names[other],
+            recipient_name=recipient.name,
+            counterparty_name=names.get(other, "?"),
             property_title=prop.title if prop else (thread.subject or "Your negotiation"),
             property_address=place,
             messages=tuple(
                 ShownMessage(
                     seq=m.seq,
-                    sender_name=names.get(m.sender_id) or _display_name(session, m.sender_id),
+                    sender_name=names.get(m.sender_id, "?"),
                     text=_message_text(m, filename),
                     kind=m.kind,
                     created_at=m.created_at,
@@ -448,7 +471,9 @@ def prepare(
             ),
             unread_count=count,
             through_seq=newest_seq,
-            offer=_offer_shown(session, thread=thread, recipient=claim.user_id, now=now),
+            offer=_offer_shown(
+                session, thread=thread, recipient=claim.user_id, people=people, now=now
+            ),
             token=token,
         )
 
