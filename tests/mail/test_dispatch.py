@@ -10,18 +10,19 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import create_engine, delete, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from arbibase_chat import db as dbmod
+from arbibase_chat import maintenance
 from arbibase_chat.config import get_settings
 from arbibase_chat.db import utcnow
 from arbibase_chat.mail import dispatcher
@@ -462,3 +463,38 @@ def test_a_row_another_worker_holds_is_skipped_not_waited_for(db, mail_env: Coll
         other.rollback()
     [late] = email_outbox.claim_due(limit=10, db=db)
     assert late.thread_id == held.thread_id
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def test_every_worker_runs_the_dispatcher_in_its_lifespan(
+    db, mail_env: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """maintenance.lifespan (registered with the Reflex app) sends what comes due, pass after
+    pass, on the configured database."""
+    monkeypatch.setenv("DATABASE_URL", db.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("EMAIL_DISPATCH_INTERVAL_SECONDS", "0.05")
+    get_settings.cache_clear()
+    pair = premium_pair(db)
+    async with maintenance.lifespan(None):
+        assert "email-dispatch" in {t.get_name() for t in asyncio.all_tasks()}
+        await asyncio.to_thread(_say, db, pair, "first pass")
+        await _until(lambda: len(mail_env.envelopes) == 1)
+        await asyncio.to_thread(_say, db, pair, "a later pass")
+        await _until(lambda: len(mail_env.envelopes) == 2)
+    assert "email-dispatch" not in {t.get_name() for t in asyncio.all_tasks()}
+    assert [r.state for r in _rows(db)] == ["sent", "sent"]
+
+
+async def test_a_database_failure_is_logged_not_raised(
+    mail_env: Collector, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
+    assert await dispatcher.dispatch_once(db=missing) == Counter()
+    assert "claiming failed" in caplog.text
