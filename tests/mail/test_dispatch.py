@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, delete, select, update
@@ -498,3 +499,56 @@ async def test_a_database_failure_is_logged_not_raised(
     missing = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
     assert await dispatcher.dispatch_once(db=missing) == Counter()
     assert "claiming failed" in caplog.text
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(auth, LoginPassword) and (auth.login, auth.password) == (b"mailer", b"s3cret")
+    return AuthResult(success=ok)
+
+
+@pytest.fixture
+def auth_smtp(monkeypatch: pytest.MonkeyPatch, mail_env: Collector) -> Iterator[Collector]:
+    """A second server that requires AUTH (plain, no TLS: a test server on 127.0.0.1)."""
+    from aiosmtpd.controller import Controller
+
+    from tests.mail.conftest import _free_port
+
+    collector = Collector()
+    collector.port = _free_port()
+    controller = Controller(
+        collector,
+        hostname="127.0.0.1",
+        port=collector.port,
+        authenticator=_authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    monkeypatch.setenv("SMTP_PORT", str(collector.port))
+    get_settings.cache_clear()
+    try:
+        yield collector
+    finally:
+        controller.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+async def test_smtp_login_is_used_and_a_wrong_password_is_retried(
+    db, auth_smtp: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pair = premium_pair(db)
+    _say(db, pair, "Needs a login")
+    monkeypatch.setenv("SMTP_USERNAME", "mailer")
+    monkeypatch.setenv("SMTP_PASSWORD", "wrong")
+    # aiosmtpd holds back its refusal of a wrong password: our timeout ends the wait.
+    monkeypatch.setenv("SMTP_TIMEOUT_SECONDS", "1")
+    get_settings.cache_clear()
+    assert await dispatcher.dispatch_once(db=db) == Counter(retry=1)
+    assert auth_smtp.envelopes == []
+    assert _rows(db)[0].note
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
+    get_settings.cache_clear()
+    assert await dispatcher.dispatch_once(db=db, now=_later(3600)) == Counter(sent=1)
+    assert auth_smtp.recipients() == [[pair.owner.email]]
