@@ -6,6 +6,7 @@ from arbibase_chat import log_redaction, routes
 from arbibase_chat.api import api_app
 from arbibase_chat.http_guard import ASGIApp as HttpGuardApp
 from arbibase_chat.http_guard import HttpGuard
+from arbibase_chat.mail.inbound import lifespan as inbound_mail_lifespan
 from arbibase_chat.maintenance import lifespan as maintenance_lifespan
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.inbox_view import inbox_page
@@ -20,6 +21,8 @@ from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.property_view import property_page
 from arbibase_chat.pages.roi import RoiState
 from arbibase_chat.pages.roi_view import roi_page
+from arbibase_chat.pages.settings import SettingsState
+from arbibase_chat.pages.settings_view import settings_page
 from arbibase_chat.pages.staff import StaffState, staff_page
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_view import thread_page
@@ -55,6 +58,13 @@ app = rx.App(api_transformer=[api_app, _guarded])
 # A reconnecting tab whose cookie changed loses the old identity before its state is sent.
 app.add_middleware(IdentityOnHydrate())
 app.head_components.append(rx.script(src="/chat.js"))
+# Notifications (issue #12): the unread total in the title and on the favicon, desktop
+# notifications and sound for new messages (assets/notify.js; settings on /settings).
+app.head_components.append(rx.script(src="/notify.js"))
+# The icon notify.js badges; /favicon.ico is there too for browsers that ask for it anyway.
+app.head_components.append(
+    rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml", id="favicon")
+)
 app.add_page(index, route=routes.HOME, title="ArbiBase Chat", on_load=SessionState.route_home)
 app.add_page(
     login_page,
@@ -84,13 +94,19 @@ app.add_page(
     verify_page,
     route=routes.VERIFY,
     title="Verify ownership · ArbiBase Chat",
-    on_load=[VerifyState.load, ChatState.close],
+    on_load=[VerifyState.load, InboxState.load_badge, ChatState.close],
 )
 app.add_page(
     staff_page,
     route=routes.STAFF_VERIFICATIONS,
     title="Verifications · ArbiBase Chat",
-    on_load=StaffState.load,
+    on_load=[StaffState.load, InboxState.load_badge],
+)
+app.add_page(
+    settings_page,
+    route=routes.SETTINGS,
+    title="Settings · ArbiBase Chat",
+    on_load=[SettingsState.load, ChatState.close],
 )
 app.add_page(
     portfolio_page,
@@ -128,3 +144,5 @@ app.add_page(
 app.register_lifespan_task(realtime_lifespan)
 # Housekeeping: uploads never sent in a message are swept after their grace period.
 app.register_lifespan_task(maintenance_lifespan)
+# Replies by e-mail: the inbound SMTP listener, when INBOUND_SMTP_PORT is set.
+app.register_lifespan_task(inbound_mail_lifespan)

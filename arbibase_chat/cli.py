@@ -3,6 +3,9 @@
 `sweep-uploads`: delete uploads never sent in a message that are older than
 PENDING_UPLOAD_GRACE_SECONDS (each worker also does it every hour: arbibase_chat/maintenance.py).
 
+`mail-in [--host H] [--port P]`: the inbound SMTP listener for replies by e-mail
+(arbibase_chat/mail/inbound.py) in the foreground until Ctrl-C, outside the app's workers.
+
 Staff commands (ArbiBase staff at a shell; they act for no signed-in user):
 
 - `verify-owner EMAIL`: approve the owner's pending verification claim, or verify them
@@ -33,6 +36,18 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
     commands.add_parser("seed", help="add the demo accounts and conversations")
     commands.add_parser("sweep-uploads", help="delete uploads never sent in a message")
+    mail_in = commands.add_parser(
+        "mail-in",
+        help="receive replies by e-mail (SMTP) until Ctrl-C",
+        description="Run the inbound SMTP listener for replies to reply+<token>@"
+        "EMAIL_REPLY_DOMAIN in the foreground until Ctrl-C (the app's workers run it "
+        "themselves when INBOUND_SMTP_PORT is set). A reply posted from this separate "
+        "process shows live in open browsers only when the workers can hear of it: on "
+        "PostgreSQL (its NOTIFY triggers) or with REDIS_URL set (published to the workers' "
+        "channel); on SQLite without Redis it shows at the page's next load.",
+    )
+    mail_in.add_argument("--host", help="address to listen on (default: INBOUND_SMTP_HOST)")
+    mail_in.add_argument("--port", type=int, help="port to listen on (default: INBOUND_SMTP_PORT)")
     verify = commands.add_parser("verify-owner", help="approve (or reject) an owner's claim")
     verify.add_argument("email")
     verify.add_argument("--reject", metavar="REASON", help="reject the pending claim")
@@ -50,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     if args.command in ("verify-owner", "make-staff", "set-tier"):
         return _staff_command(args)
+    if args.command == "mail-in":
+        return _mail_in(args)
     if args.command == "sweep-uploads":
         from arbibase_chat.services.attachments import sweep_pending_uploads
 
@@ -65,6 +82,33 @@ def main(argv: list[str] | None = None) -> int:
 
         seed_demo()
         print(demo_logins_text())
+    return 0
+
+
+def _mail_in(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from arbibase_chat import log_redaction
+    from arbibase_chat.mail import inbound
+
+    settings = get_settings()
+    if not settings.email_reply_domain:
+        print("error: set EMAIL_REPLY_DOMAIN (the domain of the reply addresses)", file=sys.stderr)
+        return 1
+    if args.port is None and settings.inbound_smtp_port is None:
+        print("error: set INBOUND_SMTP_PORT or pass --port", file=sys.stderr)
+        return 1
+    # aiosmtpd logs every command at INFO, reply addresses (tokens) included: redacted.
+    log_redaction.install()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        asyncio.run(inbound.serve_forever(host=args.host, port=args.port))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"error: cannot listen: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,8 +4,9 @@ Reflex logs a failed event whole: its payload (a forged event can carry a passwo
 socket's headers (the access-token cookie). Anything that logs a request or an event may do
 the same. `install()` wraps the log-record factory once per process, so every record, from
 any library, is redacted before a handler formats it: access tokens (JWTs), the token
-cookie, Bearer credentials, Reflex client tokens (which name a tab's server-side state) and
-the values of secret-looking keys (password, token, secret, cookie, authorization, api key).
+cookie, Bearer credentials, Reflex client tokens (which name a tab's server-side state), the
+tokens of reply-by-e-mail addresses (aiosmtpd logs every RCPT line) and the values of
+secret-looking keys (password, token, secret, cookie, authorization, api key).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\1{REDACTED}"),
     (re.compile(r"(?i)(arbibase_access_token=)[^;\s'\",}]+"), rf"\1{REDACTED}"),
+    # reply+<token>@EMAIL_REPLY_DOMAIN: the token posts as its user (mail/inbound.py).
+    (re.compile(r"(?i)(reply\+)[0-9a-f]{32}"), rf"\1{REDACTED}"),
     # `?token=<uuid>` (the socket URL) and `"token": "<uuid>"` (Reflex's router data).
     (re.compile(r"(?i)(token=)[0-9a-f-]{8,}"), rf"\1{REDACTED}"),
     # 'password': 'x' / "access_token": "x" / password=x (dict reprs, JSON, form bodies).

@@ -22,6 +22,8 @@ ROI = "/roi"
 PORTFOLIO = "/portfolio"
 VERIFY = "/verify"
 STAFF_VERIFICATIONS = "/staff/verifications"
+# Notifications (issue #12): this browser's desktop notifications and sound, my e-mails.
+SETTINGS = "/settings"
 
 
 def property_page(property_id: str) -> str:

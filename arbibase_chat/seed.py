@@ -39,7 +39,9 @@ class DemoUser:
 
 
 DEMO_USERS = (
-    DemoUser("alice@demo.arbibase.test", "Alice Carter", "operator", "pro", True, "operator, pro"),
+    DemoUser(
+        "alice@demo.arbibase.test", "Alice Carter", "operator", "premium", True, "operator, premium"
+    ),
     DemoUser("ben@demo.arbibase.test", "Ben Ortiz", "operator", "beta", True, "operator, beta"),
     DemoUser("olivia@demo.arbibase.test", "Olivia Hart", "owner", "pro", True, "verified owner"),
     DemoUser(

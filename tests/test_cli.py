@@ -83,3 +83,18 @@ def test_make_staff_and_set_tier(db: Engine, run) -> None:
     assert code == 0 and "premium" in out
     me = accounts.get_user(user_id=person.id, db=db)
     assert me.is_staff and me.tier == "premium"
+
+
+def test_mail_in_says_what_is_missing(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The listener itself runs in tests/mail_in/test_cli_mail_in.py (a real process).
+    settings = get_settings()
+    monkeypatch.setattr(settings, "email_reply_domain", None)
+    code, out, err = run("mail-in", "--port", "2525")
+    assert code == 1 and out == "" and "set EMAIL_REPLY_DOMAIN" in err
+    monkeypatch.setattr(settings, "email_reply_domain", "reply.example.com")
+    monkeypatch.setattr(settings, "inbound_smtp_port", None)
+    code, out, err = run("mail-in")
+    assert code == 1 and out == "" and "set INBOUND_SMTP_PORT or pass --port" in err
+    with pytest.raises(SystemExit) as exited:
+        run("mail-in", "--port", "smtp")
+    assert exited.value.code == 2

@@ -52,6 +52,8 @@ APP_HANDLERS = {
     "reflex___state____state.arbibase_chat___pages___inbox____inbox_state": {
         "clear_search",
         "load",
+        # The navbar's own total for pages without the list (verify, staff); no argument.
+        "load_badge",
         "load_more",
         "run_search",
         "set_role_filter",
@@ -105,6 +107,9 @@ APP_HANDLERS = {
         "decline",
         "load",
         "load_older",
+        # Mute my open thread: a duration from the menu's choices (the service checks it and
+        # that the thread, the tab's own open_id, is mine); unmute takes no argument.
+        "mute",
         "open_counter",
         "open_decline",
         "open_lost",
@@ -119,6 +124,7 @@ APP_HANDLERS = {
         "suggest_replies",
         "tab_hidden",
         "tab_shown",
+        "unmute",
         "upload",
         "upload_progress",
     },
@@ -137,6 +143,18 @@ APP_HANDLERS = {
     "reflex___state____state.arbibase_chat___pages___offer_confirm____offer_confirm_state": {
         "confirm",
         "load",
+    },
+    # Notifications (/settings): this browser's own switches, kept in its localStorage; the
+    # values are checked (a bool, a known permission) and name nobody.
+    "reflex___state____state.arbibase_chat___pages___settings____notify_prefs": {
+        "set_desktop",
+        "set_permission",
+        "set_sound",
+    },
+    # My e-mail opt-out: a bool, for the signed-in user only (services/notification_settings).
+    "reflex___state____state.arbibase_chat___pages___settings____settings_state": {
+        "load",
+        "set_email",
     },
     # Staff review: every decision is the service's (staff only); others load nothing.
     "reflex___state____state.arbibase_chat___pages___staff____staff_state": {

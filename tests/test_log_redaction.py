@@ -30,6 +30,11 @@ JWT = (
         ("password=letmein&email=a%40b.c", "letmein"),
         ("stored token " + JWT, "eyJzdWIi"),
         ("'client_token': '00f0f4ec-3141-4681-8d53-ef3adb7e8b9a'", "00f0f4ec"),
+        # aiosmtpd's INFO line for a RCPT command (the inbound reply listener).
+        (
+            "('127.0.0.1', 40522) >> b'RCPT TO:<Reply+0123456789ABCDEF0123456789abcdef@r.test>'",
+            "0123456789",
+        ),
     ],
 )
 def test_secrets_are_redacted(line: str, secret: str) -> None:

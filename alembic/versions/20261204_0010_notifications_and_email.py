@@ -60,6 +60,21 @@ create trigger messaging_participants_mute_own
   before update of muted_until on public.messaging_participants
   for each row execute function {SCHEMA}.participants_mute_own();
 
+-- Live: a mute changes my own inbox row and navbar total, in my other tabs and workers too
+-- (0003's channel, ids only; to me alone: the other party sees nothing of it).
+create function public.messaging_notify_mute() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  perform public.messaging_notify(jsonb_build_object(
+    'kind', 'thread', 'thread_id', new.thread_id,
+    'participants', jsonb_build_array(new.user_id)));
+  return null;
+end $$;
+create trigger messaging_participants_notify_mute
+  after update of muted_until on public.messaging_participants
+  for each row when (old.muted_until is distinct from new.muted_until)
+  execute function public.messaging_notify_mute();
+
 revoke all on table public.{SETTINGS}, public.{OUTBOX}, public.{TOKENS} from anon, authenticated;
 grant all on table public.{SETTINGS}, public.{OUTBOX}, public.{TOKENS} to service_role;
 alter table public.{SETTINGS} enable row level security;
@@ -68,8 +83,14 @@ alter table public.{TOKENS} enable row level security;
 
 grant select, insert, update (email_enabled, updated_at) on table public.{SETTINGS}
   to authenticated;
-create policy "notification settings: my own" on public.{SETTINGS}
-  for all to authenticated
+create policy "notification settings: mine to read" on public.{SETTINGS}
+  for select to authenticated
+  using ({SETTINGS}.user_id = (select auth.uid()));
+create policy "notification settings: mine to create" on public.{SETTINGS}
+  for insert to authenticated
+  with check ({SETTINGS}.user_id = (select auth.uid()));
+create policy "notification settings: mine to change" on public.{SETTINGS}
+  for update to authenticated
   using ({SETTINGS}.user_id = (select auth.uid()))
   with check ({SETTINGS}.user_id = (select auth.uid()));
 
@@ -95,6 +116,8 @@ create policy "email outbox: due to the other party of my thread" on public.{OUT
 """
 
 POSTGRES_DOWN = f"""
+drop trigger if exists messaging_participants_notify_mute on public.messaging_participants;
+drop function if exists public.messaging_notify_mute();
 drop trigger if exists messaging_participants_mute_own on public.messaging_participants;
 drop function if exists {SCHEMA}.participants_mute_own();
 revoke update (muted_until) on table public.messaging_participants from authenticated;

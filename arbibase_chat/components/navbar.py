@@ -51,6 +51,7 @@ NAV_ITEMS = (
         (routes.STAFF_VERIFICATIONS,),
         audience="staff",
     ),
+    NavItem("settings", "Settings", "settings", routes.SETTINGS, (routes.SETTINGS,)),
 )
 
 
@@ -103,8 +104,19 @@ def _nav_link(item: NavItem, unread_total: Any) -> rx.Component:
     return link if shown is None else rx.cond(shown, link)
 
 
-def navbar(unread_total: Any) -> rx.Component:
+def notify_state(unread_total: Any, alert: Any) -> rx.Component:
+    """What assets/notify.js reads: the unread total (tab title, favicon badge) and the newest
+    message to notify about (JSON; "" for none). Never shown."""
+    return rx.el.div(
+        id="notify-state",
+        hidden=True,
+        custom_attrs={"data-unread": unread_total, "data-alert": alert},
+    )
+
+
+def navbar(unread_total: Any, alert: Any = "") -> rx.Component:
     return rx.hstack(
+        notify_state(unread_total, alert),
         rx.link(
             rx.hstack(
                 rx.icon("messages-square", size=22),

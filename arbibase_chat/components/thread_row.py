@@ -11,6 +11,7 @@ from arbibase_chat.components.navbar import unread_badge
 from arbibase_chat.components.stage_badge import stage_badge
 from arbibase_chat.models import ThreadPublic
 from arbibase_chat.routes import THREAD_PREFIX
+from arbibase_chat.services.mutes import is_muted
 
 ONE_LINE = {"overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "nowrap"}
 STATUS_COLORS = {"active": "green", "archived": "gray", "closed": "orange"}
@@ -29,6 +30,7 @@ class ThreadRow:
     status: str = ""
     stage: str = ""
     tags: list[str] = field(default_factory=list)
+    muted: bool = False  # my mute (services/mutes.py): a bell-off, a gray count
 
     @classmethod
     def from_thread(cls, thread: ThreadPublic) -> ThreadRow:
@@ -52,6 +54,7 @@ class ThreadRow:
             status=thread.status,
             stage=thread.stage,
             tags=thread.tags,
+            muted=is_muted(thread.muted_until),
         )
 
 
@@ -83,6 +86,17 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
                             flex="1",
                             min_width="0",
                             class_name="thread-property",
+                        ),
+                        rx.cond(
+                            row.muted,
+                            rx.icon(
+                                "bell-off",
+                                size=14,
+                                color=rx.color("gray", 10),
+                                flex_shrink="0",
+                                class_name="thread-muted",
+                                aria_label="Muted",
+                            ),
                         ),
                         rx.moment(
                             row.last_message_at,
@@ -130,7 +144,21 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
                             flex="1",
                             min_width="0",
                         ),
-                        unread_badge(row.unread_count, class_name="thread-unread"),
+                        # A muted thread's count is gray: it is left out of the navbar total.
+                        rx.cond(
+                            row.muted,
+                            rx.cond(
+                                row.unread_count > 0,
+                                rx.badge(
+                                    row.unread_count,
+                                    color_scheme="gray",
+                                    variant="soft",
+                                    radius="full",
+                                    class_name="thread-unread",
+                                ),
+                            ),
+                            unread_badge(row.unread_count, class_name="thread-unread"),
+                        ),
                         width="100%",
                         align="center",
                     ),

@@ -144,7 +144,7 @@ def _footer(outgoing: Outgoing, settings: Settings) -> list[str]:
     return [
         "You get this e-mail because a message waited unread in ArbiBase Chat.",
         f"No more e-mails about this conversation: {stop}",
-        "No notification e-mails at all: turn them off in your settings in the app.",
+        f"No notification e-mails at all: {_url(settings, routes.SETTINGS)}",
     ]
 
 
@@ -217,7 +217,8 @@ def _html(outgoing: Outgoing, settings: Settings) -> str:
     parts += [
         '<hr style="border:none;border-top:1px solid #e2e8f0">',
         f'<p style="color:#64748b;font-size:12px">{_esc(footer[0])}<br>'
-        f"{_link(stop, 'No more e-mails about this conversation')}<br>{_esc(footer[2])}</p>",
+        f"{_link(stop, 'No more e-mails about this conversation')} · "
+        f"{_link(_url(settings, routes.SETTINGS), 'No notification e-mails at all')}</p>",
         "</div>",
     ]
     return "\n".join(parts)

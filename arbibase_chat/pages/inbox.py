@@ -7,22 +7,47 @@ fix the badge without a reload.
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 
 import reflex as rx
 
 from arbibase_chat import aio, routes
 from arbibase_chat.components.thread_row import ThreadRow
-from arbibase_chat.models import DEAL_STAGES
+from arbibase_chat.models import DEAL_STAGES, MessagePublic, ThreadPublic
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import Update, UserUpdate
-from arbibase_chat.services import inbox, reads
+from arbibase_chat.services import inbox, mutes, reads
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState, user_view
 
 STATUS_FILTERS = ["active", "archived", "closed", "all"]
 ROLE_FILTERS = ["all", "operator", "owner"]
 PAGE_SIZE = 50
+# A notification's text: enough to recognise the message, never the whole of a long one.
+ALERT_PREVIEW_CHARS = 140
+
+
+def alert_for(user_id: uuid.UUID, message: MessagePublic, thread: ThreadPublic) -> str:
+    """The browser notification for a new message (JSON for assets/notify.js), or "" when
+    there is none to give: my own message, a deleted one, a thread I muted."""
+    if message.sender_id == user_id or message.deleted_at is not None:
+        return ""
+    if mutes.is_muted(thread.muted_until):
+        return ""
+    body = " ".join((message.body or "").split())
+    if not body:
+        body = "Sent a file" if message.attachment_url else "New message"
+    if len(body) > ALERT_PREVIEW_CHARS:
+        body = body[: ALERT_PREVIEW_CHARS - 1] + "…"
+    return json.dumps(
+        {
+            "thread_id": str(thread.id),
+            "seq": message.seq,
+            "title": f"{thread.counterparty_name} · {thread.property_title}",
+            "body": body,
+        }
+    )
 
 
 @live.live_view
@@ -36,6 +61,9 @@ class InboxState(rx.State):
     search: str = ""
     selected_id: str = ""
     unread_total: int = 0
+    # The newest message that deserves a browser notification (JSON, see `alert_for`): the
+    # navbar carries it to assets/notify.js. Only ever this user's own thread's message.
+    alert: str = ""
     loaded: bool = False
     has_more: bool = False
     _next_cursor: str | None = None
@@ -74,6 +102,14 @@ class InboxState(rx.State):
         except DomainError as exc:
             return rx.toast.error(exc.message)
         return None
+
+    @rx.event
+    async def load_badge(self):
+        """On load of pages that show the navbar but not the list (verify, staff, settings):
+        the navbar's total and notifications, kept live. The page's own load redirects."""
+        user_id = await self._user_id()
+        if user_id is not None:
+            await self._load_badge(user_id)
 
     async def _fetch_first_page(self, user_id: uuid.UUID) -> None:
         page = await aio.call(
@@ -178,6 +214,10 @@ class InboxState(rx.State):
             return None  # typing, or pushed for a user this tab no longer shows
         if update.unread_total is not None:
             self.unread_total = update.unread_total
+        if update.message is not None and update.thread is not None:
+            alert = alert_for(update.user_id, update.message, update.thread)
+            if alert:
+                self.alert = alert
         if update.thread is None or not self.loaded:
             return None  # no list on show (another page's navbar): the badge is all
         row = ThreadRow.from_thread(update.thread)

@@ -14,7 +14,7 @@ from arbibase_chat.session import SessionState
 
 
 def inbox_navbar() -> rx.Component:
-    return navbar(InboxState.unread_total)
+    return navbar(InboxState.unread_total, InboxState.alert)
 
 
 def _first_steps() -> rx.Component:

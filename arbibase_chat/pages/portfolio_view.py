@@ -164,7 +164,7 @@ def _empty() -> rx.Component:
 
 def portfolio_page() -> rx.Component:
     return rx.vstack(
-        navbar(InboxState.unread_total),
+        navbar(InboxState.unread_total, InboxState.alert),
         rx.vstack(
             rx.heading("Portfolio", size="6"),
             rx.text(

@@ -20,7 +20,7 @@ FIELD_LABEL = {"fontSize": "14px", "fontWeight": 500}
 def page_frame(*children: rx.Component) -> rx.Component:
     """Navbar above a centered column (the Property Browser's pages)."""
     return rx.box(
-        navbar(InboxState.unread_total),
+        navbar(InboxState.unread_total, InboxState.alert),
         rx.box(
             *children,
             width="100%",

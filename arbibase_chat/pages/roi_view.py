@@ -559,7 +559,7 @@ def _heading() -> rx.Component:
 
 def roi_page() -> rx.Component:
     return rx.box(
-        navbar(InboxState.unread_total),
+        navbar(InboxState.unread_total, InboxState.alert),
         rx.cond(
             RoiState.loaded,
             rx.vstack(

@@ -2,7 +2,7 @@
 
 One idea per module around it: `thread_window.MessageWindow` (the window's rules),
 `thread_send.py` (sending text and files), `thread_edit.py` (editing and deleting my own
-messages), `thread_live.py` (what a pushed update does),
+messages), `thread_mute.py` (muting the thread), `thread_live.py` (what a pushed update does),
 `thread_view.py` (the view); they use this state's `_private` helpers. Every public method
 here is an event the browser may send with any payload (allow-listed in
 tests/test_event_surface.py): identity comes from SessionState only.
@@ -19,7 +19,14 @@ import reflex as rx
 from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.models import MessagePublic, ThreadPublic
-from arbibase_chat.pages import thread_ai, thread_deal, thread_edit, thread_live, thread_send
+from arbibase_chat.pages import (
+    thread_ai,
+    thread_deal,
+    thread_edit,
+    thread_live,
+    thread_mute,
+    thread_send,
+)
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.thread_window import PAGE, MessageWindow
 from arbibase_chat.realtime import views as live
@@ -43,6 +50,9 @@ class ChatState(rx.State):
     status: str = ""
     tags: list[str] = []
     not_found: bool = False
+    # My mute of this thread (pages/thread_mute.py): an ISO time, or until I unmute.
+    muted_until: str = ""
+    muted_forever: bool = False
     # The deal panel (pages/thread_deal.py)
     stage: str = ""
     property_id: str = ""
@@ -104,6 +114,10 @@ class ChatState(rx.State):
     def stage_label(self) -> str:
         return STAGE_LABELS.get(self.stage, "")
 
+    @rx.var
+    def is_muted(self) -> bool:
+        return self.muted_forever or self.muted_until != ""
+
     # --- helpers (backend only) -------------------------------------------------------------
 
     async def _user(self) -> uuid.UUID | None:
@@ -135,6 +149,7 @@ class ChatState(rx.State):
             "status": thread.status,
             "tags": list(thread.tags),
             "stage": thread.stage,
+            **thread_mute.header_fields(thread.muted_until),
         }
         for name, value in header.items():
             if getattr(self, name) != value:
@@ -312,6 +327,17 @@ class ChatState(rx.State):
     async def composer_changed(self, value: str):
         """Typing indicator for the other side, at most one notice every 2 s."""
         await thread_send.typing(self, value)
+
+    # --- mute (pages/thread_mute.py) ---------------------------------------------------------
+
+    @rx.event
+    async def mute(self, duration: str):
+        """Mute this thread: "1h", "1d" or "forever" (the menu's choices)."""
+        return await thread_mute.mute(self, duration)
+
+    @rx.event
+    async def unmute(self):
+        return await thread_mute.unmute(self)
 
     # --- AI reply suggestions (pages/thread_ai.py) ------------------------------------------
 

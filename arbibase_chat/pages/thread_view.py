@@ -15,6 +15,7 @@ from arbibase_chat.config import get_settings
 from arbibase_chat.pages.inbox_view import inbox_list, inbox_navbar
 from arbibase_chat.pages.thread import UPLOAD_ID, ChatState
 from arbibase_chat.pages.thread_ai_view import suggestion_chips
+from arbibase_chat.pages.thread_mute import MUTE_MENU
 from arbibase_chat.pages.verify_view import needs_verification, verify_banner
 from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
 
@@ -176,6 +177,62 @@ def _deal_panel() -> rx.Component:
     )
 
 
+def _mute_menu() -> rx.Component:
+    """The bell: mute this thread for a while or until I unmute, or unmute it."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.cond(ChatState.is_muted, rx.icon("bell-off", size=18), rx.icon("bell", size=18)),
+                variant="ghost",
+                color_scheme="gray",
+                aria_label="Mute notifications",
+                title="Mute notifications",
+                id="mute-menu",
+            )
+        ),
+        rx.menu.content(
+            rx.text("Mute notifications", size="1", color=rx.color("gray", 10), padding="4px 12px"),
+            *[
+                rx.menu.item(label, on_click=ChatState.mute(choice), class_name=f"mute-{choice}")
+                for choice, label in MUTE_MENU
+            ],
+            rx.cond(
+                ChatState.is_muted,
+                rx.fragment(
+                    rx.menu.separator(),
+                    rx.menu.item(
+                        rx.hstack(rx.icon("bell-ring", size=14), rx.text("Unmute"), align="center"),
+                        on_click=ChatState.unmute,
+                        class_name="unmute",
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def _muted_badge() -> rx.Component:
+    """ "Muted until …" in the browser's own time zone, or "Muted" until I unmute."""
+    return rx.cond(
+        ChatState.is_muted,
+        rx.badge(
+            rx.icon("bell-off", size=12),
+            rx.cond(
+                ChatState.muted_forever,
+                rx.text("Muted"),
+                rx.text(
+                    "Muted until ",
+                    rx.moment(ChatState.muted_until, format="MMM D, h:mm A"),
+                ),
+            ),
+            color_scheme="gray",
+            variant="soft",
+            id="chat-muted",
+            title=rx.cond(ChatState.muted_forever, "Muted until you unmute", "Muted"),
+        ),
+    )
+
+
 def _header() -> rx.Component:
     return rx.hstack(
         rx.link(
@@ -195,6 +252,7 @@ def _header() -> rx.Component:
                     ChatState.status != "active",
                     rx.badge(ChatState.status, variant="outline", id="chat-status"),
                 ),
+                _muted_badge(),
                 align="center",
                 spacing="2",
                 wrap="wrap",
@@ -205,6 +263,7 @@ def _header() -> rx.Component:
             flex="1",
             min_width="0",
         ),
+        _mute_menu(),
         _actions_menu(),
         padding="10px 16px",
         border_bottom=f"1px solid {rx.color('gray', 5)}",

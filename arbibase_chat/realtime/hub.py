@@ -281,7 +281,12 @@ class Hub:
     ) -> int | None:
         """The user's unread total if this event changed it (None: unchanged)."""
         known = self._rows.total(user_id)
-        if old is not None and known is not None:
+        # A thread I muted (or had muted: a mute ends by the clock, with no event) is left out
+        # of the total by `reads.unread_total`: read it rather than fold the row's count in.
+        ever_muted = new.muted_until is not None or (
+            old is not None and old.muted_until is not None
+        )
+        if old is not None and known is not None and not ever_muted:
             # The total is the sum of the rows' unread counts: it moves as this row moved.
             total = known + new.unread_count - old.unread_count
             self._rows.set_total(user_id, total)
@@ -289,8 +294,10 @@ class Hub:
         # A new message from the other side, or my own cursor moving, can change my unread
         # total: read it. Anything else leaves it alone, except that sending reads what came
         # before my message, so a total held without this thread's row is no longer sure.
-        if (isinstance(event, events.MessageCreated) and event.sender_id != user_id) or isinstance(
-            event, events.ReadUpdated
+        if (
+            (isinstance(event, events.MessageCreated) and event.sender_id != user_id)
+            or isinstance(event, events.ReadUpdated)
+            or ever_muted
         ):
             total = await aio.call_realtime(reads.unread_total, user_id=user_id, db=self._db)
             self._rows.set_total(user_id, total)

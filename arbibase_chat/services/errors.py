@@ -63,6 +63,26 @@ class Invalid(DomainError):
     code = "invalid"
 
 
+# Replies by e-mail (services/email_replies.py); the inbound listener turns them into SMTP
+# refusals with the same words.
+class UnknownReplyAddress(NotFound):
+    """The reply address's token is malformed, unknown or expired."""
+
+    code = "unknown_reply_address"
+
+
+class SenderMismatch(Forbidden):
+    """The reply's From is not the address of the user the reply address was issued to."""
+
+    code = "sender_mismatch"
+
+
+class EmptyReply(Invalid):
+    """Nothing was left of the e-mail once the quoted message and the signature were cut."""
+
+    code = "empty_reply"
+
+
 class Conflict(DomainError):
     code = "conflict"
 

@@ -9,6 +9,7 @@ The limits (each one its own limiter, built from the settings; burst 0 turns one
 |---|---|---|---|
 | `send` | user | message sends (`check_send`) | 20, then 5/s |
 | `ai` | user | AI reply suggestions (`check_ai`) | 5, then 1 per 10 s |
+| `email-in` | sender address | replies by e-mail (`check_email_reply`) | 10, then 1 per 6 s |
 | `sign-in-pair` | account + client | password sign-ins of one account from one client | 5, then 1/min |
 | `sign-in-client` | client | password sign-ins from one client, any account | 20, then 10/min |
 | `sign-in-account` | account | password sign-ins of one account, any client | 30, then 3/min |
@@ -37,7 +38,7 @@ account-wide bucket, lets a botnet guess one account without bound.
   workers' clocks never disagree). One round trip per check.
 
 Settings: SEND_RATE_BURST (0 turns sending limits off), SEND_RATE_PER_SECOND,
-AI_RATE_BURST, AI_RATE_PER_SECOND,
+AI_RATE_BURST, AI_RATE_PER_SECOND, INBOUND_RATE_BURST, INBOUND_RATE_PER_SECOND,
 SIGN_IN_* / SIGN_UP_* (`config.py`), RATE_LIMIT_KEY_PREFIX. If Redis cannot be reached the
 check lets the action through and logs a warning: the limiter protects against floods, it must
 not take messaging (or signing in) down with it.
@@ -217,7 +218,8 @@ SIGN_IN_CLIENT = "sign-in-client"
 SIGN_IN_ACCOUNT = "sign-in-account"
 SIGN_UP_CLIENT = "sign-up-client"
 AI = "ai"
-KINDS = (SEND, SIGN_IN_PAIR, SIGN_IN_CLIENT, SIGN_IN_ACCOUNT, SIGN_UP_CLIENT, AI)
+EMAIL_IN = "email-in"
+KINDS = (SEND, SIGN_IN_PAIR, SIGN_IN_CLIENT, SIGN_IN_ACCOUNT, SIGN_UP_CLIENT, AI, EMAIL_IN)
 
 
 def rate(kind: str, settings: Settings) -> tuple[int, float]:
@@ -226,6 +228,8 @@ def rate(kind: str, settings: Settings) -> tuple[int, float]:
         return settings.send_rate_burst, settings.send_rate_per_second
     if kind == AI:
         return settings.ai_rate_burst, settings.ai_rate_per_second
+    if kind == EMAIL_IN:
+        return settings.inbound_rate_burst, settings.inbound_rate_per_second
     per_minute: dict[str, tuple[int, float]] = {
         SIGN_IN_PAIR: (settings.sign_in_pair_burst, settings.sign_in_pair_per_minute),
         SIGN_IN_CLIENT: (settings.sign_in_client_burst, settings.sign_in_client_per_minute),
@@ -356,6 +360,17 @@ def check_ai(*, user_id: uuid.UUID) -> None:
         seconds = max(1, math.ceil(wait))
         raise RateLimited(
             f"too many suggestion requests: wait {seconds} s and ask again", retry_after=wait
+        )
+
+
+def check_email_reply(*, address: str) -> None:
+    """Take one inbound-reply token for the sender `address` (normalized); RateLimited when
+    its bucket is empty. Taken before the reply is looked at, so a flood costs no queries."""
+    wait = limiter(EMAIL_IN).hit(f"email-in:{_account_key(address)}")
+    if wait > 0:
+        raise RateLimited(
+            f"too many e-mail replies from this address: try again in {in_words(wait)}",
+            retry_after=wait,
         )
 
 

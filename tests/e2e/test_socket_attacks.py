@@ -33,7 +33,9 @@ from arbibase_chat.models import (
     MessagingMessageEdit,
     MessagingOffer,
     MessagingThread,
+    NotificationSettings,
     OwnerVerificationClaim,
+    Participant,
     Property,
     ThreadTag,
     User,
@@ -45,6 +47,7 @@ from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.properties import PropertiesState
 from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.roi import RoiState
+from arbibase_chat.pages.settings import NotifyPrefs, SettingsState
 from arbibase_chat.pages.staff import StaffState
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.verify import VerifyState
@@ -184,6 +187,23 @@ def snapshot(scene: Scene) -> dict[str, Any]:
                 ).all()
             ),
             "edits": count(MessagingMessageEdit),
+            # Mutes and e-mail opt-outs (issue #12): only ever the caller's own.
+            "mutes": sorted(
+                (str(p.user_id), p.muted_until)
+                for p in conn.execute(
+                    select(Participant).where(col(Participant.thread_id) == scene.pair.thread_id)
+                ).all()
+            ),
+            "email_settings": sorted(
+                (str(row.user_id), row.email_enabled)
+                for row in conn.execute(
+                    select(NotificationSettings).where(
+                        col(NotificationSettings.user_id).in_(
+                            [scene.pair.operator.id, scene.pair.owner.id]
+                        )
+                    )
+                ).all()
+            ),
         }
 
 
@@ -333,6 +353,8 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "claim_id": scene.claim_id,
         "open": True,
         "message_id": scene.message_id,
+        "on": True,  # the notification switches (the e-mail one writes the caller's own row)
+        "duration": "forever",
         **victim_ids,
     }
     filled = {name: by_name.get(name, scene.thread_id) for name in params}
@@ -361,6 +383,8 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
             {"form_data": "accept"},
             {"form_data": {"reason": ["x"] * 3}},
         ]
+    if handler == "set_permission":
+        variants += [{"value": "granted"}, {"value": ["denied"]}, {"value": FORGED}]
     if handler == "setvar":
         variants += [
             {"var_name": name, "value": value}
@@ -396,6 +420,8 @@ def _every_allowed_handler() -> list[tuple[str, str]]:
             VerifyState,
             StaffState,
             OfferConfirmState,
+            SettingsState,
+            NotifyPrefs,
         )
     }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]

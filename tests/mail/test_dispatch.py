@@ -87,6 +87,7 @@ async def test_three_messages_make_one_email_listing_them(db, mail_env: Collecto
         assert line in text
         assert line in _text(mail, "html")
     assert f"{PUBLIC_URL}/threads/{pair.thread_id}" in text
+    assert f"{PUBLIC_URL}/settings" in text  # the global opt-out
     [row] = _rows(db)
     assert (row.state, row.through_seq, row.attempts) == ("sent", last, 1)
     assert row.email_message_id == mail["Message-ID"]

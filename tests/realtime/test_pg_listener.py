@@ -24,7 +24,7 @@ from arbibase_chat.realtime import pg_listener
 from arbibase_chat.realtime.hub import Hub
 from arbibase_chat.realtime.pg_listener import PgListener, libpq_dsn
 from arbibase_chat.realtime.updates import Resync, UserUpdate
-from arbibase_chat.services import events, message_edits, messages, reads, threads
+from arbibase_chat.services import events, message_edits, messages, mutes, reads, threads
 from tests.factories import Pair
 from tests.realtime.conftest import Recorder
 
@@ -93,6 +93,28 @@ def test_every_kind_of_change_is_announced_with_ids_only(pg_db: Engine, notices:
     threads.update_thread(
         user_id=pair.owner.id, thread_id=pair.thread_id, remove_tags=["urgent"], db=pg_db
     )
+    assert _kinds(notices.drain()) == ["thread"]
+
+
+def test_a_mute_is_announced_to_the_muter_alone(pg_db: Engine, notices: Notices):
+    pair = Pair(pg_db)
+    notices.drain()
+    mutes.set_mute(user_id=pair.owner.id, thread_id=pair.thread_id, duration="1d", db=pg_db)
+    assert notices.drain() == [
+        {
+            "kind": "thread",
+            "thread_id": str(pair.thread_id),
+            "participants": [str(pair.owner.id)],
+        }
+    ]
+    # Setting the same value again is not news; unmuting is.
+    with pg_db.begin() as conn:
+        conn.exec_driver_sql(
+            "update messaging_participants set muted_until = muted_until where user_id = %(u)s",
+            {"u": pair.owner.id},
+        )
+    assert notices.drain() == []
+    mutes.set_mute(user_id=pair.owner.id, thread_id=pair.thread_id, duration=None, db=pg_db)
     assert _kinds(notices.drain()) == ["thread"]
 
 

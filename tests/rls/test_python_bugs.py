@@ -55,6 +55,7 @@ def _forgetful_inbox(user_id: uuid.UUID) -> Any:
         col(Participant.role).label("role"),
         col(Participant.last_read_seq).label("last_read_seq"),
         col(Participant.last_message_at).label("last_message_at"),
+        col(Participant.muted_until).label("muted_until"),
     ).where(col(Participant.user_id).is_not(None))
 
 

@@ -25,6 +25,9 @@ TABLES = (
     "messaging_offers",
     "messaging_offer_numbers",
     "messaging_message_edits",
+    "messaging_notification_settings",
+    "messaging_email_outbox",
+    "messaging_email_tokens",
 )
 OUR_POLICIES = """
     select p.schemaname, p.tablename, p.policyname, p.permissive, p.cmd, p.roles,
@@ -45,6 +48,9 @@ COMMANDS = {
     "messaging_offers": {"SELECT", "INSERT", "UPDATE"},
     "messaging_offer_numbers": {"SELECT", "INSERT"},
     "messaging_message_edits": {"SELECT"},  # the audit: only its trigger writes
+    "messaging_notification_settings": {"SELECT", "INSERT", "UPDATE"},  # my own row
+    "messaging_email_outbox": {"INSERT"},  # owe the other party an e-mail; never read it
+    # messaging_email_tokens: none at all (the app's dispatcher and listener only).
     "owner_verification_claims": {"SELECT", "INSERT", "UPDATE"},
     "objects": {"SELECT", "INSERT", "UPDATE", "DELETE"},
 }
@@ -59,6 +65,7 @@ FILTER_COLUMNS = {
     ("public", "messaging_offers"): ("id", "thread_id", "made_by"),
     ("public", "messaging_offer_numbers"): ("offer_id", "operator_id"),
     ("public", "messaging_message_edits"): ("thread_id",),
+    ("public", "messaging_notification_settings"): ("user_id",),
     ("public", "properties"): ("id",),
     ("public", "owner_verification_claims"): ("owner_id",),
     ("storage", "objects"): ("bucket_id",),
@@ -205,6 +212,9 @@ def test_helper_functions_pin_search_path_and_anon_cannot_call_them(conn):
         "message_edits_audit",
         # Tier gating (migration 10): the thread's operator's app_metadata.tier
         "thread_shares_files",  # reads auth.users, which authenticated cannot
+        # E-mail bridge (migration 11): the operator's tier, and an outbox row clients can't see
+        "email_due_after_message",
+        "messaging_notify_mute",  # NOTIFY, as above
     }
     # Nothing SECURITY DEFINER in the exposed schema.
     assert not scalar(

@@ -99,8 +99,11 @@ def test_the_comparison_sees_what_it_compares(alembic_schema):
     """Guard against a vacuous pass (an empty catalog query on both sides)."""
     assert alembic_schema["tables"] == [
         "messaging_attachments",
+        "messaging_email_outbox",
+        "messaging_email_tokens",
         "messaging_message_edits",
         "messaging_messages",
+        "messaging_notification_settings",
         "messaging_offer_numbers",
         "messaging_offers",
         "messaging_participants",
@@ -115,7 +118,7 @@ def test_the_comparison_sees_what_it_compares(alembic_schema):
         in alembic_schema["indexes"][("messaging_threads", "uq_messaging_threads_one_active")]
     )
     fks = [v for v in alembic_schema["constraints"].values() if "REFERENCES users(id)" in v]
-    assert len(fks) == 12  # every one of them becomes auth.users
+    assert len(fks) == 15  # every one of them becomes auth.users
     # Migration 7: the partial one-open index and the thread's stage check.
     assert (
         "WHERE" in alembic_schema["indexes"][("messaging_offers", "uq_messaging_offers_one_open")]
