@@ -11,6 +11,8 @@ from arbibase_chat.maintenance import lifespan as maintenance_lifespan
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.inbox_view import inbox_page
 from arbibase_chat.pages.login import login_page, signup_page
+from arbibase_chat.pages.offer_confirm import OfferConfirmState
+from arbibase_chat.pages.offer_confirm_view import offer_confirm_page
 from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.portfolio_view import portfolio_page
 from arbibase_chat.pages.properties import PropertiesState
@@ -130,6 +132,13 @@ app.add_page(
     route=routes.ROI,
     title="ROI Calculator · ArbiBase Chat",
     on_load=[RoiState.load, ChatState.close],
+)
+# An e-mail's offer link: a confirmation page; loading it changes nothing.
+app.add_page(
+    offer_confirm_page,
+    route=routes.OFFER,
+    title="Offer · ArbiBase Chat",
+    on_load=[OfferConfirmState.load, ChatState.close],
 )
 # One realtime hub per worker: services' committed events → connected sessions.
 app.register_lifespan_task(realtime_lifespan)

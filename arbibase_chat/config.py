@@ -136,7 +136,7 @@ class Settings(BaseSettings):
     supabase_storage_bucket: str = "message_attachments"
     # Lifetime of the signed download URLs handed out after the participant check.
     supabase_signed_url_ttl_seconds: int = Field(default=60, ge=1, le=3600)
-    # The e-mail bridge (Premium threads; services/email_outbox.py, adapters/mailer.py). A
+    # The e-mail bridge (Premium threads; services/email_outbox.py, arbibase_chat/mail/). A
     # participant who has not read a message within EMAIL_NOTIFY_DELAY_SECONDS gets one e-mail
     # per thread batching what arrived meanwhile. SMTP_HOST unset (`make run`): e-mails are
     # written as .eml files under MAIL_DIR and logged instead of sent. SMTP_STARTTLS unset:

@@ -38,3 +38,12 @@ VERIFICATION_PROOF_ROUTE = VERIFICATION + "/claims/{claimId}/proof"
 
 def verification_proof(claim_id: uuid.UUID) -> str:
     return f"{VERIFICATION}/claims/{claim_id}/proof"
+
+
+EMAIL_UNSUBSCRIBE = "/api/email/unsubscribe/"
+#: The e-mails' one-click unsubscribe (RFC 8058; POST mutes the thread, GET only asks).
+EMAIL_UNSUBSCRIBE_ROUTE = EMAIL_UNSUBSCRIBE + "{token}"
+
+
+def email_unsubscribe(token: str) -> str:
+    return EMAIL_UNSUBSCRIBE + token

@@ -1,4 +1,8 @@
-"""Periodic maintenance run by every worker: the upload sweep and the offer expiry.
+"""Periodic maintenance run by every worker: the upload sweep, the offer expiry, e-mails.
+
+E-mails: every EMAIL_DISPATCH_INTERVAL_SECONDS `mail.dispatcher` sends the notification
+e-mails that came due (services/email_outbox.py); every worker runs it, rows are claimed with
+FOR UPDATE SKIP LOCKED, so each e-mail goes out once.
 
 Offers: every OFFER_EXPIRY_INTERVAL_SECONDS `offers.expire_due` expires the open offers past
 their time and posts the system message that shows it live in both parties' threads (several
@@ -23,6 +27,7 @@ from typing import Any
 
 from arbibase_chat import aio
 from arbibase_chat.config import get_settings
+from arbibase_chat.mail import dispatcher
 from arbibase_chat.services import attachments, offers
 
 log = logging.getLogger(__name__)
@@ -72,10 +77,12 @@ async def run_offer_expiry() -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Lifespan task: the periodic sweep and offer expiry while the worker serves."""
+    """Lifespan task: the periodic sweep, offer expiry and e-mail dispatch while it serves."""
     tasks = [
         asyncio.create_task(run_sweeps(), name="upload-sweep"),
         asyncio.create_task(run_offer_expiry(), name="offer-expiry"),
+        # The e-mail bridge's outbox (arbibase_chat/mail/dispatcher.py); errors stay inside.
+        asyncio.create_task(dispatcher.run_forever(), name="email-dispatch"),
     ]
     try:
         yield

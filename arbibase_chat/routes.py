@@ -1,5 +1,7 @@
 """Page routes, in one place so links and redirects never drift."""
 
+from urllib.parse import quote
+
 HOME = "/"
 LOGIN = "/login"
 SIGNUP = "/signup"
@@ -31,3 +33,37 @@ def property_page(property_id: str) -> str:
 def roi_for(property_id: str) -> str:
     """The ROI calculator prefilled from a property."""
     return f"{ROI}?property={property_id}"
+
+
+# The e-mail bridge's offer links (issue #12): a confirmation page, nothing changes on load.
+OFFER = "/offers/[offer_id]"
+OFFER_PREFIX = "/offers/"
+OFFER_ACTIONS = ("accept", "decline", "counter")
+
+
+def offer_page(offer_id: str, action: str | None = None) -> str:
+    return OFFER_PREFIX + offer_id + (f"?action={action}" if action else "")
+
+
+MAX_NEXT_CHARS = 2000
+
+
+def safe_next(value: object, default: str = INBOX) -> str:
+    """Where to go after logging in (`?next=`): only a path on this site ("/..."), never
+    "//host" or "/\\host" (browsers read both as another host), no control characters;
+    anything else goes to `default`."""
+    if (
+        not isinstance(value, str)
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or len(value) > MAX_NEXT_CHARS
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+    ):
+        return default
+    return value
+
+
+def login_then(path: str) -> str:
+    """The login page, coming back to `path` afterwards."""
+    return f"{LOGIN}?next={quote(safe_next(path), safe='/')}"

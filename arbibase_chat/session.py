@@ -197,7 +197,8 @@ class SessionState(rx.State):
     @rx.event
     async def redirect_if_signed_in(self):
         if await self._current_user_id() is not None:
-            return rx.redirect(routes.INBOX)
+            # `?next=`: only a path of this site (routes.safe_next), else the inbox.
+            return rx.redirect(routes.safe_next(self.router.page.params.get("next")))
         return None
 
     @rx.event

@@ -141,6 +141,13 @@ APP_HANDLERS = {
         "submit",
         "upload_progress",
     },
+    # An e-mail's offer link: `load` only reads the URL's offer as the signed-in user;
+    # `confirm` takes only the form's reason, the offer and the step are what `load` read, and
+    # offers.accept_offer / decline_offer decide again who may.
+    "reflex___state____state.arbibase_chat___pages___offer_confirm____offer_confirm_state": {
+        "confirm",
+        "load",
+    },
     # Notifications (/settings): this browser's own switches, kept in its localStorage; the
     # values are checked (a bool, a known permission) and name nobody.
     "reflex___state____state.arbibase_chat___pages___settings____notify_prefs": {

@@ -24,6 +24,7 @@ from arbibase_chat.api.routes import (
     ai,
     attachments,
     auth,
+    email,
     me,
     messages,
     notifications,
@@ -208,6 +209,7 @@ def create_api(*, engine: Engine | None = None) -> FastAPI:
         roi,
         verification,
         ai,
+        email,
     ):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
         app.state.api_routes += [r for r in module.router.routes if isinstance(r, APIRoute)]

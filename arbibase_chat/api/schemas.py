@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from arbibase_chat.models import (
     DealStage,
@@ -380,4 +380,5 @@ class MuteState(BaseModel):
 
 
 class NotificationSettingsIn(Body):
-    emailEnabled: bool
+    # Strict: JSON `0` or "no" is not an answer (schemathesis found `0` accepted as false).
+    emailEnabled: StrictBool

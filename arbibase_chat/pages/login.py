@@ -41,7 +41,8 @@ class LoginState(rx.State):
             return None
         session = await self.get_state(SessionState)
         await session._sign_in(signed_in.user, signed_in.access_token)
-        return rx.redirect(routes.INBOX)
+        # Back where a link sent them (an e-mail's offer link), if it is a page of this site.
+        return rx.redirect(routes.safe_next(self.router.page.params.get("next")))
 
     @rx.event
     async def sign_up(self, form_data: dict[str, Any]):

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from arbibase_chat.services import attachments, messages, offers, verification
+from arbibase_chat import db as dbmod
+from arbibase_chat.services import attachments, email_tokens, messages, offers, verification
 from tests import files
 from tests.api.conftest import Actor, World
 from tests.factories import PASSWORD, user
@@ -32,6 +33,7 @@ class Ctx:
     image_id: str
     offer_id: str
     claim_id: str  # an unverified owner's claim (none of the actors, none of them staff)
+    email_token: str  # the owner's e-mail token for the pair's thread (unsubscribe link)
 
     @property
     def thread(self) -> str:
@@ -47,6 +49,7 @@ class Call:
     # Thread/file-scoped: the id in the path can be swapped for a missing one.
     scoped: Callable[[Ctx, str], str] | None = None
     expected: dict[str, int] = field(default_factory=dict)
+    html: bool = False  # answers a page (text/html), not JSON
 
     @property
     def method(self) -> str:
@@ -296,6 +299,20 @@ CALLS: dict[str, Call] = {
         lambda c: {"reason": "no"},
         expected=_codes(403, 403, 403, 403, 401),
     ),
+    # The e-mails' unsubscribe link: the token in the path is the credential, not the caller
+    # (a mail client's one-click POST carries no session), so every actor gets the same
+    # answer; an unknown token is 404 (tests/mail/test_unsubscribe_api.py).
+    "email_unsubscribe_page": Call(
+        "GET /api/email/unsubscribe/{token}",
+        lambda c: f"/api/email/unsubscribe/{c.email_token}",
+        expected=_codes(*[200] * 5),
+        html=True,
+    ),
+    "email_unsubscribe": Call(
+        "POST /api/email/unsubscribe/{token}",
+        lambda c: f"/api/email/unsubscribe/{c.email_token}",
+        expected=_codes(*[200] * 5),
+    ),
     # AI reply suggestions: the thread's operator only, on Premium (the world's operator is on
     # Pro: 403 upgrade_required; the owner 403 operators_only).
     "suggest_replies": Call(
@@ -346,8 +363,13 @@ def _ctx(world: World, db: Any) -> Ctx:
     claim = verification.submit_claim(
         user_id=claimant.id, filename="deed.pdf", source=_bytes(files.pdf()), db=db
     )
+    with dbmod.write_session(db) as session:
+        token = email_tokens.issue_in(
+            session, user_id=world.owner.user.id, thread_id=world.pair.thread_id
+        )
     return Ctx(
         world=world,
+        email_token=token,
         message_id=str(first.id),
         attachment_id=str(upload.id),
         image_id=str(image.id),
@@ -399,7 +421,7 @@ def test_authorization_matrix(client, world: World, db, route, actor_name):
     expected = call.expected[actor_name]
     assert res.status_code == expected, (route, actor_name, res.status_code, res.text[:300])
     assert res.headers["content-type"].startswith("application/json") or (
-        route.startswith("download") and expected == 200
+        (route.startswith("download") or call.html) and expected == 200
     )
     if expected == 401:
         assert res.json() == {"error": "Unauthorized"}

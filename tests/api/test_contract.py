@@ -593,6 +593,8 @@ EXPECTED_OPERATIONS = {
     ("put", "/api/messages/threads/{threadId}/mute"),
     ("get", "/api/me/settings"),
     ("patch", "/api/me/settings"),
+    ("get", "/api/email/unsubscribe/{token}"),
+    ("post", "/api/email/unsubscribe/{token}"),
 }
 
 

@@ -19,6 +19,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import socketio  # type: ignore[import-untyped]
 
@@ -58,10 +59,13 @@ class RawTab:
 
     def router_data(self, path: str | None = None) -> dict[str, Any]:
         path = path or self.path
-        query: dict[str, str] = {}
-        if path.startswith("/threads/"):
-            query["thread_id"] = path.rsplit("/", 1)[1]
-        return {"pathname": path, "asPath": path, "query": query}
+        pathname, _, search = path.partition("?")
+        query: dict[str, str] = dict(parse_qsl(search))
+        if pathname.startswith("/threads/"):
+            query["thread_id"] = pathname.rsplit("/", 1)[1]
+        if pathname.startswith("/offers/"):
+            query["offer_id"] = pathname.rsplit("/", 1)[1]
+        return {"pathname": pathname, "asPath": path, "query": query}
 
     def _auth(self) -> dict[str, Any]:
         cookie_vars = {}

@@ -213,6 +213,9 @@ def server_env(
             "REDIS_URL": "",  # memory/disk state unless `extra` asks for Redis
             "JWT_SECRET": "e2e-" + os.urandom(24).hex(),
             "ATTACHMENTS_DIR": str(workdir / "attachments"),
+            # The e-mail dispatcher (a lifespan task) writes .eml files here, never SMTP.
+            "SMTP_HOST": "",
+            "MAIL_DIR": str(workdir / "mail"),
             "REFLEX_WEB_WORKDIR": str(web_dir),
             "REFLEX_STATES_WORKDIR": str(workdir / "states"),
             "REFLEX_UPLOADED_FILES_DIR": str(workdir / "uploaded_files"),

@@ -42,6 +42,7 @@ from arbibase_chat.models import (
 )
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.login import LoginState
+from arbibase_chat.pages.offer_confirm import OfferConfirmState
 from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.properties import PropertiesState
 from arbibase_chat.pages.property import PropertyState
@@ -270,6 +271,29 @@ async def test_reading_another_inbox_is_refused(scene: Scene, role: str) -> None
         await tab.close()
 
 
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_victims_offer_link_does_nothing_for_others(scene: Scene, role: str) -> None:
+    """An e-mail's offer link (`/offers/<id>?action=accept`) opened by someone else: the page
+    loads nothing of the offer (anonymous: the login page, coming back here), and confirming
+    accepts or declines nothing."""
+    before = snapshot(scene)
+    state = state_name(OfferConfirmState)
+    tab = await _tab(scene, token=_token(scene, role))
+    try:
+        for action in ("accept", "decline"):
+            path = f"/offers/{scene.offer_id}?action={action}"
+            await tab.emit(state, "load", {}, path=path)
+            await tab.emit(state, "confirm", {"form_data": {"reason": FORGED}}, path=path)
+        await tab.settle()
+        assert_nothing_leaked(tab, scene, "offer link → load → confirm")
+        assert not tab.var(state, "found")
+        if role == "anonymous":
+            assert any(r.startswith("/login?next=/offers/") for r in tab.redirects())
+    finally:
+        await tab.close()
+    assert snapshot(scene) == before
+
+
 # --- every allowed handler, with the victims' everything ---------------------------------------
 
 
@@ -351,6 +375,14 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
             {"threadId": scene.thread_id},
             {"text": FORGED, "intent": "counter", "send": True},
         ]
+    if handler == "confirm":
+        # The offer link's confirm: the offer and the step come from what `load` read, never
+        # from the payload; a form that is not one, a reason that is not text.
+        variants += [
+            {"form_data": {"reason": FORGED, "offer_id": scene.offer_id, "action": "accept"}},
+            {"form_data": "accept"},
+            {"form_data": {"reason": ["x"] * 3}},
+        ]
     if handler == "set_permission":
         variants += [{"value": "granted"}, {"value": ["denied"]}, {"value": FORGED}]
     if handler == "setvar":
@@ -387,6 +419,7 @@ def _every_allowed_handler() -> list[tuple[str, str]]:
             RoiState,
             VerifyState,
             StaffState,
+            OfferConfirmState,
             SettingsState,
             NotifyPrefs,
         )
