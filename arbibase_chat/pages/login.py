@@ -25,10 +25,13 @@ class LoginState(rx.State):
     # Supabase projects that confirm e-mail addresses: the account exists, no session yet.
     notice: str = ""
     busy: bool = False
+    # Sign-up with an e-mail that has an account: the error offers "Log in instead".
+    email_taken: bool = False
 
     @rx.event
     async def log_in(self, form_data: dict[str, Any]):
         self.error = self.notice = ""
+        self.email_taken = False
         try:
             signed_in = await aio.call_password(
                 identity.password_sign_in,
@@ -46,6 +49,7 @@ class LoginState(rx.State):
     @rx.event
     async def sign_up(self, form_data: dict[str, Any]):
         self.error = self.notice = ""
+        self.email_taken = False
         try:
             signed_up = await aio.call_password(
                 identity.password_sign_up,
@@ -57,6 +61,7 @@ class LoginState(rx.State):
             )
         except DomainError as exc:
             self.error = exc.message
+            self.email_taken = exc.code == "conflict" and exc.field == "email"
             return None
         if signed_up.signed_in is None:
             self.notice = (
@@ -71,6 +76,7 @@ class LoginState(rx.State):
     @rx.event
     def clear_error(self):
         self.error = ""
+        self.email_taken = False
 
 
 # Until the page is connected the form has no handler: a click would make the browser submit
@@ -83,8 +89,27 @@ def _error_callout() -> rx.Component:
     return rx.fragment(
         rx.cond(
             LoginState.error != "",
-            rx.callout(
-                LoginState.error, icon="triangle_alert", color_scheme="red", id="auth-error"
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle_alert")),
+                rx.callout.text(
+                    LoginState.error,
+                    rx.cond(
+                        LoginState.email_taken,
+                        rx.fragment(
+                            " ",
+                            rx.link(
+                                "Log in instead",
+                                href=routes.LOGIN,
+                                id="login-instead",
+                                weight="medium",
+                                underline="always",
+                            ),
+                        ),
+                    ),
+                ),
+                color_scheme="red",
+                id="auth-error",
+                role="alert",
             ),
         ),
         rx.cond(
