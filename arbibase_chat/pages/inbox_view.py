@@ -196,8 +196,12 @@ def _filters_bar() -> rx.Component:
     )
 
 
-def inbox_list() -> rx.Component:
-    """The thread list with its filters (the whole page on phones, the left pane on desktop)."""
+def inbox_list(*, show_selected: bool = True) -> rx.Component:
+    """The thread list with its filters (the whole page on phones, the left pane on desktop).
+
+    Only the thread page marks a row as the open one: on /inbox no thread is open, whatever
+    thread was open last."""
+    selected = InboxState.selected_id if show_selected else ""
     return rx.vstack(
         rx.hstack(
             rx.heading("Inbox", size="5"),
@@ -210,9 +214,7 @@ def inbox_list() -> rx.Component:
             rx.cond(
                 InboxState.has_rows,
                 rx.box(
-                    rx.foreach(
-                        InboxState.rows, lambda row: thread_row(row, InboxState.selected_id)
-                    ),
+                    rx.foreach(InboxState.rows, lambda row: thread_row(row, selected)),
                     id="thread-list",
                     width="100%",
                 ),
@@ -245,4 +247,6 @@ def _no_thread_selected() -> rx.Component:
 
 
 def inbox_page() -> rx.Component:
-    return two_pane(inbox_navbar(), inbox_list(), _no_thread_selected(), list_on_phone=True)
+    return two_pane(
+        inbox_navbar(), inbox_list(show_selected=False), _no_thread_selected(), list_on_phone=True
+    )

@@ -54,7 +54,9 @@ def label(field: str) -> str:
 def require_unicode(value: Any, *, field: str) -> None:
     """Refuse a str holding a lone surrogate (other types are left to the caller's checks)."""
     if isinstance(value, str) and _SURROGATE.search(value):
-        raise Invalid(f"{label(field)} must be valid Unicode text (no lone surrogates)", field=field)
+        raise Invalid(
+            f"{label(field)} must be valid Unicode text (no lone surrogates)", field=field
+        )
 
 
 def holds_lone_surrogate(value: Any) -> bool:
@@ -119,13 +121,16 @@ def link_url(
         raise Invalid(f"{label(field)} must not be empty", field=field)
     if any(ch == "\\" or unicodedata.category(ch) in _NOT_IN_LINKS for ch in url):
         raise Invalid(
-            f"{label(field)} must not contain spaces, control characters or backslashes", field=field
+            f"{label(field)} must not contain spaces, control characters or backslashes",
+            field=field,
         )
     if url.startswith(("https://", "http://")):
         return url
     if url[0] == "/" and url[1:2] not in ("/", "\\") and site_path.fullmatch(url):
         return url
-    raise Invalid(f"{label(field)} must be an http(s) URL or a link to a file of this site", field=field)
+    raise Invalid(
+        f"{label(field)} must be an http(s) URL or a link to a file of this site", field=field
+    )
 
 
 def normalize_email(value: Any) -> str:
