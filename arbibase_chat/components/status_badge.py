@@ -13,6 +13,7 @@ THREAD_STATUS_LABELS = {"active": "Active", "archived": "Archived", "closed": "C
 
 def thread_status_badge(status: Any, **props: Any) -> rx.Component:
     props.setdefault("variant", "soft")
+    props.setdefault("high_contrast", True)  # WCAG AA at 12 px in every colour and theme
     return rx.match(
         status,
         *[

@@ -25,7 +25,7 @@ def _first_steps() -> rx.Component:
             rx.text(
                 "Find a home you would like to lease and message its owner.",
                 size="2",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
                 text_align="center",
             ),
             rx.link(
@@ -40,7 +40,7 @@ def _first_steps() -> rx.Component:
             rx.text(
                 "List your property and operators will message you about it here.",
                 size="2",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
                 text_align="center",
             ),
             rx.flex(
@@ -72,7 +72,7 @@ def _first_steps() -> rx.Component:
                     "You can read operators' messages now; you can reply once we have "
                     "verified that you own the property.",
                     size="1",
-                    color=rx.color("gray", 10),
+                    color=rx.color("gray", 11),
                     text_align="center",
                     max_width="320px",
                 ),
@@ -239,7 +239,7 @@ def _no_thread_selected() -> rx.Component:
     return rx.center(
         rx.vstack(
             rx.icon("messages-square", size=48, color=rx.color("gray", 7)),
-            rx.text("Select a conversation", color=rx.color("gray", 10)),
+            rx.text("Select a conversation", color=rx.color("gray", 11)),
             align="center",
         ),
         height="100%",
