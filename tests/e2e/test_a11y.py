@@ -1,7 +1,7 @@
 """Accessibility audit: axe-core (bundled by axe-playwright-python) on every page and state —
 log in, sign up (and their errors), the inbox with rows and empty, a thread and its edit
 dialog, properties, a property and its "List a property" dialog, ROI, Portfolio, settings,
-verify, staff verifications, the 404 — at 1280×800 and 375×812, light and dark.
+verify, staff verifications, the 404 — at 1280x800 and 375x812, light and dark.
 
 Any serious or critical violation fails, colour contrast (WCAG AA) included, except the
 rule+page pairs in KNOWN_ELSEWHERE: violations in files another piece of work owns, listed so

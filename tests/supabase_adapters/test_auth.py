@@ -143,7 +143,7 @@ def test_first_sight_creates_then_refreshes_the_local_row(
         )
         # No password signs in locally as this user.
         assert row.password_hash == identity.EXTERNAL_PASSWORD_HASH
-    with pytest.raises(Exception, match="Wrong e-mail or password."):
+    with pytest.raises(Exception, match="Wrong e-mail or password"):
         accounts.authenticate(email="olivia@example.com", password="anything at all", db=db)
 
     # Staff verified her (app_metadata, service role only); she renamed herself; a user cannot
@@ -247,7 +247,7 @@ def test_sign_in_service_errors(standin: SupabaseStandIn, db: Engine, supabase_m
         identity.password_sign_in(
             email="pending@example.com", password="pending password", client=CLIENT, db=db
         )
-    with pytest.raises(AuthenticationFailed, match="Wrong e-mail or password."):
+    with pytest.raises(AuthenticationFailed, match="Wrong e-mail or password"):
         identity.password_sign_in(email="pending@example.com", password="bad", client=CLIENT, db=db)
     # The app's own password rule applies before Supabase is asked.
     with pytest.raises(Invalid) as short:
