@@ -175,7 +175,9 @@ def login_page() -> rx.Component:
         width="100%",
     )
     footer = rx.text(
-        "New to ArbiBase? ", rx.link("Create an account", href=routes.SIGNUP, underline="always"), size="2"
+        "New to ArbiBase? ",
+        rx.link("Create an account", href=routes.SIGNUP, underline="always"),
+        size="2",
     )
     return _card("Log in", form, footer)
 
@@ -214,5 +216,9 @@ def signup_page() -> rx.Component:
         method="post",
         width="100%",
     )
-    footer = rx.text("Already have an account? ", rx.link("Log in", href=routes.LOGIN, underline="always"), size="2")
+    footer = rx.text(
+        "Already have an account? ",
+        rx.link("Log in", href=routes.LOGIN, underline="always"),
+        size="2",
+    )
     return _card("Create your account", form, footer)
