@@ -135,7 +135,9 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
                         class_name="thread-property",
                         title=row.property_title,
                     ),
-                    rx.hstack(
+                    # Who and when, then the deal stage (and a status other than active):
+                    # one line on desktop, wrapping under the name on a narrow phone.
+                    rx.flex(
                         rx.text(
                             row.counterparty_name,
                             size="2",
@@ -164,22 +166,17 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
                                 aria_label="Muted",
                             ),
                         ),
+                        stage_badge(row.stage, size="1"),
+                        # Active is the normal case: only archived / closed are worth a chip.
+                        rx.cond(
+                            row.status != "active",
+                            thread_status_badge(row.status, size="1"),
+                        ),
                         width="100%",
                         align="center",
-                        spacing="1",
-                    ),
-                    rx.cond(
-                        (row.stage != "") | (row.status != "active"),
-                        rx.hstack(
-                            stage_badge(row.stage, size="1"),
-                            # Active is the normal case: only archived / closed are worth a chip.
-                            rx.cond(
-                                row.status != "active",
-                                thread_status_badge(row.status, size="1"),
-                            ),
-                            spacing="2",
-                            align="center",
-                        ),
+                        wrap="wrap",
+                        column_gap="4px",
+                        row_gap="4px",
                     ),
                     rx.cond(
                         row.subject != row.property_title,

@@ -363,6 +363,18 @@ def test_signup_login_me(client):
     assert (user["role"], user["tier"], user["verified"]) == ("owner", "beta", False)
     dup = client.post("/api/auth/signup", json=body)
     assert dup.status_code == 409 and dup.json()["field"] == "email"
+    # The words are for people (the sign-up page shows them); code and field stay stable.
+    assert dup.json()["error"] == "An account with this e-mail already exists."
+    assert dup.json()["code"] == "conflict"
+    blank = client.post(
+        "/api/auth/signup", json={**body, "email": "x@example.com", "display_name": " "}
+    )
+    assert blank.status_code == 422
+    assert (blank.json()["error"], blank.json()["field"], blank.json()["code"]) == (
+        "Display name must not be empty",
+        "display_name",
+        "invalid",
+    )
 
     login = client.post(
         "/api/auth/login", json={"email": "new.owner@example.com", "password": body["password"]}
