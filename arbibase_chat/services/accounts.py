@@ -94,7 +94,7 @@ def refuse_unencodable(*, email: Any, password: Any) -> None:
 
 
 def authenticate(*, email: Any, password: Any, db: Engine | None = None) -> UserPublic:
-    failure = AuthenticationFailed("wrong email or password")
+    failure = AuthenticationFailed("Wrong e-mail or password.")
     refuse_unencodable(email=email, password=password)
     try:
         normalized = validation.normalize_email(email)

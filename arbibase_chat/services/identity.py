@@ -245,7 +245,7 @@ def password_sign_in(
     """Sign in with e-mail and password: a local account, or Supabase Auth when configured.
 
     `client` is who is asking (the IP address the caller saw; see `ratelimit.client_key`).
-    AuthenticationFailed("wrong email or password") for wrong credentials in both modes;
+    AuthenticationFailed("Wrong e-mail or password.") for wrong credentials in both modes;
     RateLimited before any password is hashed or Supabase is asked when this account, this
     client, or this account from this client tried too often (`ratelimit.check_sign_in`).
     """

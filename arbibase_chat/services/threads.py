@@ -32,7 +32,7 @@ from arbibase_chat.services.errors import Conflict, Invalid, NotFound
 from arbibase_chat.services.events import ThreadUpdated
 
 MAX_TAGS_PER_THREAD = 20
-ACTIVE_CONFLICT = "another active thread already exists for this property and pair"
+ACTIVE_CONFLICT = "Another active thread already exists for this property and pair"
 
 T, P = MessagingThread, Participant
 
@@ -62,7 +62,7 @@ def validate_opening(
         or None
     )
     if oid == user_id:
-        raise Invalid("you cannot open a thread with yourself", field="owner_id")
+        raise Invalid("You cannot open a thread with yourself", field="owner_id")
     return Opening(property_id=pid, owner_id=oid, subject=clean_subject)
 
 
@@ -83,7 +83,7 @@ def get_or_create_in(
     pid, oid = opening.property_id, opening.owner_id
     prop = session.get(Property, pid)
     if prop is None:
-        raise NotFound("property not found")
+        raise NotFound("Property not found")
     if prop.owner_id != oid:
         raise Invalid("owner_id is not the owner of this property", field="owner_id")
     policy.require_account(session, user_id=user_id, action="start_negotiation")
@@ -177,7 +177,7 @@ def update_thread(
     # Compared as stored (after cleaning): which of the two the caller meant is unknowable.
     both = [t for t in to_add if t in to_remove]
     if both:
-        raise Invalid(f"a tag cannot be added and removed at once: {both[0]!r}", field="add_tags")
+        raise Invalid(f"A tag cannot be added and removed at once: {both[0]!r}", field="add_tags")
     tid = validation.as_uuid(thread_id, field="thread_id")
     try:
         with transaction(db, as_user=user_id) as (session, outbox):
@@ -250,7 +250,7 @@ def _change_tags(
     removing = [t for t in to_remove if t in current]
     adding = [t for t in to_add if t not in current and t not in removing]
     if len(current) - len(removing) + len(adding) > MAX_TAGS_PER_THREAD:
-        raise Invalid(f"a thread can have at most {MAX_TAGS_PER_THREAD} tags", field="tags")
+        raise Invalid(f"A thread can have at most {MAX_TAGS_PER_THREAD} tags", field="tags")
     for tag in removing:
         row = session.get(ThreadTag, (thread.id, tag))
         if row is not None:
