@@ -121,7 +121,10 @@ def _filters_bar() -> rx.Component:
                     rx.input.slot(rx.icon("search", size=16)),
                     name="search",
                     id="inbox-search",
-                    placeholder="Search subject, property, person, messages",
+                    # Short enough for a phone; it searches subjects, properties, people
+                    # and messages.
+                    placeholder="Search conversations",
+                    aria_label="Search conversations",
                     default_value=InboxState.search,
                     width="100%",
                     max_length=100,
