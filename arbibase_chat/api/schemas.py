@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from arbibase_chat.models import (
     DealStage,
@@ -380,4 +380,4 @@ class MuteState(BaseModel):
 
 
 class NotificationSettingsIn(Body):
-    emailEnabled: bool
+    emailEnabled: StrictBool  # 0 or "false" is not a switch position: 422

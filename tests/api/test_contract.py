@@ -663,3 +663,14 @@ def test_json_python_accepts_but_json_does_not_is_refused(client, world: World, 
         headers={**world.owner.auth, "Content-Type": "application/json"},
     )
     assert res.status_code == 422 and res.json()["field"] in ("bathrooms", "body"), res.json()
+
+
+def test_settings_switch_takes_only_true_or_false(client, world):
+    # Found by schemathesis: pydantic's lax bool took 0 / "false" as a switch position.
+    for value in (0, 1, "false", "yes", None):
+        res = client.patch(
+            "/api/me/settings", json={"emailEnabled": value}, headers=world.owner.auth
+        )
+        assert res.status_code == 422 and res.json()["field"] == "emailEnabled", value
+    res = client.patch("/api/me/settings", json={"emailEnabled": False}, headers=world.owner.auth)
+    assert res.status_code == 200 and res.json() == {"email_enabled": False}
