@@ -10,7 +10,8 @@ from arbibase_chat.mail.inbound import lifespan as inbound_mail_lifespan
 from arbibase_chat.maintenance import lifespan as maintenance_lifespan
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.inbox_view import inbox_page
-from arbibase_chat.pages.login import login_page, signup_page
+from arbibase_chat.pages.login import LoginState, login_page, signup_page
+from arbibase_chat.pages.not_found import not_found_page
 from arbibase_chat.pages.offer_confirm import OfferConfirmState
 from arbibase_chat.pages.offer_confirm_view import offer_confirm_page
 from arbibase_chat.pages.portfolio import PortfolioState
@@ -70,13 +71,13 @@ app.add_page(
     login_page,
     route=routes.LOGIN,
     title="Log in · ArbiBase Chat",
-    on_load=SessionState.redirect_if_signed_in,
+    on_load=[SessionState.redirect_if_signed_in, LoginState.clear_error],
 )
 app.add_page(
     signup_page,
     route=routes.SIGNUP,
     title="Sign up · ArbiBase Chat",
-    on_load=SessionState.redirect_if_signed_in,
+    on_load=[SessionState.redirect_if_signed_in, LoginState.clear_error],
 )
 app.add_page(
     inbox_page,
@@ -140,6 +141,8 @@ app.add_page(
     title="Offer · ArbiBase Chat",
     on_load=[OfferConfirmState.load, ChatState.close],
 )
+# Unknown addresses (Reflex's "404" route): a styled page with a way back to the inbox.
+app.add_page(not_found_page, route="404", title="Page not found · ArbiBase Chat")
 # One realtime hub per worker: services' committed events → connected sessions.
 app.register_lifespan_task(realtime_lifespan)
 # Housekeeping: uploads never sent in a message are swept after their grace period.

@@ -63,11 +63,11 @@ def test_unknown_emails_and_bad_tiers_fail_clearly(db: Engine, run) -> None:
         ("set-tier", "ghost@example.com", "pro"),
     ):
         code, out, err = run(*argv)
-        assert code == 1 and "no account with the e-mail address ghost@example.com" in err
+        assert code == 1 and "No account with the e-mail address ghost@example.com" in err
         assert out == ""
     person = user(db, "operator")
     code, _, err = run("set-tier", person.email, "gold")
-    assert code == 1 and "tier must be one of: beta, pro, premium" in err
+    assert code == 1 and "Tier must be one of: beta, pro, premium" in err
     code, _, err = run("verify-owner", person.email)
     assert code == 1 and "is not an owner account" in err
     with pytest.raises(SystemExit) as exited:

@@ -46,7 +46,7 @@ from arbibase_chat.adapters.auth import (
 
 JWKS_CACHE_SECONDS = 300
 JWKS_TIMEOUT_SECONDS = 5
-WRONG_CREDENTIALS = "wrong email or password"
+WRONG_CREDENTIALS = "Wrong e-mail or password."
 
 
 class AuthRefused(Exception):
@@ -167,7 +167,7 @@ class SupabaseAuth:
         except AuthRefused as exc:
             if exc.code in ("user_already_exists", "email_exists"):
                 raise SignUpRefused(
-                    "an account with this email already exists", field="email", taken=True
+                    "An account with this e-mail already exists.", field="email", taken=True
                 ) from None
             if exc.code == "weak_password":
                 raise SignUpRefused(exc.message, field="password") from None
@@ -186,7 +186,7 @@ class SupabaseAuth:
 
 def _sign_in_refusal(exc: AuthRefused) -> str:
     if exc.code == "email_not_confirmed":
-        return "confirm your e-mail address first (follow the link in the e-mail we sent)"
+        return "Confirm your e-mail address first (follow the link in the e-mail we sent)."
     if exc.code in (None, "invalid_credentials", "invalid_grant", "user_not_found"):
         return WRONG_CREDENTIALS
     if exc.code in ("over_request_rate_limit", "over_email_send_rate_limit"):

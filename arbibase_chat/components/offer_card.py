@@ -43,7 +43,17 @@ def status_badge(status: Any, **props: Any) -> rx.Component:
     return rx.match(
         status,
         *[
-            (key, rx.badge(STATUS_WORDS[key], color_scheme=color, variant="soft", **props))
+            (
+                key,
+                # Step-12 text: Radix's soft blue / amber text misses WCAG AA at 12 px.
+                rx.badge(
+                    STATUS_WORDS[key],
+                    color_scheme=color,
+                    variant="soft",
+                    high_contrast=True,
+                    **props,
+                ),
+            )
             for key, color in STATUS_COLORS.items()
         ],
         rx.fragment(),

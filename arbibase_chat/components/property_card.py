@@ -82,7 +82,7 @@ def property_card(card: PropertyCard) -> rx.Component:
                 ),
                 rx.text(card.title, weight="bold", size="3", style=ONE_LINE, width="100%"),
                 rx.hstack(
-                    rx.icon("map-pin", size=14, color=rx.color("gray", 10)),
+                    rx.icon("map-pin", size=14, color=rx.color("gray", 11)),
                     rx.text(card.place, size="2", color=rx.color("gray", 11), style=ONE_LINE),
                     align="center",
                     spacing="1",
@@ -93,7 +93,7 @@ def property_card(card: PropertyCard) -> rx.Component:
                     rx.text(card.rooms, size="2", color=rx.color("gray", 11)),
                     rx.cond(
                         (card.rooms != "") & (card.area != ""),
-                        rx.text("·", size="2", color=rx.color("gray", 9)),
+                        rx.text("·", size="2", color=rx.color("gray", 11)),
                     ),
                     rx.text(card.area, size="2", color=rx.color("gray", 11)),
                     spacing="1",

@@ -29,6 +29,8 @@ def stage_badge(stage: Any, **props: Any) -> rx.Component:
                     STAGE_LABELS[key],
                     color_scheme=color,
                     variant="solid" if key == "signed" else "soft",
+                    # Step-12 text: Radix's soft teal / amber text misses WCAG AA at 12 px.
+                    high_contrast=True,
                     class_name="stage-badge",
                     **props,
                 ),

@@ -1,7 +1,9 @@
-"""One inbox row: the property first, then who and the deal stage, the preview, unread, tags."""
+"""One inbox row: the property first (wrapped, never cut short), then who and when, the deal
+stage, the preview, unread, tags; the counterparty's avatar in a colour of their own."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -9,12 +11,56 @@ import reflex as rx
 
 from arbibase_chat.components.navbar import unread_badge
 from arbibase_chat.components.stage_badge import stage_badge
+from arbibase_chat.components.status_badge import thread_status_badge
 from arbibase_chat.models import ThreadPublic
 from arbibase_chat.routes import THREAD_PREFIX
 from arbibase_chat.services.mutes import is_muted
 
 ONE_LINE = {"overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "nowrap"}
-STATUS_COLORS = {"active": "green", "archived": "gray", "closed": "orange"}
+# Long titles wrap onto a second line; only a title longer than that is clamped.
+TWO_LINES = {
+    "display": "-webkit-box",
+    "WebkitLineClamp": "2",
+    "WebkitBoxOrient": "vertical",
+    "overflow": "hidden",
+    "overflowWrap": "anywhere",
+}
+# Radix colours whose soft avatar (step 11 on step 3) reads well in both themes; gray is kept
+# for the UI itself. A counterparty keeps its colour everywhere: hash of their id.
+AVATAR_COLORS = (
+    "tomato",
+    "crimson",
+    "pink",
+    "plum",
+    "purple",
+    "violet",
+    "iris",
+    "indigo",
+    "blue",
+    "cyan",
+    "teal",
+    "jade",
+    "green",
+    "grass",
+    "orange",
+    "brown",
+    "bronze",
+    "gold",
+)
+
+
+def avatar_color(counterparty_id: str) -> str:
+    digest = hashlib.sha256(counterparty_id.encode()).digest()
+    return AVATAR_COLORS[int.from_bytes(digest[:4], "big") % len(AVATAR_COLORS)]
+
+
+def initials(name: str) -> str:
+    """Up to two letters: first and last word ("Dana Owner" -> "DO"), or "?" for no name."""
+    words = [w for w in name.split() if w[:1].isalnum()]
+    if not words:
+        return "?"
+    first, last = words[0][:1], words[-1][:1] if len(words) > 1 else ""
+    return (first + last).upper()
 
 
 @dataclass
@@ -31,6 +77,8 @@ class ThreadRow:
     stage: str = ""
     tags: list[str] = field(default_factory=list)
     muted: bool = False  # my mute (services/mutes.py): a bell-off, a gray count
+    initials: str = ""
+    avatar_color: str = "gray"
 
     @classmethod
     def from_thread(cls, thread: ThreadPublic) -> ThreadRow:
@@ -55,18 +103,9 @@ class ThreadRow:
             stage=thread.stage,
             tags=thread.tags,
             muted=is_muted(thread.muted_until),
+            initials=initials(thread.counterparty_name),
+            avatar_color=avatar_color(str(thread.counterparty_id)),
         )
-
-
-def _status_chip(status: rx.Var[str] | str) -> rx.Component:
-    return rx.match(
-        status,
-        *[
-            (name, rx.badge(name, color_scheme=color, variant="soft"))
-            for name, color in STATUS_COLORS.items()
-        ],
-        rx.badge(status, variant="soft"),
-    )
 
 
 def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Component:
@@ -75,54 +114,69 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
     return rx.link(
         rx.box(
             rx.hstack(
-                rx.avatar(fallback=row.counterparty_name[:1], size="3", radius="full"),
+                rx.avatar(
+                    fallback=row.initials,
+                    color_scheme=row.avatar_color,  # a Var: each row its own
+                    variant="soft",
+                    size="3",
+                    radius="full",
+                    flex_shrink="0",
+                    class_name="thread-avatar",
+                ),
                 rx.vstack(
-                    rx.hstack(
-                        rx.text(
-                            row.property_title,
-                            weight=rx.cond(unread, "bold", "medium"),
-                            size="3",
-                            style=ONE_LINE,
-                            flex="1",
-                            min_width="0",
-                            class_name="thread-property",
-                        ),
-                        rx.cond(
-                            row.muted,
-                            rx.icon(
-                                "bell-off",
-                                size=14,
-                                color=rx.color("gray", 10),
-                                flex_shrink="0",
-                                class_name="thread-muted",
-                                aria_label="Muted",
-                            ),
-                        ),
-                        rx.moment(
-                            row.last_message_at,
-                            from_now=True,
-                            font_size="12px",
-                            color=rx.color("gray", 10),
-                            white_space="nowrap",
-                            flex_shrink="0",
-                        ),
+                    # The property leads and gets the whole width: up to two lines, wrapped,
+                    # never cut to "Bayview …" by the name and time beside it.
+                    rx.text(
+                        row.property_title,
+                        weight=rx.cond(unread, "bold", "medium"),
+                        size="3",
+                        style=TWO_LINES,
                         width="100%",
-                        align="center",
-                        spacing="2",
+                        class_name="thread-property",
+                        title=row.property_title,
                     ),
-                    rx.hstack(
+                    # Who and when, then the deal stage (and a status other than active):
+                    # one line on desktop, wrapping under the name on a narrow phone.
+                    rx.flex(
                         rx.text(
                             row.counterparty_name,
                             size="2",
                             color=rx.color("gray", 11),
                             style=ONE_LINE,
                             min_width="0",
+                            class_name="thread-counterparty",
+                        ),
+                        rx.text("·", size="2", color=rx.color("gray", 11), aria_hidden="true"),
+                        rx.moment(
+                            row.last_message_at,
+                            from_now=True,
+                            font_size="12px",
+                            color=rx.color("gray", 11),
+                            white_space="nowrap",
+                            flex_shrink="0",
+                        ),
+                        rx.cond(
+                            row.muted,
+                            rx.icon(
+                                "bell-off",
+                                size=14,
+                                color=rx.color("gray", 11),
+                                flex_shrink="0",
+                                class_name="thread-muted",
+                                aria_label="Muted",
+                            ),
                         ),
                         stage_badge(row.stage, size="1"),
-                        rx.cond(row.status != "active", _status_chip(row.status)),
+                        # Active is the normal case: only archived / closed are worth a chip.
+                        rx.cond(
+                            row.status != "active",
+                            thread_status_badge(row.status, size="1"),
+                        ),
                         width="100%",
                         align="center",
-                        spacing="2",
+                        wrap="wrap",
+                        column_gap="4px",
+                        row_gap="4px",
                     ),
                     rx.cond(
                         row.subject != row.property_title,
@@ -131,6 +185,7 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
                             size="2",
                             weight="medium",
                             style=ONE_LINE,
+                            width="100%",
                             class_name="thread-subject",
                         ),
                     ),
@@ -189,7 +244,7 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
             ),
             _hover={"background": rx.color("gray", 3)},
             width="100%",
-            class_name="thread-row",
+            class_name=rx.cond(selected, "thread-row thread-row-selected", "thread-row"),
             custom_attrs={"data-thread-id": row.id},
         ),
         href=THREAD_PREFIX + row.id,

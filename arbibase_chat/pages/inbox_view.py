@@ -25,7 +25,7 @@ def _first_steps() -> rx.Component:
             rx.text(
                 "Find a home you would like to lease and message its owner.",
                 size="2",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
                 text_align="center",
             ),
             rx.link(
@@ -40,7 +40,7 @@ def _first_steps() -> rx.Component:
             rx.text(
                 "List your property and operators will message you about it here.",
                 size="2",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
                 text_align="center",
             ),
             rx.flex(
@@ -72,7 +72,7 @@ def _first_steps() -> rx.Component:
                     "You can read operators' messages now; you can reply once we have "
                     "verified that you own the property.",
                     size="1",
-                    color=rx.color("gray", 10),
+                    color=rx.color("gray", 11),
                     text_align="center",
                     max_width="320px",
                 ),
@@ -121,7 +121,10 @@ def _filters_bar() -> rx.Component:
                     rx.input.slot(rx.icon("search", size=16)),
                     name="search",
                     id="inbox-search",
-                    placeholder="Search subject, property, person, messages",
+                    # Short enough for a phone; it searches subjects, properties, people
+                    # and messages.
+                    placeholder="Search conversations",
+                    aria_label="Search conversations",
                     default_value=InboxState.search,
                     width="100%",
                     max_length=100,
@@ -196,8 +199,12 @@ def _filters_bar() -> rx.Component:
     )
 
 
-def inbox_list() -> rx.Component:
-    """The thread list with its filters (the whole page on phones, the left pane on desktop)."""
+def inbox_list(*, show_selected: bool = True) -> rx.Component:
+    """The thread list with its filters (the whole page on phones, the left pane on desktop).
+
+    Only the thread page marks a row as the open one: on /inbox no thread is open, whatever
+    thread was open last."""
+    selected = InboxState.selected_id if show_selected else ""
     return rx.vstack(
         rx.hstack(
             rx.heading("Inbox", size="5"),
@@ -210,9 +217,7 @@ def inbox_list() -> rx.Component:
             rx.cond(
                 InboxState.has_rows,
                 rx.box(
-                    rx.foreach(
-                        InboxState.rows, lambda row: thread_row(row, InboxState.selected_id)
-                    ),
+                    rx.foreach(InboxState.rows, lambda row: thread_row(row, selected)),
                     id="thread-list",
                     width="100%",
                 ),
@@ -237,7 +242,7 @@ def _no_thread_selected() -> rx.Component:
     return rx.center(
         rx.vstack(
             rx.icon("messages-square", size=48, color=rx.color("gray", 7)),
-            rx.text("Select a conversation", color=rx.color("gray", 10)),
+            rx.text("Select a conversation", color=rx.color("gray", 11)),
             align="center",
         ),
         height="100%",
@@ -245,4 +250,6 @@ def _no_thread_selected() -> rx.Component:
 
 
 def inbox_page() -> rx.Component:
-    return two_pane(inbox_navbar(), inbox_list(), _no_thread_selected(), list_on_phone=True)
+    return two_pane(
+        inbox_navbar(), inbox_list(show_selected=False), _no_thread_selected(), list_on_phone=True
+    )

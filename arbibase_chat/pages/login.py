@@ -25,10 +25,13 @@ class LoginState(rx.State):
     # Supabase projects that confirm e-mail addresses: the account exists, no session yet.
     notice: str = ""
     busy: bool = False
+    # Sign-up with an e-mail that has an account: the error offers "Log in instead".
+    email_taken: bool = False
 
     @rx.event
     async def log_in(self, form_data: dict[str, Any]):
         self.error = self.notice = ""
+        self.email_taken = False
         try:
             signed_in = await aio.call_password(
                 identity.password_sign_in,
@@ -47,6 +50,7 @@ class LoginState(rx.State):
     @rx.event
     async def sign_up(self, form_data: dict[str, Any]):
         self.error = self.notice = ""
+        self.email_taken = False
         try:
             signed_up = await aio.call_password(
                 identity.password_sign_up,
@@ -58,6 +62,7 @@ class LoginState(rx.State):
             )
         except DomainError as exc:
             self.error = exc.message
+            self.email_taken = exc.code == "conflict" and exc.field == "email"
             return None
         if signed_up.signed_in is None:
             self.notice = (
@@ -72,6 +77,7 @@ class LoginState(rx.State):
     @rx.event
     def clear_error(self):
         self.error = ""
+        self.email_taken = False
 
 
 # Until the page is connected the form has no handler: a click would make the browser submit
@@ -84,8 +90,27 @@ def _error_callout() -> rx.Component:
     return rx.fragment(
         rx.cond(
             LoginState.error != "",
-            rx.callout(
-                LoginState.error, icon="triangle_alert", color_scheme="red", id="auth-error"
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle_alert")),
+                rx.callout.text(
+                    LoginState.error,
+                    rx.cond(
+                        LoginState.email_taken,
+                        rx.fragment(
+                            " ",
+                            rx.link(
+                                "Log in instead",
+                                href=routes.LOGIN,
+                                id="login-instead",
+                                weight="medium",
+                                underline="always",
+                            ),
+                        ),
+                    ),
+                ),
+                color_scheme="red",
+                id="auth-error",
+                role="alert",
             ),
         ),
         rx.cond(
@@ -151,7 +176,9 @@ def login_page() -> rx.Component:
         width="100%",
     )
     footer = rx.text(
-        "New to ArbiBase? ", rx.link("Create an account", href=routes.SIGNUP), size="2"
+        "New to ArbiBase? ",
+        rx.link("Create an account", href=routes.SIGNUP, underline="always"),
+        size="2",
     )
     return _card("Log in", form, footer)
 
@@ -190,5 +217,9 @@ def signup_page() -> rx.Component:
         method="post",
         width="100%",
     )
-    footer = rx.text("Already have an account? ", rx.link("Log in", href=routes.LOGIN), size="2")
+    footer = rx.text(
+        "Already have an account? ",
+        rx.link("Log in", href=routes.LOGIN, underline="always"),
+        size="2",
+    )
     return _card("Create your account", form, footer)

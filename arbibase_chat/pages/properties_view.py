@@ -80,7 +80,7 @@ def _filters() -> rx.Component:
             rx.form(
                 rx.hstack(
                     _rent_input("min_rent", "Min rent", PropertiesState.min_rent),
-                    rx.text("to", size="2", color=rx.color("gray", 10)),
+                    rx.text("to", size="2", color=rx.color("gray", 11)),
                     _rent_input("max_rent", "Max rent", PropertiesState.max_rent),
                     rx.button("Apply", type="submit", variant="soft", id="apply-rent"),
                     align="center",
@@ -140,7 +140,7 @@ def _form_field(label: str, name: str, *, hint: str = "", **props: Any) -> rx.Co
         rx.cond(
             error != "",
             rx.text(error, color=rx.color("red", 11), size="1", id=f"{field_id}-error"),
-            rx.text(hint, color=rx.color("gray", 10), size="1") if hint else rx.fragment(),
+            rx.text(hint, color=rx.color("gray", 11), size="1") if hint else rx.fragment(),
         ),
         spacing="1",
         width="100%",
@@ -282,7 +282,7 @@ def _empty() -> rx.Component:
                     rx.text(
                         "Try another city, fewer bedrooms or a wider rent range.",
                         size="2",
-                        color=rx.color("gray", 10),
+                        color=rx.color("gray", 11),
                     ),
                     rx.button(
                         "Clear filters", variant="soft", on_click=PropertiesState.clear_filters
@@ -295,7 +295,7 @@ def _empty() -> rx.Component:
                         rx.text(
                             "List one and operators can contact you about it.",
                             size="2",
-                            color=rx.color("gray", 10),
+                            color=rx.color("gray", 11),
                         ),
                         rx.button(
                             rx.icon("plus", size=16),

@@ -34,7 +34,7 @@ def _fact(icon: str, label: str, value: rx.Var[str]) -> rx.Component:
             flex_shrink="0",
         ),
         rx.vstack(
-            rx.text(label, size="1", color=rx.color("gray", 10)),
+            rx.text(label, size="1", color=rx.color("gray", 11)),
             rx.text(value, size="3", weight="medium"),
             spacing="0",
         ),
@@ -47,7 +47,7 @@ def _heading() -> rx.Component:
     return rx.vstack(
         rx.heading(PropertyState.title, size="7", id="property-title", word_break="break-word"),
         rx.hstack(
-            rx.icon("map-pin", size=16, color=rx.color("gray", 10), flex_shrink="0"),
+            rx.icon("map-pin", size=16, color=rx.color("gray", 11), flex_shrink="0"),
             rx.text(PropertyState.address, ", ", PropertyState.place, color=rx.color("gray", 11)),
             align="center",
             spacing="1",
@@ -72,7 +72,7 @@ def _details() -> rx.Component:
         rx.hstack(
             rx.avatar(fallback=PropertyState.owner_name[:1], size="3", radius="full"),
             rx.vstack(
-                rx.text("Listed by", size="1", color=rx.color("gray", 10)),
+                rx.text("Listed by", size="1", color=rx.color("gray", 11)),
                 rx.text(PropertyState.owner_name, weight="medium", id="property-owner"),
                 spacing="0",
             ),
@@ -111,7 +111,7 @@ def _operator_actions() -> rx.Component:
         rx.text(
             "Opens your conversation with the owner, or starts one.",
             size="1",
-            color=rx.color("gray", 10),
+            color=rx.color("gray", 11),
             text_align="center",
             width="100%",
         ),
@@ -139,13 +139,13 @@ def _owner_note() -> rx.Component:
                 size="2",
                 id="property-negotiations",
             ),
-            rx.link("Go to your inbox", href=routes.INBOX, size="2"),
+            rx.link("Go to your inbox", href=routes.INBOX, size="2", underline="always"),
             spacing="2",
         ),
         rx.text(
             "Operators can message the owner of this property.",
             size="2",
-            color=rx.color("gray", 10),
+            color=rx.color("gray", 11),
         ),
     )
 
@@ -157,7 +157,7 @@ def _action_card() -> rx.Component:
                 rx.text(PropertyState.rent, size="6", weight="bold", id="property-rent"),
                 align="baseline",
             ),
-            rx.text("Asked monthly rent", size="1", color=rx.color("gray", 10)),
+            rx.text("Asked monthly rent", size="1", color=rx.color("gray", 11)),
             rx.divider(margin_y="4px"),
             rx.cond(IS_OPERATOR, _operator_actions(), _owner_note()),
             spacing="2",
@@ -180,7 +180,7 @@ def _not_found() -> rx.Component:
             rx.heading("Property not found", size="5"),
             rx.text(
                 "It may have been removed, or the link is not complete.",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
                 size="2",
             ),
             rx.link(rx.button("Back to properties", variant="soft"), href=routes.PROPERTIES),

@@ -62,7 +62,7 @@ def _field(key: str, label: str, unit: str) -> rx.Component:
     return rx.vstack(
         rx.el.label(
             rx.text(label, size="2", weight="medium", as_="span"),
-            rx.text(f" ({unit})", size="1", color=rx.color("gray", 10), as_="span"),
+            rx.text(f" ({unit})", size="1", color=rx.color("gray", 11), as_="span"),
             html_for=input_id,
             # One line, so the inputs of a row line up (a phone cuts a long label short).
             style={"whiteSpace": "nowrap", "overflow": "hidden", "textOverflow": "ellipsis"},
@@ -109,7 +109,7 @@ def _group(title: str, icon: str, fields: tuple[tuple[str, str, str], ...]) -> r
             align="center",
             spacing="2",
         ),
-        rx.text(NOTES[title], size="1", color=rx.color("gray", 10)),
+        rx.text(NOTES[title], size="1", color=rx.color("gray", 11)),
         rx.grid(
             *[_field(*spec) for spec in fields],
             columns="2",
@@ -157,7 +157,7 @@ def _figure(fig: Figure) -> rx.Component:
             style=NUMBERS,
             class_name="roi-figure-value",
         ),
-        rx.text(fig.hint, size="1", color=rx.color("gray", 10)),
+        rx.text(fig.hint, size="1", color=rx.color("gray", 11)),
         spacing="1",
         id=fig.id,
         style=CARD,
@@ -228,7 +228,7 @@ def _cell(cell: GridCell) -> rx.Component:
 def _head(head: GridHead) -> list[rx.Component]:
     return [
         rx.text(head.value, size="1", weight="bold", style=NUMBERS),
-        rx.text(head.delta, size="1", color=rx.color("gray", 10), weight="regular"),
+        rx.text(head.delta, size="1", color=rx.color("gray", 11), weight="regular"),
     ]
 
 
@@ -246,7 +246,7 @@ def _sensitivity() -> rx.Component:
             "Occupancy ±10 points (rows, kept within 0 to 100 %) by nightly rate ±10 % "
             "(columns), in whole dollars.",
             size="1",
-            color=rx.color("gray", 10),
+            color=rx.color("gray", 11),
         ),
         rx.box(
             rx.table.root(
@@ -254,7 +254,7 @@ def _sensitivity() -> rx.Component:
                     rx.table.row(
                         rx.table.column_header_cell(
                             rx.text("Occupancy", size="1"),
-                            rx.text("ADR →", size="1", color=rx.color("gray", 10)),
+                            rx.text("ADR →", size="1", color=rx.color("gray", 11)),
                             white_space="nowrap",
                         ),
                         rx.foreach(
@@ -348,7 +348,7 @@ def _chart() -> rx.Component:
                 "No break-even within 0 to 100 % occupancy.",
             ),
             size="1",
-            color=rx.color("gray", 10),
+            color=rx.color("gray", 11),
         ),
         spacing="2",
         style=CARD,
@@ -492,7 +492,7 @@ def send_offer_slot() -> rx.Component:
                     ),
                     rx.text(
                         "Open the calculator from a property to send its owner an offer. ",
-                        rx.link("Browse properties", href=routes.PROPERTIES),
+                        rx.link("Browse properties", href=routes.PROPERTIES, underline="always"),
                         size="2",
                         color=rx.color("gray", 11),
                     ),

@@ -96,7 +96,7 @@ def _section(title: str, *children: rx.Component) -> rx.Component:
             title,
             size="1",
             weight="bold",
-            color=rx.color("gray", 10),
+            color=rx.color("gray", 11),
             text_transform="uppercase",
             letter_spacing="0.04em",
         ),

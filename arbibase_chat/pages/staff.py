@@ -153,7 +153,7 @@ def _claim_card(row: ClaimRow) -> rx.Component:
                     rx.hstack(
                         rx.icon("file-text", size=16),
                         rx.text(row.proof_name),
-                        rx.text("(", row.proof_size, ")", color=rx.color("gray", 10)),
+                        rx.text("(", row.proof_size, ")", color=rx.color("gray", 11)),
                         align="center",
                         spacing="1",
                     ),

@@ -182,7 +182,7 @@ def _form() -> rx.Component:
                 rx.text(
                     f"PDF, photo (PNG, JPEG, WebP) or Word document, up to {limit_mb:g} MB",
                     size="1",
-                    color=rx.color("gray", 10),
+                    color=rx.color("gray", 11),
                 ),
                 _selected_file(),
                 align="center",

@@ -21,9 +21,9 @@ from sqlmodel import Session, col
 from arbibase_chat.models import MessagingAttachment, MessagingMessage, MessagingThread, Participant
 from arbibase_chat.services.errors import NotFound
 
-THREAD_NOT_FOUND = "thread not found"
-MESSAGE_NOT_FOUND = "message not found"
-ATTACHMENT_NOT_FOUND = "attachment not found"
+THREAD_NOT_FOUND = "Thread not found"
+MESSAGE_NOT_FOUND = "Message not found"
+ATTACHMENT_NOT_FOUND = "Attachment not found"
 
 T, P, M, A = MessagingThread, Participant, MessagingMessage, MessagingAttachment
 

@@ -18,6 +18,8 @@ from arbibase_chat.services._tx import reading, transaction
 from arbibase_chat.services.errors import AuthenticationFailed, Conflict, Invalid, NotFound
 
 MIN_PASSWORD_CHARS = 10
+# The sign-up page recognises this Conflict (code "conflict", field "email") and offers to log in.
+ACCOUNT_EXISTS = "An account with this e-mail already exists."
 MAX_PASSWORD_CHARS = 256
 
 _hasher = PasswordHasher()
@@ -27,17 +29,17 @@ _DUMMY_HASH = _hasher.hash("arbibase-chat-timing-equaliser")
 
 def _check_password(password: Any) -> str:
     if not isinstance(password, str):
-        raise Invalid("password must be text", field="password")
+        raise Invalid("Password must be text", field="password")
     validation.require_unicode(password, field="password")
     if "\x00" in password:
-        raise Invalid("password must not contain NUL characters", field="password")
+        raise Invalid("Password must not contain NUL characters", field="password")
     if len(password) < MIN_PASSWORD_CHARS or not password.strip():
         raise Invalid(
-            f"password must have at least {MIN_PASSWORD_CHARS} characters", field="password"
+            f"Password must have at least {MIN_PASSWORD_CHARS} characters", field="password"
         )
     if len(password) > MAX_PASSWORD_CHARS:
         raise Invalid(
-            f"password must have at most {MAX_PASSWORD_CHARS} characters", field="password"
+            f"Password must have at most {MAX_PASSWORD_CHARS} characters", field="password"
         )
     return password
 
@@ -75,12 +77,12 @@ def sign_up(
                 session.scalar(select(col(User.id)).where(col(User.email) == normalized))
                 is not None
             ):
-                raise Conflict("an account with this email already exists", field="email")
+                raise Conflict(ACCOUNT_EXISTS, field="email")
             session.add(user)
             session.flush()
             result = public(user)
     except IntegrityError:
-        raise Conflict("an account with this email already exists", field="email") from None
+        raise Conflict(ACCOUNT_EXISTS, field="email") from None
     return result
 
 
@@ -92,7 +94,7 @@ def refuse_unencodable(*, email: Any, password: Any) -> None:
 
 
 def authenticate(*, email: Any, password: Any, db: Engine | None = None) -> UserPublic:
-    failure = AuthenticationFailed("wrong email or password")
+    failure = AuthenticationFailed("Wrong e-mail or password.")
     refuse_unencodable(email=email, password=password)
     try:
         normalized = validation.normalize_email(email)
@@ -122,7 +124,7 @@ def get_user(*, user_id: Any, db: Engine | None = None) -> UserPublic:
             )
         ).first()
         if row is None:
-            raise NotFound("user not found")
+            raise NotFound("User not found")
         return UserPublic.model_validate(dict(row._mapping))
 
 
@@ -131,7 +133,7 @@ def set_verified(*, user_id: uuid.UUID, verified: bool, db: Engine | None = None
     with transaction(db, elevated="staff") as (session, outbox):
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound("user not found")
+            raise NotFound("User not found")
         user.verified = verified
         session.add(user)
         session.flush()
@@ -143,7 +145,7 @@ def _by_email(session: Any, email: Any) -> User:
     normalized = validation.normalize_email(email)
     user = session.scalar(select(User).where(col(User.email) == normalized).with_for_update())
     if user is None:
-        raise NotFound(f"no account with the e-mail address {normalized}", field="email")
+        raise NotFound(f"No account with the e-mail address {normalized}", field="email")
     return user
 
 

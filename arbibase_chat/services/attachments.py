@@ -171,7 +171,7 @@ def store_attachment(
     stored: list[str] = []  # keys already handed to the storage backend
     try:
         if received.size == 0:
-            raise Invalid("file is empty", field="file")
+            raise Invalid("File is empty", field="file")
         content_type, name = incoming.sniff(received, name)
         kind = ALLOWED[content_type]
         with reading(db, as_user=user_id) as session:  # before the thumbnail's work
@@ -231,7 +231,7 @@ def _put(backend: StorageBackend, key: str, source: Path, content_type: str) -> 
     except StorageError as exc:
         log.error("attachment storage failed for %s: %s", key, exc)
         raise Unavailable(
-            "the file could not be stored right now; try again", field="file"
+            "The file could not be stored right now; try again", field="file"
         ) from None
 
 
@@ -304,7 +304,7 @@ def locate_attachment(
         row = _access.participant_attachment(session, user_id=user_id, attachment_id=aid)
     key = row.storage_key if chosen == "original" else row.thumbnail_key
     if key is None:
-        raise NotFound("this attachment has no thumbnail")
+        raise NotFound("This attachment has no thumbnail")
     public = to_public(row)
     inline = public.is_image or chosen == "thumbnail"
     try:
@@ -314,7 +314,7 @@ def locate_attachment(
         raise NotFound(ATTACHMENT_NOT_FOUND) from None
     except StorageError as exc:
         log.error("attachment %s: storage failed: %s", row.id, exc)
-        raise Unavailable("the file cannot be fetched right now; try again") from None
+        raise Unavailable("The file cannot be fetched right now; try again") from None
     return public, where
 
 
@@ -332,7 +332,7 @@ def claim_for_message(
             "attachment_id is not a file you uploaded to this thread", field="attachment_id"
         )
     if row.message_id is not None:
-        raise Invalid("this attachment is already on another message", field="attachment_id")
+        raise Invalid("This attachment is already on another message", field="attachment_id")
     return row
 
 

@@ -90,7 +90,7 @@ def _next(current: str, step: str, latest: MessagingOffer | None) -> str:
         "resume": "after it was marked lost",
     }[step]
     raise StepConflict(
-        f"the deal is {STAGE_LABELS[current].lower()}: this step comes {need}",
+        f"The deal is {STAGE_LABELS[current].lower()}: this step comes {need}",
         code="stage_order",
         field="stage",
     )
@@ -107,7 +107,7 @@ def set_stage(
         or None
     )
     if step == "lost" and why is None:
-        raise Invalid("say why the deal was lost", field="reason")
+        raise Invalid("Say why the deal was lost", field="reason")
     with transaction(db, as_user=user_id) as (session, outbox):
         thread, _ = _access.participant_thread(
             session, user_id=user_id, thread_id=tid, for_update=True

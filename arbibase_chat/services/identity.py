@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 # Not an argon2 hash: `accounts.authenticate` can never match it.
 EXTERNAL_PASSWORD_HASH = "!supabase-auth"
-WRONG_CREDENTIALS = "wrong email or password"
+WRONG_CREDENTIALS = "Wrong e-mail or password."
 # The first-sight write happens before the user has a row to act as (like a sign-up).
 _ELEVATED = "sign-up"
 
@@ -118,7 +118,7 @@ def resolve_session(*, token: Any, db: Engine | None = None) -> SessionIdentity:
         try:
             user = accounts.get_user(user_id=verified.user_id, db=db)
         except NotFound:
-            raise AuthenticationFailed("this account no longer exists") from None
+            raise AuthenticationFailed("This account no longer exists.") from None
         return SessionIdentity(user=user, expires_at=verified.expires_at)
     try:
         user = sync_supabase_user(identity=verified.external, db=db)
@@ -149,7 +149,7 @@ def _profile(identity: ExternalUser) -> tuple[str, Callable[[str, str], dict[str
     """The role a new row gets, and the other columns as the Supabase user says they are
     (given the row's role and current tier)."""
     if not identity.email:
-        raise Invalid("this Supabase user has no e-mail address", field="email")
+        raise Invalid("This Supabase user has no e-mail address.", field="email")
     email = validation.normalize_email(identity.email)
     name = _display_name(identity, email)
     # app_metadata (service key only) is what the Supabase policies trust to open threads
@@ -199,7 +199,7 @@ def sync_supabase_user(*, identity: ExternalUser, db: Engine | None = None) -> U
             # Lost a race with a concurrent first sight of the same user (same id), or the
             # e-mail is taken: the second pass sees the winner's row and decides.
             if attempt == 2:
-                raise Conflict("an account with this email already exists", field="email") from None
+                raise Conflict(accounts.ACCOUNT_EXISTS, field="email") from None
     raise AssertionError("unreachable")
 
 
@@ -228,7 +228,7 @@ def _write(
         )
         if taken is not None:
             raise Conflict(
-                "the e-mail address of this Supabase user belongs to another account",
+                "The e-mail address of this Supabase user belongs to another account.",
                 field="email",
             )
         session.add(user)
@@ -245,7 +245,7 @@ def password_sign_in(
     """Sign in with e-mail and password: a local account, or Supabase Auth when configured.
 
     `client` is who is asking (the IP address the caller saw; see `ratelimit.client_key`).
-    AuthenticationFailed("wrong email or password") for wrong credentials in both modes;
+    AuthenticationFailed("Wrong e-mail or password.") for wrong credentials in both modes;
     RateLimited before any password is hashed or Supabase is asked when this account, this
     client, or this account from this client tried too often (`ratelimit.check_sign_in`).
     """

@@ -100,7 +100,7 @@ def _megapixels(pixels: float) -> str:
 def _too_large(fmt: str, width: int, height: int, limit: int, what: str = "") -> ImageTooLarge:
     label = ALLOWED_IMAGE_LABELS[fmt]
     return ImageTooLarge(
-        f"image is {width}x{height} pixels ({_megapixels(width * height)} megapixels); "
+        f"Image is {width}x{height} pixels ({_megapixels(width * height)} megapixels); "
         f"{what or label + 's'} may have at most {_megapixels(limit)} megapixels",
         field="file",
     )
@@ -121,7 +121,7 @@ def _webp_size(path: Path) -> tuple[int, int]:
         return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
     if chunk == b"VP8X" and len(head) >= 30:
         return int.from_bytes(head[24:27], "little") + 1, int.from_bytes(head[27:30], "little") + 1
-    raise Invalid("image could not be decoded (damaged or not a real image)", field="file")
+    raise Invalid("Image could not be decoded (damaged or not a real image)", field="file")
 
 
 def _jpeg_scans(path: Path) -> tuple[int | None, int]:
@@ -201,7 +201,7 @@ def _check_image(img: Image.Image, path: Path, fmt: str) -> None:
         img.seek(0)
         if frames * width * height > MAX_ANIMATION_PIXELS:
             raise ImageTooLarge(
-                f"animation has {frames} frames of {width}x{height} pixels "
+                f"Animation has {frames} frames of {width}x{height} pixels "
                 f"({_megapixels(frames * width * height)} megapixels in all); at most "
                 f"{_megapixels(MAX_ANIMATION_PIXELS)} megapixels are allowed",
                 field="file",
@@ -224,11 +224,11 @@ def make_thumbnail(src: Path, dst: Path, kind: Kind) -> None:
         raise
     except Image.DecompressionBombError:
         raise ImageTooLarge(
-            "image has too many pixels to be decoded safely", field="file"
+            "Image has too many pixels to be decoded safely", field="file"
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError, Image.UnidentifiedImageError):
         raise Invalid(
-            "image could not be decoded (damaged or not a real image)", field="file"
+            "Image could not be decoded (damaged or not a real image)", field="file"
         ) from None
 
 

@@ -131,7 +131,7 @@ def receive(source: BinaryIO, *, into: Path, limit: int, check_text: bool) -> Re
                 if not chunk:
                     break
                 if not isinstance(chunk, bytes | bytearray | memoryview):
-                    raise Invalid("file must be read as bytes", field="file")
+                    raise Invalid("File must be read as bytes", field="file")
                 chunk = bytes(chunk)
                 size += len(chunk)
                 if size > limit:

@@ -81,7 +81,7 @@ def edit_message(
         thread, message = _changeable(session, user_id=user_id, thread_id=tid, message_id=mid)
         if message.body is None:
             raise EditConflict(
-                "a file without text can be deleted, not edited", code="not_editable"
+                "A file without text can be deleted, not edited", code="not_editable"
             )
         if message.body == text:
             return messages.to_public(message, _file(session, message))
@@ -153,23 +153,23 @@ def _changeable(
         session, user_id=user_id, thread_id=thread_id, message_id=message_id
     )
     if message.sender_id != user_id:
-        raise EditConflict("only its sender can change a message", code="not_sender")
+        raise EditConflict("Only its sender can change a message", code="not_sender")
     # Changing what one said is saying something: the rule of a send (an unverified owner: 403).
     policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
     if message.deleted_at is not None:
-        raise EditConflict("this message was deleted", code="message_deleted")
+        raise EditConflict("This message was deleted", code="message_deleted")
     if message.kind not in EDITABLE_KINDS:
         raise EditConflict(
-            "offers are withdrawn, not edited; system messages never change", code="not_editable"
+            "Offers are withdrawn, not edited; system messages never change", code="not_editable"
         )
     if utcnow() > editable_until(message.created_at):
         minutes = get_settings().message_edit_window_seconds // 60
         raise EditConflict(
-            f"messages can be changed for {minutes} minutes after sending",
+            f"Messages can be changed for {minutes} minutes after sending",
             code="edit_window_closed",
         )
     if thread.status == "closed":
-        raise EditConflict("this negotiation is closed; reopen it first", code="thread_closed")
+        raise EditConflict("This negotiation is closed; reopen it first", code="thread_closed")
     return thread, message
 
 

@@ -39,7 +39,7 @@ from arbibase_chat.services.errors import Conflict, Invalid, NotFound, RateLimit
 from arbibase_chat.services.events import MessageCreated
 from arbibase_chat.services.reads import advance_cursor
 
-ACTIVE_CONFLICT = "another active thread already exists for this property and pair"
+ACTIVE_CONFLICT = "Another active thread already exists for this property and pair"
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def validate_draft(
         None if attachment_id is None else validation.as_uuid(attachment_id, field="attachment_id")
     )
     if file_id is not None and url is not None:
-        raise Invalid("give attachment_id or attachment_url, not both", field="attachment_id")
+        raise Invalid("Give attachment_id or attachment_url, not both", field="attachment_id")
     text = validation.clean_text(
         body,
         field="body",
@@ -205,7 +205,7 @@ def append_in(
             return to_public(first, attachments_of(session, [first.id]).get(first.id))
     if not announce:
         if thread.status == "closed":
-            raise Invalid("this thread is closed; reopen it to send messages", field="status")
+            raise Invalid("This thread is closed; reopen it to send messages", field="status")
         policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
         # File sharing follows the operator's plan. An offer's own PDF is part of the offer
         # (every plan); an uploaded file could only be uploaded under the same rule.
@@ -364,7 +364,7 @@ def list_messages(
     """
     size = validation.page_limit(limit)
     if before is not None and after is not None:
-        raise Invalid("give before or after, not both", field="before")
+        raise Invalid("Give before or after, not both", field="before")
     tid = validation.as_uuid(thread_id, field="thread_id")
     with reading(db, as_user=user_id) as session:
         thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
@@ -390,7 +390,7 @@ def _seq_of(session: Session, thread_id: uuid.UUID, message_id: uuid.UUID) -> in
         select(col(M.seq)).where(col(M.id) == message_id, col(M.thread_id) == thread_id)
     )
     if seq is None:
-        raise NotFound("message not found in this thread")
+        raise NotFound("Message not found in this thread")
     return seq
 
 

@@ -141,7 +141,7 @@ def validate(raw: Any) -> dict[str, Any]:
         raise Invalid("terms must be an object", field="terms")
     unknown = sorted(str(k) for k in raw if k not in KEYS)
     if unknown:
-        raise Invalid(f"unknown terms: {', '.join(unknown)[:200]}", field="terms")
+        raise Invalid(f"Unknown terms: {', '.join(unknown)[:200]}", field="terms")
     model = raw.get("model", "guaranteed")
     if model not in MODELS:
         raise Invalid("model must be guaranteed or revenue_share", field="model")

@@ -408,7 +408,7 @@ def send_offer(
     with reading(db, as_user=user_id) as session:
         prop = session.get(Property, pid)
         if prop is None:
-            raise NotFound("property not found")
+            raise NotFound("Property not found")
         policy.require_account(session, user_id=user_id, action="start_negotiation")
         owner_id = prop.owner_id
         existing = session.scalar(
@@ -449,7 +449,7 @@ def send_offer(
                 _require_open_thread(session, user_id=user_id, thread=thread)
                 if _open_offer(session, thread.id) is not None:
                     raise OfferConflict(
-                        "this negotiation already has an open offer: withdraw it or wait for "
+                        "This negotiation already has an open offer: withdraw it or wait for "
                         "the owner's answer",
                         code="offer_open",
                     )
@@ -493,7 +493,7 @@ def send_offer(
                 attachments.discard_generated(pdf.key)
             if attempt == 2:
                 raise OfferConflict(
-                    "another offer was made in this negotiation at the same time",
+                    "Another offer was made in this negotiation at the same time",
                     code="offer_open",
                 ) from None
             existing = None
@@ -501,7 +501,7 @@ def send_offer(
             if pdf is not None:
                 attachments.discard_generated(pdf.key)
             raise
-    raise OfferConflict("the negotiation changed while the offer was made; try again", code="retry")
+    raise OfferConflict("The negotiation changed while the offer was made; try again", code="retry")
 
 
 class _ThreadMoved(Exception):
@@ -515,7 +515,7 @@ def _sent(offer: MessagingOffer) -> OfferSent:
 
 def _require_open_thread(session: Session, *, user_id: uuid.UUID, thread: MessagingThread) -> None:
     if thread.status == "closed":
-        raise OfferConflict("this negotiation is closed; reopen it first", code="thread_closed")
+        raise OfferConflict("This negotiation is closed; reopen it first", code="thread_closed")
     policy.require_in_thread(session, user_id=user_id, thread=thread, action="offer")
 
 
@@ -537,15 +537,15 @@ def _locked(
 def _require_open(offer: MessagingOffer, *, now: datetime) -> None:
     if offer.status == "countered":
         raise OfferConflict(
-            f"offer v{offer.version} was countered: only the latest version can be answered",
+            f"Offer v{offer.version} was countered: only the latest version can be answered",
             code="not_latest",
         )
     if offer.status != "sent":
         raise OfferConflict(
-            f"offer v{offer.version} is already {offer.status}", code="offer_closed"
+            f"Offer v{offer.version} is already {offer.status}", code="offer_closed"
         )
     if offer.expires_at <= now:
-        raise OfferConflict(f"offer v{offer.version} has expired", code="offer_expired")
+        raise OfferConflict(f"Offer v{offer.version} has expired", code="offer_expired")
 
 
 def _decide(
@@ -566,7 +566,7 @@ def _decide(
         .values(status=status, decided_by=actor, decided_at=now, reason=reason)
     ).rowcount
     if changed != 1:
-        raise OfferConflict(f"offer v{offer.version} is no longer open", code="offer_closed")
+        raise OfferConflict(f"Offer v{offer.version} is no longer open", code="offer_closed")
     session.refresh(offer)
     deals.follow_offers(session, thread=thread, latest=offer)
     outbox.append(
@@ -659,11 +659,11 @@ def _act(
         mine = offer.made_by == user_id
         if step == "withdraw" and not mine:
             raise OfferConflict(
-                "only the party who made an offer can withdraw it", code="not_maker"
+                "Only the party who made an offer can withdraw it", code="not_maker"
             )
         if step != "withdraw" and mine:
             raise OfferConflict(
-                "the other party answers this offer; you can withdraw it", code="own_offer"
+                "The other party answers this offer; you can withdraw it", code="own_offer"
             )
         status = {"accept": "accepted", "decline": "declined", "withdraw": "withdrawn"}[step]
         _decide(
@@ -751,11 +751,11 @@ def counter_offer(
             _require_open(offer, now=now)
             if offer.made_by == user_id:
                 raise OfferConflict(
-                    "you made this offer: withdraw it and send a new one instead",
+                    "You made this offer: withdraw it and send a new one instead",
                     code="own_offer",
                 )
             if offer_terms.diff(offer.terms, draft.terms) == []:
-                raise Invalid("a counter-offer must change at least one term", field="terms")
+                raise Invalid("A counter-offer must change at least one term", field="terms")
             _decide(
                 session,
                 outbox,

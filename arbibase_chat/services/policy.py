@@ -104,7 +104,7 @@ def require_account(session: Session, *, user_id: uuid.UUID, action: AccountActi
     # Columns, not the entity: requests may not read password hashes (alembic 0004).
     role = session.scalar(select(col(User.role)).where(col(User.id) == user_id))
     if role is None:
-        raise NotFound("user not found")
+        raise NotFound("User not found")
     if role != ACCOUNT_ROLE[action]:
         raise ACCOUNT_REFUSAL[action](ACCOUNT_MESSAGE[action])
 
@@ -125,7 +125,7 @@ def require_in_thread(
 def require_staff(session: Session, *, user_id: uuid.UUID) -> None:
     """Raise StaffOnly unless the user is an ArbiBase staff account (`decide_claims`)."""
     if not session.scalar(select(col(User.is_staff)).where(col(User.id) == user_id)):
-        raise StaffOnly("only ArbiBase staff can review ownership verifications")
+        raise StaffOnly("Only ArbiBase staff can review ownership verifications")
 
 
 # --- tiers ------------------------------------------------------------------------------------

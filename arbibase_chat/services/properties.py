@@ -34,9 +34,9 @@ def create_property(
         # Name the first field at fault, so a form can show the error beside it.
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first.get("loc") else None
-        raise Invalid(f"invalid property: {field}: {first['msg']}", field=field) from None
+        raise Invalid(f"Invalid property: {field}: {first['msg']}", field=field) from None
     except ValueError as exc:
-        raise Invalid(f"invalid property: {exc}") from None
+        raise Invalid(f"Invalid property: {exc}") from None
     values = fields.model_dump()
     _check_numbers(values)
     for name, limit in (("title", 200), ("address", 300), ("city", 120)):
@@ -70,7 +70,7 @@ def _check_numbers(values: dict[str, Any]) -> None:
             raise Invalid(f"{name} must be at most {MAX_WHOLE_NUMBER}", field=name)
     bathrooms = values.get("bathrooms")
     if bathrooms is not None and not (math.isfinite(bathrooms) and bathrooms <= MAX_BATHROOMS):
-        raise Invalid(f"bathrooms must be a number up to {MAX_BATHROOMS:g}", field="bathrooms")
+        raise Invalid(f"Bathrooms must be a number up to {MAX_BATHROOMS:g}", field="bathrooms")
 
 
 def get_property(
@@ -80,7 +80,7 @@ def get_property(
     with reading(db, as_user=user_id) as session:
         prop = session.get(Property, pid)
         if prop is None:
-            raise NotFound("property not found")
+            raise NotFound("Property not found")
         return _public(prop)
 
 
@@ -99,7 +99,7 @@ def get_property_details(
     with reading(db, as_user=user_id) as session:
         prop = session.get(Property, pid)
         if prop is None:
-            raise NotFound("property not found")
+            raise NotFound("Property not found")
         # Columns, not the entity: requests may not read password hashes (alembic 0004).
         name = session.scalar(select(col(User.display_name)).where(col(User.id) == prop.owner_id))
         negotiations = None

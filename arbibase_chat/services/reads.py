@@ -72,7 +72,7 @@ def advance_cursor(
         .execution_options(populate_existing=True)
     )
     if cursor is None:
-        raise NotFound("thread not found")
+        raise NotFound("Thread not found")
     old = cursor.last_read_seq
     if to_seq <= old:
         return old
@@ -123,7 +123,7 @@ def mark_read(
                 select(col(M.seq)).where(col(M.id) == mid, col(M.thread_id) == thread.id)
             )
             if seq is None:
-                raise NotFound("message not found in this thread")
+                raise NotFound("Message not found in this thread")
             target = seq
         cursor = advance_cursor(session, outbox, thread=thread, user_id=user_id, to_seq=target)
         return ReadState(

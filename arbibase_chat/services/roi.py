@@ -168,7 +168,7 @@ def parse(inputs: Mapping[str, Any]) -> RoiInputs:
     """
     for key in inputs:
         if key not in LIMITS:
-            raise Invalid(f"unknown input {str(key)[:40]!r}", field=str(key)[:40])
+            raise Invalid(f"Unknown input {str(key)[:40]!r}", field=str(key)[:40])
     return RoiInputs(**{key: _number(key, inputs.get(key)) for key in INPUT_KEYS})
 
 

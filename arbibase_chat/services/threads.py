@@ -68,7 +68,7 @@ def validate_opening(
         or None
     )
     if oid == user_id:
-        raise Invalid("you cannot open a thread with yourself", field="owner_id")
+        raise Invalid("You cannot open a thread with yourself", field="owner_id")
     return Opening(property_id=pid, owner_id=oid, subject=clean_subject)
 
 
@@ -89,7 +89,7 @@ def get_or_create_in(
     pid, oid = opening.property_id, opening.owner_id
     prop = session.get(Property, pid)
     if prop is None:
-        raise NotFound("property not found")
+        raise NotFound("Property not found")
     if prop.owner_id != oid:
         raise Invalid("owner_id is not the owner of this property", field="owner_id")
     policy.require_account(session, user_id=user_id, action="start_negotiation")
@@ -194,7 +194,7 @@ def update_thread(
     removing_keys = {t.lower() for t in to_remove}
     both = [t for t in to_add if t.lower() in removing_keys]
     if both:
-        raise Invalid(f"a tag cannot be added and removed at once: {both[0]!r}", field="add_tags")
+        raise Invalid(f"A tag cannot be added and removed at once: {both[0]!r}", field="add_tags")
     tid = validation.as_uuid(thread_id, field="thread_id")
     try:
         with transaction(db, as_user=user_id) as (session, outbox):
@@ -341,7 +341,7 @@ def _change_tags(
     removing = [current[t.lower()] for t in to_remove if t.lower() in current]
     adding = [t for t in to_add if t.lower() not in current]
     if len(current) - len(removing) + len(adding) > MAX_TAGS_PER_THREAD:
-        raise Invalid(f"a thread can have at most {MAX_TAGS_PER_THREAD} tags", field="tags")
+        raise Invalid(f"A thread can have at most {MAX_TAGS_PER_THREAD} tags", field="tags")
     for tag in removing:
         row = session.get(ThreadTag, (thread.id, tag))
         if row is not None:

@@ -33,10 +33,30 @@ _INVISIBLE = re.compile(r"[\x01-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+# Messages are read by people (pages show them as they are; the API's bodies carry them next to
+# the stable `code` and `field`), so a field is named in words, in sentence case.
+_LABELS = {
+    "email": "E-mail address",
+    "display_name": "Display name",
+    "client_msg_id": "Client message id",
+    "url": "Link",
+}
+
+
+def label(field: str) -> str:
+    """A field's name for people: `display_name` -> "Display name"."""
+    if field in _LABELS:
+        return _LABELS[field]
+    words = field.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
 def require_unicode(value: Any, *, field: str) -> None:
     """Refuse a str holding a lone surrogate (other types are left to the caller's checks)."""
     if isinstance(value, str) and _SURROGATE.search(value):
-        raise Invalid(f"{field} must be valid Unicode text (no lone surrogates)", field=field)
+        raise Invalid(
+            f"{label(field)} must be valid Unicode text (no lone surrogates)", field=field
+        )
 
 
 def holds_lone_surrogate(value: Any) -> bool:
@@ -61,19 +81,19 @@ def clean_text(
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise Invalid(f"{field} must be text", field=field)
+        raise Invalid(f"{label(field)} must be text", field=field)
     require_unicode(value, field=field)
     if "\x00" in value:
-        raise Invalid(f"{field} must not contain NUL characters", field=field)
+        raise Invalid(f"{label(field)} must not contain NUL characters", field=field)
     # The limit applies to what was sent (as the API schema documents it), not to what is
     # left after trimming: cleaning only shortens text, so this is the one check needed.
     if len(value) > max_chars:
-        raise Invalid(f"{field} is longer than {max_chars} characters", field=field)
+        raise Invalid(f"{label(field)} is longer than {max_chars} characters", field=field)
     value = _INVISIBLE.sub("", _NEWLINES.sub("\n", value)).strip()
     if single_line:
         value = _WS.sub(" ", value)
     if required and not value:
-        raise Invalid(f"{field} must not be empty", field=field)
+        raise Invalid(f"{label(field)} must not be empty", field=field)
     return value
 
 
@@ -92,28 +112,31 @@ def link_url(
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise Invalid(f"{field} must be text", field=field)
+        raise Invalid(f"{label(field)} must be text", field=field)
     require_unicode(value, field=field)
     if len(value) > max_chars:
-        raise Invalid(f"{field} is longer than {max_chars} characters", field=field)
+        raise Invalid(f"{label(field)} is longer than {max_chars} characters", field=field)
     url = value.strip()
     if not url:
-        raise Invalid(f"{field} must not be empty", field=field)
+        raise Invalid(f"{label(field)} must not be empty", field=field)
     if any(ch == "\\" or unicodedata.category(ch) in _NOT_IN_LINKS for ch in url):
         raise Invalid(
-            f"{field} must not contain spaces, control characters or backslashes", field=field
+            f"{label(field)} must not contain spaces, control characters or backslashes",
+            field=field,
         )
     if url.startswith(("https://", "http://")):
         return url
     if url[0] == "/" and url[1:2] not in ("/", "\\") and site_path.fullmatch(url):
         return url
-    raise Invalid(f"{field} must be an http(s) URL or a link to a file of this site", field=field)
+    raise Invalid(
+        f"{label(field)} must be an http(s) URL or a link to a file of this site", field=field
+    )
 
 
 def normalize_email(value: Any) -> str:
     email = clean_text(value, field="email", max_chars=254).lower()
     if not _EMAIL.match(email):
-        raise Invalid("email is not a valid address", field="email")
+        raise Invalid("Enter a valid e-mail address, like name@example.com.", field="email")
     return email
 
 
@@ -123,7 +146,7 @@ def as_uuid(value: Any, *, field: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
-        raise Invalid(f"{field} is not a valid id", field=field) from None
+        raise Invalid(f"{label(field)} is not a valid id", field=field) from None
 
 
 def client_msg_id(value: Any) -> str | None:
@@ -131,7 +154,7 @@ def client_msg_id(value: Any) -> str | None:
         return None
     if not isinstance(value, str) or not _CLIENT_MSG_ID.fullmatch(value):
         raise Invalid(
-            "client_msg_id must be 1-64 letters, digits or _ . : -", field="client_msg_id"
+            "Client message id must be 1-64 letters, digits or _ . : -", field="client_msg_id"
         )
     return value
 
@@ -146,7 +169,7 @@ def tag(value: Any, *, field: str = "tag") -> str:
 
 def choice(value: Any, *, field: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise Invalid(f"{field} must be one of: {', '.join(allowed)}", field=field)
+        raise Invalid(f"{label(field)} must be one of: {', '.join(allowed)}", field=field)
     return str(value)
 
 
@@ -154,9 +177,9 @@ def page_limit(value: Any, *, default: int = 50, maximum: int = 200) -> int:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid("limit must be a whole number", field="limit")
+        raise Invalid("Limit must be a whole number", field="limit")
     if not 1 <= value <= maximum:
-        raise Invalid(f"limit must be between 1 and {maximum}", field="limit")
+        raise Invalid(f"Limit must be between 1 and {maximum}", field="limit")
     return value
 
 
@@ -227,12 +250,12 @@ def json_object(
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise Invalid(f"{field} must be an object", field=field)
+        raise Invalid(f"{label(field)} must be an object", field=field)
     problem = json_problem(value, strict=True)
     if problem:
-        raise Invalid(f"{field} {problem}", field=field)
+        raise Invalid(f"{label(field)} {problem}", field=field)
     # Measured as PostgreSQL prints jsonb (", " and ": ", UTF-8), like the Supabase policy.
     size = len(json.dumps(value, ensure_ascii=False).encode())
     if size > max_bytes:
-        raise Invalid(f"{field} is larger than {max_bytes} bytes", field=field)
+        raise Invalid(f"{label(field)} is larger than {max_bytes} bytes", field=field)
     return value

@@ -157,11 +157,11 @@ def submit_claim(
     key: str | None = None
     try:
         if received.size == 0:
-            raise Invalid("file is empty", field="file")
+            raise Invalid("File is empty", field="file")
         content_type, name = incoming.sniff(received, name)
         if content_type not in PROOF_TYPES:
             raise Invalid(
-                f"a {ALLOWED[content_type].label} is not a proof document "
+                f"A {ALLOWED[content_type].label} is not a proof document "
                 f"(allowed: {PROOF_TYPES_TEXT})",
                 field="file",
             )
@@ -178,7 +178,7 @@ def submit_claim(
         except StorageError as exc:
             log.error("verification proof storage failed for %s: %s", key, exc)
             raise Unavailable(
-                "the file could not be stored right now; try again", field="file"
+                "The file could not be stored right now; try again", field="file"
             ) from None
         with transaction(db, as_user=user_id) as (session, outbox):
             _require_unverified_owner(session, user_id)
@@ -237,7 +237,7 @@ def locate_proof(
         public = _with_owner(session, cid)
         key = claim.proof_key
     if key is None:
-        raise NotFound("this claim has no proof document")
+        raise NotFound("This claim has no proof document")
     inline = (public.proof_content_type or "").startswith("image/")
     try:
         where = get_storage().locate(key, download_name=None if inline else public.proof_filename)
@@ -246,7 +246,7 @@ def locate_proof(
         raise NotFound(CLAIM_NOT_FOUND) from None
     except StorageError as exc:
         log.error("verification proof %s: storage failed: %s", cid, exc)
-        raise Unavailable("the file cannot be fetched right now; try again") from None
+        raise Unavailable("The file cannot be fetched right now; try again") from None
     return public, where
 
 
@@ -370,7 +370,7 @@ def _claim_to_decide(
         select(col(User.id), col(User.role), col(User.verified)).where(col(User.email) == email)
     ).first()
     if owner is None:
-        raise NotFound(f"no account with the e-mail address {email}", field="email")
+        raise NotFound(f"No account with the e-mail address {email}", field="email")
     if owner.role != "owner":
         raise OwnersOnly(f"{email} is not an owner account", field="email")
     pending = _pending_of(session, owner.id, lock=True)

@@ -178,10 +178,10 @@ def test_a_third_user_gets_404_like_a_missing_id(client, world: World):
             assert (
                 res.json()
                 == missing.json()
-                == {"error": "attachment not found", "code": "not_found"}
+                == {"error": "Attachment not found", "code": "not_found"}
             )
         res = _upload(client, world, "x.txt", b"x", actor=stranger)
-        assert res.status_code == 404 and res.json()["error"] == "thread not found"
+        assert res.status_code == 404 and res.json()["error"] == "Thread not found"
     assert client.get(att["url"]).json() == {"error": "Unauthorized"}
     bad = client.get("/api/attachments/not-a-uuid", headers=world.owner.auth)
     assert bad.status_code == 422 and bad.json()["field"] == "attachmentId"

@@ -363,6 +363,18 @@ def test_signup_login_me(client):
     assert (user["role"], user["tier"], user["verified"]) == ("owner", "beta", False)
     dup = client.post("/api/auth/signup", json=body)
     assert dup.status_code == 409 and dup.json()["field"] == "email"
+    # The words are for people (the sign-up page shows them); code and field stay stable.
+    assert dup.json()["error"] == "An account with this e-mail already exists."
+    assert dup.json()["code"] == "conflict"
+    blank = client.post(
+        "/api/auth/signup", json={**body, "email": "x@example.com", "display_name": " "}
+    )
+    assert blank.status_code == 422
+    assert (blank.json()["error"], blank.json()["field"], blank.json()["code"]) == (
+        "Display name must not be empty",
+        "display_name",
+        "invalid",
+    )
 
     login = client.post(
         "/api/auth/login", json={"email": "new.owner@example.com", "password": body["password"]}
@@ -653,3 +665,14 @@ def test_json_python_accepts_but_json_does_not_is_refused(client, world: World, 
         headers={**world.owner.auth, "Content-Type": "application/json"},
     )
     assert res.status_code == 422 and res.json()["field"] in ("bathrooms", "body"), res.json()
+
+
+def test_settings_switch_takes_only_true_or_false(client, world):
+    # Found by schemathesis: pydantic's lax bool took 0 / "false" as a switch position.
+    for value in (0, 1, "false", "yes", None):
+        res = client.patch(
+            "/api/me/settings", json={"emailEnabled": value}, headers=world.owner.auth
+        )
+        assert res.status_code == 422 and res.json()["field"] == "emailEnabled", value
+    res = client.patch("/api/me/settings", json={"emailEnabled": False}, headers=world.owner.auth)
+    assert res.status_code == 200 and res.json() == {"email_enabled": False}

@@ -68,7 +68,7 @@ def test_demo_operator_logs_in_and_sees_their_threads(
 
 def test_wrong_password_shows_a_clear_error(live_server: str, page: Page) -> None:
     _log_in(page, live_server, "olivia@demo.arbibase.test", "not the password")
-    expect(page.locator("#auth-error")).to_contain_text("wrong email or password")
+    expect(page.locator("#auth-error")).to_contain_text("Wrong e-mail or password.")
     expect(page).to_have_url(re.compile(r"/login/?$"))
 
 

@@ -105,7 +105,7 @@ def test_supabase_users_sign_in_negotiate_and_share_a_file(
 
     # A wrong password is refused on the page, as Supabase answers it.
     intruder = _sign_in(browser, server.url, "sam@operators.example", "not-the-password")
-    expect(intruder.get_by_text("wrong email or password", exact=False)).to_be_visible()
+    expect(intruder.get_by_text("Wrong e-mail or password.", exact=False)).to_be_visible()
     intruder.context.close()
 
     # First sign-in through Supabase Auth makes each local row.

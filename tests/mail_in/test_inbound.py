@@ -198,7 +198,7 @@ async def test_a_closed_thread_refuses_with_the_reason(db: Engine, listener: Lis
     )
     assert (outcome.stage, outcome.code) == ("data", 550)
     assert outcome.text == (
-        "5.7.1 Reply not posted: this thread is closed; reopen it to send messages"
+        "5.7.1 Reply not posted: This thread is closed; reopen it to send messages"
     )
     assert history(db, pair) == []
 

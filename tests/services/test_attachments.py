@@ -212,7 +212,7 @@ def test_strangers_get_not_found_and_no_byte_is_read(db):
                 factories.open_attachment(
                     user_id=stranger.id, attachment_id=uuid.uuid4(), variant=variant, db=db
                 )
-            assert download.value.message == missing.value.message == "attachment not found"
+            assert download.value.message == missing.value.message == "Attachment not found"
 
 
 def test_open_checks_its_arguments(db):

@@ -52,7 +52,7 @@ def test_the_pen_test_bomb_is_refused_naming_the_limit(db):
         _store(pair, "bomb.png", bomb)
     assert err.value.code == "image_too_large" and err.value.field == "file"
     assert err.value.message == (
-        "image is 7060x7060 pixels (49.8 megapixels); PNG images may have at most 24 megapixels"
+        "Image is 7060x7060 pixels (49.8 megapixels); PNG images may have at most 24 megapixels"
     )
     assert _nothing_stored(pair)
 
@@ -81,7 +81,7 @@ def test_the_pen_test_bomb_is_refused_naming_the_limit(db):
         (
             "animation.gif",
             files.gif_animation(4000, 4000, 13),
-            "animation has 13 frames of 4000x4000 pixels (208 megapixels in all); "
+            "Animation has 13 frames of 4000x4000 pixels (208 megapixels in all); "
             "at most 200 megapixels",
         ),
     ],

@@ -100,3 +100,18 @@ def test_stored_json_is_judged_by_what_can_be_shown():
     assert validation.json_problem(_nested(40), strict=False)
     emoji = {"\U0001f3e0": "\u05e9\u05dc\u05d5\u05dd \u00e9", "n": -(2**63) + 1, "f": 1.5}
     assert validation.json_object(emoji, field="metadata") == emoji
+
+
+def test_messages_name_fields_in_words_in_sentence_case():
+    with pytest.raises(Invalid) as err:
+        validation.clean_text(" ", field="display_name", max_chars=80)
+    assert (err.value.message, err.value.field) == (
+        "Display name must not be empty",
+        "display_name",
+    )
+    with pytest.raises(Invalid) as err:
+        validation.normalize_email("not an address")
+    assert err.value.message == "Enter a valid e-mail address, like name@example.com."
+    with pytest.raises(Invalid) as err:
+        validation.choice("x", field="status", allowed=("active", "closed"))
+    assert err.value.message == "Status must be one of: active, closed"

@@ -143,7 +143,7 @@ def test_first_sight_creates_then_refreshes_the_local_row(
         )
         # No password signs in locally as this user.
         assert row.password_hash == identity.EXTERNAL_PASSWORD_HASH
-    with pytest.raises(Exception, match="wrong email or password"):
+    with pytest.raises(Exception, match="Wrong e-mail or password"):
         accounts.authenticate(email="olivia@example.com", password="anything at all", db=db)
 
     # Staff verified her (app_metadata, service role only); she renamed herself; a user cannot
@@ -243,11 +243,11 @@ def test_sign_in_service_errors(standin: SupabaseStandIn, db: Engine, supabase_m
     from arbibase_chat.services.errors import AuthenticationFailed, Invalid
 
     standin.create_user("pending@example.com", "pending password", confirmed=False)
-    with pytest.raises(AuthenticationFailed, match="confirm your e-mail"):
+    with pytest.raises(AuthenticationFailed, match="Confirm your e-mail"):
         identity.password_sign_in(
             email="pending@example.com", password="pending password", client=CLIENT, db=db
         )
-    with pytest.raises(AuthenticationFailed, match="wrong email or password"):
+    with pytest.raises(AuthenticationFailed, match="Wrong e-mail or password"):
         identity.password_sign_in(email="pending@example.com", password="bad", client=CLIENT, db=db)
     # The app's own password rule applies before Supabase is asked.
     with pytest.raises(Invalid) as short:
@@ -277,7 +277,7 @@ def test_sign_in_service_errors(standin: SupabaseStandIn, db: Engine, supabase_m
     assert str(signed_up.user.id) == cora.id
     with Session(db) as session:  # the row comes with the first sign-in, not before
         assert session.get(User, uuid.UUID(cora.id)) is None
-    with pytest.raises(AuthenticationFailed, match="confirm your e-mail"):
+    with pytest.raises(AuthenticationFailed, match="Confirm your e-mail"):
         identity.password_sign_in(
             email="confirm@example.com", password="a long password", client=CLIENT, db=db
         )

@@ -57,7 +57,7 @@ async def test_the_page_says_when_to_try_again(db, app_db):  # noqa: F811
     login, session = _states("203.0.113.20")
     for _ in range(5):
         assert await _call(login, "log_in", wrong) is None
-        assert login.error == "wrong email or password"
+        assert login.error == "Wrong e-mail or password."
     await _call(login, "log_in", {**wrong, "password": factories.PASSWORD})
     assert login.error == "Too many attempts. Try again in 1 minute."
     assert session.access_token == ""

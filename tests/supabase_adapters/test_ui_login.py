@@ -56,7 +56,7 @@ async def test_log_in_through_supabase(standin: SupabaseStandIn, supabase_mode: 
     login, session = _states()
 
     result = await _call(login, "log_in", {"email": "ui@example.com", "password": "wrong"})
-    assert result is None and login.error == "wrong email or password"
+    assert result is None and login.error == "Wrong e-mail or password."
     assert session.access_token == ""
 
     result = await _call(login, "log_in", {"email": "UI@example.com", "password": PASSWORD})
