@@ -86,12 +86,24 @@ def _tags_bar() -> rx.Component:
             ChatState.tags,
             lambda tag: rx.badge(
                 tag,
-                rx.icon(
-                    "x",
-                    size=12,
-                    cursor="pointer",
+                # A real button: reachable by Tab, named for the tag it removes.
+                rx.el.button(
+                    rx.icon("x", size=12),
+                    type="button",
                     on_click=ChatState.remove_tag(tag),
-                    aria_label="Remove tag",
+                    aria_label="Remove tag " + tag,
+                    title="Remove tag " + tag,
+                    class_name="remove-tag",
+                    display="inline-flex",
+                    align_items="center",
+                    padding="2px",
+                    margin="-2px -4px -2px 0",
+                    border_radius="4px",
+                    border="none",
+                    background="transparent",
+                    color="inherit",
+                    cursor="pointer",
+                    _hover={"background": rx.color("gray", 4)},
                 ),
                 variant="outline",
                 class_name="thread-tag",
@@ -121,6 +133,9 @@ def _tags_bar() -> rx.Component:
         spacing="1",
         wrap="wrap",
         align="center",
+        # Phones keep the header to two short rows; the tags show from 30em up.
+        display=["none", "flex"],
+        id="thread-tags",
     )
 
 
@@ -171,7 +186,10 @@ def _deal_panel() -> rx.Component:
         ),
         spacing="3",
         align="center",
-        wrap="wrap",
+        # One line on phones (the rest is a tap away on the property page).
+        wrap=rx.breakpoints(initial="nowrap", sm="wrap"),
+        overflow="hidden",
+        white_space="nowrap",
         row_gap="2px",
         id="deal-panel",
     )
@@ -244,8 +262,18 @@ def _header() -> rx.Component:
         ),
         rx.vstack(
             rx.hstack(
-                rx.text(
-                    ChatState.counterparty_name, weight="bold", size="3", id="chat-counterparty"
+                # The page's heading; focused on phones when a thread opens (assets/chat.js).
+                rx.heading(
+                    ChatState.counterparty_name,
+                    as_="h1",
+                    size="3",
+                    id="chat-counterparty",
+                    tab_index=-1,
+                    trim="both",
+                    overflow="hidden",
+                    text_overflow="ellipsis",
+                    white_space="nowrap",
+                    min_width="0",
                 ),
                 stage_badge(ChatState.stage, id="chat-stage"),
                 rx.cond(
@@ -255,7 +283,10 @@ def _header() -> rx.Component:
                 _muted_badge(),
                 align="center",
                 spacing="2",
-                wrap="wrap",
+                wrap=rx.breakpoints(initial="nowrap", sm="wrap"),
+                min_width="0",
+                max_width="100%",
+                overflow="hidden",
             ),
             _deal_panel(),
             _tags_bar(),
@@ -265,10 +296,13 @@ def _header() -> rx.Component:
         ),
         _mute_menu(),
         _actions_menu(),
-        padding="10px 16px",
+        padding=["6px 8px", "10px 16px"],
+        spacing=rx.breakpoints(initial="1", sm="3"),
         border_bottom=f"1px solid {rx.color('gray', 5)}",
-        align="start",
+        align=rx.breakpoints(initial="center", sm="start"),
         width="100%",
+        flex_shrink="0",
+        id="thread-header",
     )
 
 
@@ -293,22 +327,43 @@ def _messages() -> rx.Component:
                 view, ChatState.seen_id, ChatState.retry, OFFER_EVENTS, EDIT_EVENTS
             ),
         ),
-        rx.cond(
-            ChatState.typing_name != "",
-            rx.text(
-                ChatState.typing_name,
-                " is typing…",
-                size="1",
-                color=rx.color("gray", 10),
-                id="typing-indicator",
-                padding="4px 0",
-            ),
-        ),
+        # Messages typed while the socket is down, drawn by assets/chat.js until the
+        # queued send reaches the server (React renders no children here, so it leaves
+        # the ones chat.js adds alone).
+        rx.el.div(id="offline-outbox"),
         id="message-list",
         flex="1",
         overflow_y="auto",
-        padding="12px 16px",
+        padding=["8px 10px", "12px 16px"],
         width="100%",
+        # A log: screen readers announce new messages as they arrive, politely.
+        role="log",
+        custom_attrs={
+            "aria-live": "polite",
+            "aria-label": "Messages",
+            "data-thread": ChatState.open_id,
+        },
+    )
+
+
+def _typing_indicator() -> rx.Component:
+    """Over the list's bottom edge: outside the log (not announced as a message) and taking
+    no room while nobody types."""
+    return rx.cond(
+        ChatState.typing_name != "",
+        rx.text(
+            ChatState.typing_name,
+            " is typing…",
+            size="1",
+            color=rx.color("gray", 11),
+            background=rx.color("gray", 1),
+            padding="2px 8px",
+            border_radius="8px",
+            position="absolute",
+            bottom="2px",
+            left=["10px", "16px"],
+            id="typing-indicator",
+        ),
     )
 
 
@@ -359,16 +414,17 @@ def _attach_locked() -> rx.Component:
 
 
 def _text_box() -> rx.Component:
-    """The message box (Enter sends: assets/chat.js)."""
+    """The message box (Enter sends; typing notices; the desktop's longer hint:
+    assets/chat.js). A short placeholder: a touch keyboard has no Shift+Enter."""
     return rx.text_area(
         name="body",
         id="composer",
-        placeholder="Write a message…  (Enter sends, Shift+Enter adds a line)",
+        placeholder="Message",
         max_length=10_000,
         rows="1",
-        resize="vertical",
+        resize="none",
         flex="1",
-        on_change=ChatState.composer_changed.debounce(300),
+        min_width="0",
         aria_label="Message",
     )
 
@@ -429,9 +485,11 @@ def _reply_box() -> rx.Component:
             # Cleared in the browser at submit time: a server-side clear could wipe the next
             # message a fast typist already started.
             reset_on_submit=True,
-            padding="10px 16px",
+            id="composer-form",
+            padding=["8px 10px", "10px 16px"],
             border_top=f"1px solid {rx.color('gray', 5)}",
             width="100%",
+            flex_shrink="0",
         ),
     )
 
@@ -681,10 +739,20 @@ def _lost_dialog() -> rx.Component:
 
 
 def _hidden_triggers() -> rx.Component:
-    # Clicked by assets/chat.js when the tab becomes visible / hidden.
+    # Clicked by assets/chat.js when the tab becomes visible / hidden, and when I start
+    # typing (at once, then at most every TYPING_THROTTLE_SECONDS) or empty the composer.
     return rx.fragment(
         rx.el.button(id="tab-visible", on_click=ChatState.tab_shown, hidden=True, type="button"),
         rx.el.button(id="tab-hidden", on_click=ChatState.tab_hidden, hidden=True, type="button"),
+        rx.el.button(
+            id="typing-start",
+            on_click=ChatState.composer_changed("typing"),
+            hidden=True,
+            type="button",
+        ),
+        rx.el.button(
+            id="typing-stop", on_click=ChatState.composer_changed(""), hidden=True, type="button"
+        ),
     )
 
 
@@ -718,6 +786,7 @@ def chat_panel() -> rx.Component:
                     transform="translateX(-50%)",
                     type="button",
                 ),
+                _typing_indicator(),
                 position="relative",
                 flex="1",
                 min_height="0",
