@@ -314,7 +314,8 @@ def message_bubble(
             word_break="break-word",
             class_name="message-body",
         ),
-        padding="8px 12px",
+        # A photo sits in a thin frame; text keeps its reading margins.
+        padding=rx.cond(view.thumbnail_url != "", "4px", "8px 12px"),
         border_radius="16px",
         max_width=["85%", "75%", "70%"],
         background=rx.cond(view.mine, rx.color("accent", 9), rx.color("gray", 3)),

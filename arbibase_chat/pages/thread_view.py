@@ -269,6 +269,8 @@ def _header() -> rx.Component:
                     size="3",
                     id="chat-counterparty",
                     tab_index=-1,
+                    # Focused by script, not reachable by Tab: no ring on a non-control.
+                    outline="none",
                     trim="both",
                     overflow="hidden",
                     text_overflow="ellipsis",
@@ -425,6 +427,10 @@ def _text_box() -> rx.Component:
         resize="none",
         flex="1",
         min_width="0",
+        # One line to start, growing with the text (Chromium, Safari 18+), then scrolling.
+        min_height="40px",
+        max_height="160px",
+        style={"fieldSizing": "content"},
         aria_label="Message",
     )
 

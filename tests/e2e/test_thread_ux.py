@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page, expect
+from playwright.sync_api import Browser, FilePayload, FloatRect, Page, Route, expect
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.seed import DEMO_PASSWORD
@@ -92,7 +92,7 @@ def _say(pair: factories.Pair, who: str, *bodies: str) -> None:
         messages.send_message(user_id=user.id, thread_id=pair.thread_id, body=body, db=pair.db)
 
 
-def _box(page: Page, selector: str) -> dict[str, float]:
+def _box(page: Page, selector: str) -> FloatRect:
     box = page.locator(selector).first.bounding_box()
     assert box is not None, selector
     return box
@@ -240,7 +240,7 @@ def test_thread_ending_in_images_opens_at_the_bottom(
     page = _page(browser, live_server, pair.owner.email, viewport=SIZES[size])
 
     # Thumbnails answer late, after the list has scrolled down.
-    def slow(route):  # type: ignore[no-untyped-def]
+    def slow(route: Route) -> None:
         time.sleep(0.4)
         route.continue_()
 
