@@ -143,10 +143,22 @@ def _deal_panel() -> rx.Component:
     """The property and the deal at a glance (as Airbnb's host inbox shows the listing)."""
     return rx.hstack(
         rx.link(
-            rx.text(ChatState.property_title, size="2", weight="medium", trim="both"),
+            # The title gives way (an ellipsis) before the latest offer does.
+            rx.text(
+                ChatState.property_title,
+                size="2",
+                weight="medium",
+                trim="both",
+                overflow="hidden",
+                text_overflow="ellipsis",
+                white_space="nowrap",
+            ),
             href=routes.PROPERTY_PREFIX + ChatState.property_id,
             color=rx.color("gray", 12),
             id="deal-property",
+            min_width="0",
+            overflow="hidden",
+            flex_shrink="1",
         ),
         rx.text(
             ChatState.property_address,
@@ -156,7 +168,18 @@ def _deal_panel() -> rx.Component:
         ),
         rx.cond(
             ChatState.property_rent != "",
-            rx.text("Asks ", ChatState.property_rent, size="1", color=rx.color("gray", 11)),
+            rx.text(
+                "Asks ",
+                ChatState.property_rent,
+                size="1",
+                color=rx.color("gray", 11),
+                # A phone's one line goes to the latest offer when there is one.
+                display=rx.cond(ChatState.latest_offer != "", "var(--asks-display)", "inline"),
+                style={
+                    "--asks-display": "none",
+                    "@media (min-width: 30em)": {"--asks-display": "inline"},
+                },
+            ),
         ),
         rx.cond(
             ChatState.property_facts != "",
@@ -181,6 +204,7 @@ def _deal_panel() -> rx.Component:
                 status_badge(ChatState.latest_offer_status, size="1"),
                 spacing="1",
                 align="center",
+                flex_shrink="0",
                 id="deal-latest-offer",
             ),
         ),
@@ -190,6 +214,7 @@ def _deal_panel() -> rx.Component:
         wrap=rx.breakpoints(initial="nowrap", sm="wrap"),
         overflow="hidden",
         white_space="nowrap",
+        max_width="100%",
         row_gap="2px",
         id="deal-panel",
     )
@@ -292,7 +317,7 @@ def _header() -> rx.Component:
             ),
             _deal_panel(),
             _tags_bar(),
-            spacing="1",
+            spacing=rx.breakpoints(initial="0", sm="1"),
             flex="1",
             min_width="0",
         ),
