@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, cast
 
 import reflex as rx
 
@@ -242,6 +242,11 @@ def _system(view: MessageView) -> rx.Component:
     )
 
 
+def _no_text(view: MessageView) -> Any:
+    # `view` is a Var here (the bubble renders for each item of a foreach).
+    return cast("rx.vars.ArrayVar", view.segments).length() == 0
+
+
 @dataclass
 class EditEvents:
     """The page's handlers my own bubble's menu calls, each with the message id."""
@@ -314,8 +319,8 @@ def message_bubble(
             word_break="break-word",
             class_name="message-body",
         ),
-        # A photo sits in a thin frame; text keeps its reading margins.
-        padding=rx.cond(view.thumbnail_url != "", "4px", "8px 12px"),
+        # A file alone (a photo, a chip) sits in a thin frame; text keeps its margins.
+        padding=rx.cond(view.has_attachment & _no_text(view), "4px", "8px 12px"),
         border_radius="16px",
         max_width=["85%", "75%", "70%"],
         background=rx.cond(view.mine, rx.color("accent", 9), rx.color("gray", 3)),
