@@ -30,8 +30,12 @@
     const el = document.getElementById("new-messages-pill");
     if (el) el.setAttribute("data-show", show ? "1" : "0");
   }
+  // Where toBottom last put the list: a scroll event that finds the list at or below it was
+  // the content growing under us (more messages rendering, an image), not the reader
+  // scrolling up, so the list stays pinned to the bottom.
+  let pinnedTop = -1;
   function toBottom() {
-    if (list) list.scrollTop = list.scrollHeight;
+    if (list) { list.scrollTop = list.scrollHeight; pinnedTop = list.scrollTop; }
     nearBottom = true;
     pill(false);
   }
@@ -156,9 +160,7 @@
   // An image in the newest messages loading after the scroll: stay at the bottom unless the
   // reader has scrolled up (load does not bubble: capture it).
   document.addEventListener("load", function (ev) {
-    if (list && nearBottom && ev.target.tagName === "IMG" && list.contains(ev.target)) {
-      list.scrollTop = list.scrollHeight;
-    }
+    if (list && nearBottom && ev.target.tagName === "IMG" && list.contains(ev.target)) toBottom();
   }, true);
 
   // Typing notices: the first keystroke at once, then at most one per TYPING_THROTTLE_MS; an
@@ -176,7 +178,14 @@
 
   document.addEventListener("scroll", function (ev) {
     if (!list || ev.target !== list) return;
-    nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
+    if (atBottom || (pinnedTop >= 0 && list.scrollTop >= pinnedTop - 2)) {
+      nearBottom = true;
+      if (!atBottom) toBottom();
+    } else {
+      nearBottom = false;
+      pinnedTop = -1;
+    }
     if (nearBottom) pill(false);
     if (list.scrollTop < 40 && !olderRequest) {
       const snapshot = { top: list.scrollTop, height: list.scrollHeight };
