@@ -234,7 +234,7 @@ def test_thread_ending_in_images_opens_at_the_bottom(
     _open(sender, live_server, pair)
     for i in range(3):
         _upload(sender, f"photo-{i}.png", "image/png", files.image("PNG", size=(1200, 900)))
-        expect(sender.locator(".attachment-thumb")).to_have_count(i + 1)
+        expect(sender.locator(".attachment-thumb"), "sender").to_have_count(i + 1, timeout=30_000)
     sender.context.close()
 
     page = _page(browser, live_server, pair.owner.email, viewport=SIZES[size])
@@ -247,7 +247,7 @@ def test_thread_ending_in_images_opens_at_the_bottom(
     page.route("**/api/attachments/**", slow)
     _open(page, live_server, pair)
     thumbs = page.locator("#message-list .attachment-thumb")
-    expect(thumbs).to_have_count(3)
+    expect(thumbs, "reader").to_have_count(3, timeout=30_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.attachment-thumb')].every(i => i.complete && i.naturalWidth > 0)"
     )
