@@ -4,6 +4,7 @@ import reflex as rx
 
 from arbibase_chat import log_redaction, routes
 from arbibase_chat.api import api_app
+from arbibase_chat.components import offline_banner
 from arbibase_chat.http_guard import ASGIApp as HttpGuardApp
 from arbibase_chat.http_guard import HttpGuard
 from arbibase_chat.mail.inbound import lifespan as inbound_mail_lifespan
@@ -54,7 +55,14 @@ def _guarded(asgi_app: HttpGuardApp) -> HttpGuardApp:
 # The Radix theme is configured in rxconfig.py (RadixThemesPlugin), not with App(theme=...).
 # The REST API mounts Reflex's backend inside itself; HttpGuard then wraps everything
 # (Reflex's own upload route and socket, security headers on every response).
-app = rx.App(api_transformer=[api_app, _guarded])
+app = rx.App(
+    api_transformer=[api_app, _guarded],
+    # Top-center: a toast never covers the composer or its Send button at the bottom.
+    toaster=rx.toast.provider(position="top-center", close_button=True),
+)
+# The offline line instead of Reflex's connection toast and corner icon (components/
+# offline_banner.py); the same slot, so the error boundary and the rest stay as they are.
+app.app_wraps[(5, "Overlay")] = offline_banner.overlay
 # Browser-side chat behaviour (Enter to send, autoscroll, visibility): see assets/chat.js.
 # A reconnecting tab whose cookie changed loses the old identity before its state is sent.
 app.add_middleware(IdentityOnHydrate())

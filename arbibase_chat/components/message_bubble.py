@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, cast
 
 import reflex as rx
 
@@ -51,6 +51,9 @@ class MessageView:
     edited: bool = False
     deleted: bool = False
     editable: bool = False
+    # The last of a run of one sender's messages a few minutes apart (set by
+    # `group_runs`): only it carries the name and the time, so a run reads as one block.
+    group_end: bool = True
 
     @classmethod
     def from_message(cls, message: MessagePublic, *, me: str, names: dict[str, str]) -> MessageView:
@@ -106,7 +109,39 @@ def label_days(views: list[MessageView], zone: tzinfo) -> None:
         previous = day
 
 
-def _text(segment: Segment) -> rx.Component:
+#: Consecutive messages of one sender this close together form one group.
+GROUP_SECONDS = 5 * 60
+
+
+def group_runs(views: list[MessageView]) -> None:
+    """Mark the last message of each run of one sender's plain messages (no day between,
+    each within GROUP_SECONDS of the previous): only that one shows the name and time."""
+    for view, after in zip(views, [*views[1:], None], strict=True):
+        end = True
+        if after is not None and _groupable(view) and _groupable(after):
+            gap = datetime.fromisoformat(after.created_at) - datetime.fromisoformat(view.created_at)
+            end = not (
+                after.mine == view.mine
+                and after.sender_name == view.sender_name
+                and after.day_label == ""
+                and view.status == after.status
+                and 0 <= gap.total_seconds() <= GROUP_SECONDS
+            )
+        if view.group_end != end:  # a write marks the whole list for resending
+            view.group_end = end
+
+
+def _groupable(view: MessageView) -> bool:
+    return view.kind == "text" and not view.offer_id and not view.deleted
+
+
+# Colours on my own (accent) bubble and on theirs (gray 3): each pair is at least 4.5:1 in
+# light and dark (tests/e2e/test_thread_ux.py measures them in the browser).
+MINE_TEXT = "white"
+THEIRS_TEXT = rx.color("gray", 12)
+
+
+def _text(segment: Segment, mine: Any) -> rx.Component:
     return rx.cond(
         segment.href != "",
         rx.link(
@@ -115,6 +150,9 @@ def _text(segment: Segment) -> rx.Component:
             is_external=True,
             rel="noopener noreferrer nofollow",
             underline="always",
+            # The accent link colour is ~2:1 on my accent bubble: the bubble's own text colour.
+            color=rx.cond(mine, MINE_TEXT, rx.color("accent", 12)),
+            class_name="message-link",
         ),
         rx.text.span(segment.text),
     )
@@ -126,12 +164,18 @@ def _attachment(view: MessageView) -> rx.Component:
         rx.cond(
             view.thumbnail_url != "",
             rx.link(
+                # A fixed box (cropped to fill, as chat apps do): the list's height is known
+                # before the image loads, so opening a thread lands at the bottom.
                 rx.image(
                     src=view.thumbnail_url,
                     alt=view.attachment_name,
-                    max_width="240px",
-                    max_height="240px",
+                    width="240px",
+                    height="180px",
+                    max_width="100%",
+                    object_fit="cover",
                     border_radius="8px",
+                    background=rx.color("gray", 4),
+                    display="block",
                     class_name="attachment-thumb",
                 ),
                 href=view.attachment_url,
@@ -140,9 +184,22 @@ def _attachment(view: MessageView) -> rx.Component:
             ),
             rx.link(
                 rx.hstack(
-                    rx.icon("paperclip", size=14),
-                    rx.text(view.attachment_name, size="2", weight="medium"),
-                    rx.text(view.attachment_size, size="1", color=rx.color("gray", 10)),
+                    rx.icon("paperclip", size=14, flex_shrink="0"),
+                    rx.text(
+                        view.attachment_name,
+                        size="2",
+                        weight="medium",
+                        class_name="attachment-name",
+                        color=rx.color("gray", 12),
+                        word_break="break-all",
+                    ),
+                    rx.text(
+                        view.attachment_size,
+                        size="1",
+                        class_name="attachment-size",
+                        color=rx.color("gray", 11),
+                        white_space="nowrap",
+                    ),
                     align="center",
                     spacing="2",
                 ),
@@ -150,11 +207,16 @@ def _attachment(view: MessageView) -> rx.Component:
                 is_external=True,
                 rel="noopener noreferrer nofollow",
                 class_name="attachment-chip",
+                # Its own solid surface and text colours, the same in either bubble: the
+                # inherited white text on gray was ~2:1.
                 display="inline-flex",
                 padding="6px 10px",
                 border_radius="8px",
-                background=rx.color("gray", 3),
+                background=rx.color("gray", 2),
+                color=rx.color("gray", 12),
+                border=f"1px solid {rx.color('gray', 6)}",
                 underline="none",
+                max_width="100%",
             ),
         ),
     )
@@ -178,6 +240,11 @@ def _system(view: MessageView) -> rx.Component:
         background=rx.color("gray", 2),
         width="100%",
     )
+
+
+def _no_text(view: MessageView) -> Any:
+    # `view` is a Var here (the bubble renders for each item of a foreach).
+    return cast("rx.vars.ArrayVar", view.segments).length() == 0
 
 
 @dataclass
@@ -246,17 +313,18 @@ def message_bubble(
     plain = rx.box(
         _attachment(view),
         rx.text(
-            rx.foreach(view.segments, _text),
+            rx.foreach(view.segments, lambda segment: _text(segment, view.mine)),
             size="2",
             white_space="pre-wrap",
             word_break="break-word",
             class_name="message-body",
         ),
-        padding="8px 12px",
+        # A file alone (a photo, a chip) sits in a thin frame; text keeps its margins.
+        padding=rx.cond(view.has_attachment & _no_text(view), "4px", "8px 12px"),
         border_radius="16px",
         max_width=["85%", "75%", "70%"],
         background=rx.cond(view.mine, rx.color("accent", 9), rx.color("gray", 3)),
-        color=rx.cond(view.mine, "white", rx.color("gray", 12)),
+        color=rx.cond(view.mine, MINE_TEXT, THEIRS_TEXT),
         opacity=rx.cond(view.status == "pending", "0.6", "1"),
         border=rx.cond(view.kind == "offer", f"2px solid {rx.color('amber', 8)}", "none"),
     )
@@ -266,8 +334,14 @@ def message_bubble(
         else plain
     )
     bubble = rx.cond(view.deleted, _tombstone(view), bubble)
+    own_row = view.group_end | view.edited | (view.status != "sent")
+    if edit_events is not None:
+        own_row = own_row | view.editable
     meta = rx.hstack(
-        rx.cond(~view.mine, rx.text(view.sender_name, size="1", weight="medium")),
+        rx.cond(
+            ~view.mine & view.group_end,
+            rx.text(view.sender_name, size="1", weight="medium", color=rx.color("gray", 11)),
+        ),
         *(
             [rx.cond(view.editable & (view.status == "sent"), _menu(view, edit_events))]
             if edit_events is not None
@@ -275,16 +349,25 @@ def message_bubble(
         ),
         rx.cond(
             view.edited & ~view.deleted,
-            rx.text("edited", size="1", color=rx.color("gray", 10), class_name="edited-label"),
+            rx.text("edited", size="1", color=rx.color("gray", 11), class_name="edited-label"),
         ),
-        rx.moment(view.created_at, format="LT", font_size="11px", color=rx.color("gray", 10)),
+        rx.cond(
+            view.group_end,
+            rx.moment(
+                view.created_at,
+                format="LT",
+                font_size="12px",
+                color=rx.color("gray", 11),
+                class_name="message-time",
+            ),
+        ),
         rx.match(
             view.status,
-            ("pending", rx.text("Sending…", size="1", color=rx.color("gray", 10))),
+            ("pending", rx.text("Sending…", size="1", color=rx.color("gray", 11))),
             (
                 "failed",
                 rx.hstack(
-                    rx.text("Not sent", size="1", color=rx.color("red", 10)),
+                    rx.text("Not sent", size="1", color=rx.color("red", 11)),
                     rx.button(
                         "Retry",
                         size="1",
@@ -316,10 +399,12 @@ def message_bubble(
             _system(view),
             rx.vstack(
                 bubble,
-                meta,
+                # Inside a group only what belongs to this one message (its menu, "edited",
+                # its status) keeps a row; the name and time wait for the group's end.
+                rx.cond(own_row, meta),
                 rx.cond(
                     view.id == seen_id,
-                    rx.text("Seen", size="1", color=rx.color("gray", 10), id="seen-receipt"),
+                    rx.text("Seen", size="1", color=rx.color("gray", 11), id="seen-receipt"),
                 ),
                 align=rx.cond(view.mine, "end", "start"),
                 spacing="1",
@@ -327,7 +412,13 @@ def message_bubble(
             ),
         ),
         class_name=rx.cond(view.mine, "message mine", "message theirs"),
-        custom_attrs={"data-seq": view.seq, "data-status": view.status},
+        custom_attrs={
+            "data-seq": view.seq,
+            "data-status": view.status,
+            "data-group-end": rx.cond(view.group_end, "1", "0"),
+        },
         width="100%",
-        padding_y="2px",
+        # A group's bubbles sit close; a new sender or a pause opens a gap.
+        padding_top="2px",
+        padding_bottom=rx.cond(view.group_end, "6px", "0"),
     )

@@ -181,13 +181,22 @@ async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> Any:
 
 
 async def typing(chat: ChatState, value: Any) -> None:
-    """Tell the other side that I am typing, at most once every TYPING_THROTTLE_SECONDS."""
-    if not isinstance(value, str) or not value or not chat.open_id or not chat._counterparty_id:
+    """Tell the other side that I am typing (`value` not empty: at once, then at most once
+    every TYPING_THROTTLE_SECONDS; assets/chat.js throttles too), or that I emptied the
+    composer ("": the indicator goes at once, not when the hub's timer runs out)."""
+    if not isinstance(value, str) or not chat.open_id or not chat._counterparty_id:
+        return
+    if await chat._user() is None:
+        return
+    if not value:
+        if chat._last_typing_sent:
+            chat._last_typing_sent = 0.0
+            live.stopped_typing(
+                thread_id=uuid.UUID(chat.open_id), to_user=uuid.UUID(chat._counterparty_id)
+            )
         return
     now = time.monotonic()
     if now - chat._last_typing_sent < TYPING_THROTTLE_SECONDS:
-        return
-    if await chat._user() is None:
         return
     chat._last_typing_sent = now
     live.typing(

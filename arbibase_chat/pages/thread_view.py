@@ -10,6 +10,7 @@ from arbibase_chat import routes
 from arbibase_chat.components.message_bubble import EditEvents, message_bubble
 from arbibase_chat.components.offer_card import OfferEvents, status_badge
 from arbibase_chat.components.stage_badge import stage_badge
+from arbibase_chat.components.status_badge import thread_status_badge
 from arbibase_chat.components.two_pane import two_pane
 from arbibase_chat.config import get_settings
 from arbibase_chat.pages.inbox_view import inbox_list, inbox_navbar
@@ -73,12 +74,24 @@ def _tags_bar() -> rx.Component:
             ChatState.tags,
             lambda tag: rx.badge(
                 tag,
-                rx.icon(
-                    "x",
-                    size=12,
-                    cursor="pointer",
+                # A real button: reachable by Tab, named for the tag it removes.
+                rx.el.button(
+                    rx.icon("x", size=12),
+                    type="button",
                     on_click=ChatState.remove_tag(tag),
-                    aria_label="Remove tag",
+                    aria_label="Remove tag " + tag,
+                    title="Remove tag " + tag,
+                    class_name="remove-tag",
+                    display="inline-flex",
+                    align_items="center",
+                    padding="2px",
+                    margin="-2px -4px -2px 0",
+                    border_radius="4px",
+                    border="none",
+                    background="transparent",
+                    color="inherit",
+                    cursor="pointer",
+                    _hover={"background": rx.color("gray", 4)},
                 ),
                 variant="outline",
                 class_name="thread-tag",
@@ -108,6 +121,9 @@ def _tags_bar() -> rx.Component:
         spacing="1",
         wrap="wrap",
         align="center",
+        # Phones keep the header to two short rows; the tags show from 30em up.
+        display=["none", "flex"],
+        id="thread-tags",
     )
 
 
@@ -115,10 +131,22 @@ def _deal_panel() -> rx.Component:
     """The property and the deal at a glance (as Airbnb's host inbox shows the listing)."""
     return rx.hstack(
         rx.link(
-            rx.text(ChatState.property_title, size="2", weight="medium", trim="both"),
+            # The title gives way (an ellipsis) before the latest offer does.
+            rx.text(
+                ChatState.property_title,
+                size="2",
+                weight="medium",
+                trim="both",
+                overflow="hidden",
+                text_overflow="ellipsis",
+                white_space="nowrap",
+            ),
             href=routes.PROPERTY_PREFIX + ChatState.property_id,
             color=rx.color("gray", 12),
             id="deal-property",
+            min_width="0",
+            overflow="hidden",
+            flex_shrink="1",
         ),
         rx.text(
             ChatState.property_address,
@@ -128,7 +156,18 @@ def _deal_panel() -> rx.Component:
         ),
         rx.cond(
             ChatState.property_rent != "",
-            rx.text("Asks ", ChatState.property_rent, size="1", color=rx.color("gray", 11)),
+            rx.text(
+                "Asks ",
+                ChatState.property_rent,
+                size="1",
+                color=rx.color("gray", 11),
+                # A phone's one line goes to the latest offer when there is one.
+                display=rx.cond(ChatState.latest_offer != "", "var(--asks-display)", "inline"),
+                style={
+                    "--asks-display": "none",
+                    "@media (min-width: 30em)": {"--asks-display": "inline"},
+                },
+            ),
         ),
         rx.cond(
             ChatState.property_facts != "",
@@ -153,12 +192,17 @@ def _deal_panel() -> rx.Component:
                 status_badge(ChatState.latest_offer_status, size="1"),
                 spacing="1",
                 align="center",
+                flex_shrink="0",
                 id="deal-latest-offer",
             ),
         ),
         spacing="3",
         align="center",
-        wrap="wrap",
+        # One line on phones (the rest is a tap away on the property page).
+        wrap=rx.breakpoints(initial="nowrap", sm="wrap"),
+        overflow="hidden",
+        white_space="nowrap",
+        max_width="100%",
         row_gap="2px",
         id="deal-panel",
     )
@@ -231,31 +275,49 @@ def _header() -> rx.Component:
         ),
         rx.vstack(
             rx.hstack(
-                rx.text(
-                    ChatState.counterparty_name, weight="bold", size="3", id="chat-counterparty"
+                # The page's heading; focused on phones when a thread opens (assets/chat.js).
+                rx.heading(
+                    ChatState.counterparty_name,
+                    as_="h1",
+                    size="3",
+                    id="chat-counterparty",
+                    tab_index=-1,
+                    # Focused by script, not reachable by Tab: no ring on a non-control.
+                    outline="none",
+                    trim="both",
+                    overflow="hidden",
+                    text_overflow="ellipsis",
+                    white_space="nowrap",
+                    min_width="0",
                 ),
                 stage_badge(ChatState.stage, id="chat-stage"),
                 rx.cond(
                     ChatState.status != "active",
-                    rx.badge(ChatState.status, variant="outline", id="chat-status"),
+                    thread_status_badge(ChatState.status, id="chat-status"),
                 ),
                 _muted_badge(),
                 align="center",
                 spacing="2",
-                wrap="wrap",
+                wrap=rx.breakpoints(initial="nowrap", sm="wrap"),
+                min_width="0",
+                max_width="100%",
+                overflow="hidden",
             ),
             _deal_panel(),
             _tags_bar(),
-            spacing="1",
+            spacing=rx.breakpoints(initial="0", sm="1"),
             flex="1",
             min_width="0",
         ),
         _mute_menu(),
         _actions_menu(),
-        padding="10px 16px",
+        padding=["6px 8px", "10px 16px"],
+        spacing=rx.breakpoints(initial="1", sm="3"),
         border_bottom=f"1px solid {rx.color('gray', 5)}",
-        align="start",
+        align=rx.breakpoints(initial="center", sm="start"),
         width="100%",
+        flex_shrink="0",
+        id="thread-header",
     )
 
 
@@ -280,22 +342,43 @@ def _messages() -> rx.Component:
                 view, ChatState.seen_id, ChatState.retry, OFFER_EVENTS, EDIT_EVENTS
             ),
         ),
-        rx.cond(
-            ChatState.typing_name != "",
-            rx.text(
-                ChatState.typing_name,
-                " is typing…",
-                size="1",
-                color=rx.color("gray", 10),
-                id="typing-indicator",
-                padding="4px 0",
-            ),
-        ),
+        # Messages typed while the socket is down, drawn by assets/chat.js until the
+        # queued send reaches the server (React renders no children here, so it leaves
+        # the ones chat.js adds alone).
+        rx.el.div(id="offline-outbox"),
         id="message-list",
         flex="1",
         overflow_y="auto",
-        padding="12px 16px",
+        padding=["8px 10px", "12px 16px"],
         width="100%",
+        # A log: screen readers announce new messages as they arrive, politely.
+        role="log",
+        custom_attrs={
+            "aria-live": "polite",
+            "aria-label": "Messages",
+            "data-thread": ChatState.open_id,
+        },
+    )
+
+
+def _typing_indicator() -> rx.Component:
+    """Over the list's bottom edge: outside the log (not announced as a message) and taking
+    no room while nobody types."""
+    return rx.cond(
+        ChatState.typing_name != "",
+        rx.text(
+            ChatState.typing_name,
+            " is typing…",
+            size="1",
+            color=rx.color("gray", 11),
+            background=rx.color("gray", 1),
+            padding="2px 8px",
+            border_radius="8px",
+            position="absolute",
+            bottom="2px",
+            left=["10px", "16px"],
+            id="typing-indicator",
+        ),
     )
 
 
@@ -346,16 +429,21 @@ def _attach_locked() -> rx.Component:
 
 
 def _text_box() -> rx.Component:
-    """The message box (Enter sends: assets/chat.js)."""
+    """The message box (Enter sends; typing notices; the desktop's longer hint:
+    assets/chat.js). A short placeholder: a touch keyboard has no Shift+Enter."""
     return rx.text_area(
         name="body",
         id="composer",
-        placeholder="Write a message…  (Enter sends, Shift+Enter adds a line)",
+        placeholder="Message",
         max_length=10_000,
         rows="1",
-        resize="vertical",
+        resize="none",
         flex="1",
-        on_change=ChatState.composer_changed.debounce(300),
+        min_width="0",
+        # One line to start, growing with the text (Chromium, Safari 18+), then scrolling.
+        min_height="40px",
+        max_height="160px",
+        style={"fieldSizing": "content"},
         aria_label="Message",
     )
 
@@ -416,9 +504,11 @@ def _reply_box() -> rx.Component:
             # Cleared in the browser at submit time: a server-side clear could wipe the next
             # message a fast typist already started.
             reset_on_submit=True,
-            padding="10px 16px",
+            id="composer-form",
+            padding=["8px 10px", "10px 16px"],
             border_top=f"1px solid {rx.color('gray', 5)}",
             width="100%",
+            flex_shrink="0",
         ),
     )
 
@@ -668,10 +758,20 @@ def _lost_dialog() -> rx.Component:
 
 
 def _hidden_triggers() -> rx.Component:
-    # Clicked by assets/chat.js when the tab becomes visible / hidden.
+    # Clicked by assets/chat.js when the tab becomes visible / hidden, and when I start
+    # typing (at once, then at most every TYPING_THROTTLE_SECONDS) or empty the composer.
     return rx.fragment(
         rx.el.button(id="tab-visible", on_click=ChatState.tab_shown, hidden=True, type="button"),
         rx.el.button(id="tab-hidden", on_click=ChatState.tab_hidden, hidden=True, type="button"),
+        rx.el.button(
+            id="typing-start",
+            on_click=ChatState.composer_changed("typing"),
+            hidden=True,
+            type="button",
+        ),
+        rx.el.button(
+            id="typing-stop", on_click=ChatState.composer_changed(""), hidden=True, type="button"
+        ),
     )
 
 
@@ -705,6 +805,7 @@ def chat_panel() -> rx.Component:
                     transform="translateX(-50%)",
                     type="button",
                 ),
+                _typing_indicator(),
                 position="relative",
                 flex="1",
                 min_height="0",

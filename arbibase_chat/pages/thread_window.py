@@ -10,7 +10,8 @@ A plain class (no Reflex) so the rules are unit-tested directly (tests/ui/test_t
 - pending and failed bubbles stay last, in the order typed;
 - at most WINDOW stored messages are kept while following the conversation at the bottom;
   older ones are paged in on demand (`has_older`);
-- the first message of each local day carries the day's label.
+- the first message of each local day carries the day's label; the last of each run of one
+  sender's messages a few minutes apart carries the name and time (`group_runs`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 
-from arbibase_chat.components.message_bubble import MessageView, label_days
+from arbibase_chat.components.message_bubble import MessageView, group_runs, label_days
 
 WINDOW = 200
 PAGE = 50  # messages per history page
@@ -125,4 +126,6 @@ class MessageWindow:
         return False
 
     def label(self, zone: tzinfo) -> None:
+        """Day labels, then the sender groups (a day label always starts a new group)."""
         label_days(self.items, zone)
+        group_runs(self.items)

@@ -128,3 +128,35 @@ def test_day_labels_in_the_readers_zone() -> None:
     assert labels[1:] == ["Yesterday", "", "Today"] and labels[0].startswith(
         (today - timedelta(days=3)).strftime("%a")
     )
+
+
+def test_one_senders_run_within_minutes_shows_one_name_and_time() -> None:
+    zone = ZoneInfo("UTC")
+    start = NOW.replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    window = MessageWindow()
+    window.start(
+        [
+            stored(1, at=start),
+            stored(2, at=start + timedelta(minutes=2)),
+            stored(3, at=start + timedelta(minutes=4)),  # the run ends: I answer
+            stored(4, mine=True, at=start + timedelta(minutes=5)),
+            stored(5, mine=True, at=start + timedelta(minutes=20)),  # a pause: a new group
+            stored(6, mine=True, at=start + timedelta(minutes=21)),
+            stored(7, mine=True, at=start + timedelta(days=1)),  # a new day: a new group
+        ],
+        page=50,
+    )
+    window.label(zone)
+    assert [v.group_end for v in window.items] == [False, False, True, True, False, True, True]
+    # A pending bubble never joins a stored run (its status row shows).
+    window.add_pending(pending("c1", 8))
+    window.label(zone)
+    assert [v.group_end for v in window.items][-2:] == [True, True]
+
+
+def test_offers_and_system_messages_stand_alone() -> None:
+    views = [stored(1), stored(2), stored(3)]
+    views[1].kind = "system"
+    window = MessageWindow(views)
+    window.label(ZoneInfo("UTC"))
+    assert [v.group_end for v in window.items] == [True, True, True]
