@@ -76,7 +76,16 @@
 
   const listObserver = new MutationObserver(onListChanged);
 
+  function labelFileInputs() {
+    // rx.upload renders react-dropzone's hidden <input type=file> with no label of its own;
+    // screen readers (and axe's "label" rule) need one. The visible button is labelled.
+    document.querySelectorAll("input[type=file]:not([aria-label])").forEach(function (input) {
+      input.setAttribute("aria-label", "Attach a file");
+    });
+  }
+
   function attach() {
+    labelFileInputs();
     const found = document.getElementById("message-list");
     if (found === list) return;
     listObserver.disconnect();

@@ -59,7 +59,7 @@ def test_archive_is_personal_and_close_is_confirmed_and_shared(
         op.goto(url)
         expect(op.locator("#composer")).to_be_visible()
         _action(op, "status-archive")
-        expect(op.locator("#chat-status")).to_have_text("archived")
+        expect(op.locator("#chat-status")).to_have_text("Archived")
         expect(op.get_by_text("Archived for you.")).to_be_visible()
         op.goto(live_server + routes.INBOX)
         expect(op.locator("#status-filter")).to_be_visible()
@@ -74,7 +74,7 @@ def test_archive_is_personal_and_close_is_confirmed_and_shared(
 
         # Alice unarchives from the menu, then asks to close: nothing happens before she says so.
         op.goto(url)
-        expect(op.locator("#chat-status")).to_have_text("archived")
+        expect(op.locator("#chat-status")).to_have_text("Archived")
         _action(op, "status-unarchive")
         expect(op.locator("#chat-status")).to_have_count(0)
         _action(op, "status-close")
@@ -90,11 +90,11 @@ def test_archive_is_personal_and_close_is_confirmed_and_shared(
 
         _action(op, "status-close")
         op.locator("#confirm-status").click()
-        expect(op.locator("#chat-status")).to_have_text("closed")
+        expect(op.locator("#chat-status")).to_have_text("Closed")
         # Olivia, live: the system message, and no composer.
         expect(own.locator("#message-list")).to_contain_text("Alice Archer closed the conversation")
         expect(own.locator("#composer")).to_have_count(0)
-        expect(own.locator("#chat-status")).to_have_text("closed")
+        expect(own.locator("#chat-status")).to_have_text("Closed")
 
         # Olivia reopens (asked first); Alice gets the message and her composer back.
         _action(own, "status-reopen")
