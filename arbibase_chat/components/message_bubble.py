@@ -191,7 +191,7 @@ def _attachment(view: MessageView) -> rx.Component:
                         weight="medium",
                         class_name="attachment-name",
                         color=rx.color("gray", 12),
-                        word_break="break-all",
+                        overflow_wrap="anywhere",  # long names break only where they must
                     ),
                     rx.text(
                         view.attachment_size,
