@@ -251,4 +251,7 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
         underline="none",
         color=rx.color("gray", 12),
         display="block",
+        # A keyboard user sees which row has focus: a solid ring inside the row (the list
+        # clips anything drawn outside it).
+        _focus_visible={"outline": f"2px solid {rx.color('accent', 9)}", "outline_offset": "-2px"},
     )
