@@ -81,6 +81,9 @@ async def send_text(chat: ChatState, form_data: Any) -> Any:
             )
         )
         await chat._keep(window)
+        # Storing the message ends my typing notice (the hub's); the next keystroke is a new
+        # one and must go out at once, as assets/chat.js expects, not wait out the throttle.
+        chat._last_typing_sent = 0.0
         token = chat.router.session.client_token
     return await _store(chat, token, user_id, client_msg_id, body)
 
