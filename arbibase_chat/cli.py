@@ -105,7 +105,7 @@ def _mail_in(args: argparse.Namespace) -> int:
     try:
         asyncio.run(inbound.serve_forever(host=args.host, port=args.port))
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C is how the listener is stopped: a clean exit (0)
     except OSError as exc:
         print(f"error: cannot listen: {exc}", file=sys.stderr)
         return 1

@@ -268,7 +268,7 @@ def _back_to_pending(
         with session.begin_nested():
             return "pending" if _finish(session, claim, **values) else None
     except IntegrityError:
-        pass
+        pass  # a newer pending row holds the one-pending slot: merge into it below
     session.execute(
         update(O)
         .where(

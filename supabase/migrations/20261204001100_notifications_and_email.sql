@@ -5,7 +5,8 @@
 --
 -- * messaging_participants.muted_until: my mute of a thread (9999-12-31: until I unmute).
 --   Migration 2's update policy already lets a participant update only their own row, and its
---   trigger only the cursor; the trigger now lets the mute change too.
+--   trigger refuses changes to the row's identity and last_message_at only: the mute needs no
+--   new rule (tests/supabase/test_supabase_notifications.py checks both sides).
 -- * messaging_notification_settings: my own choices (the global e-mail opt-out); each user
 --   reads and writes only their own row.
 -- * messaging_email_outbox: e-mails owed. A message makes one due to the other party when the
@@ -18,39 +19,6 @@
 -- * messaging_email_tokens: SHA-256 of reply / unsubscribe tokens. No client access at all.
 
 alter table public.messaging_participants add column muted_until timestamptz;
-
-create or replace function messaging_private.participants_before_update()
-returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  if new.last_read_seq < old.last_read_seq then
-    raise exception 'read cursors only move forward (% -> %)', old.last_read_seq, new.last_read_seq
-      using errcode = '23514';
-  end if;
-  if new.last_read_seq > old.last_read_seq
-     and new.last_read_seq > (select t.last_seq from public.messaging_threads t
-                              where t.id = new.thread_id) then
-    raise exception 'a read cursor cannot pass the newest message of its thread'
-      using errcode = '23514';
-  end if;
-  if messaging_private.caller_is_trusted(tg_relid) then
-    return new;
-  end if;
-  if (new.thread_id, new.user_id, new.role, new.last_message_at)
-     is distinct from (old.thread_id, old.user_id, old.role, old.last_message_at) then
-    raise exception 'only your read cursor (last_read_seq) and your mute can be changed'
-      using errcode = '42501';
-  end if;
-  if new.last_read_seq > old.last_read_seq then
-    new.last_read_at := pg_catalog.now();
-  else
-    new.last_read_at := old.last_read_at;
-  end if;
-  return new;
-end
-$$;
 
 -- Live: a mute changes only my own inbox row and total (migration 4's channel, ids only).
 create function messaging_private.messaging_notify_mute() returns trigger
