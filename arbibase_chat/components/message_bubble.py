@@ -116,6 +116,8 @@ GROUP_SECONDS = 5 * 60
 def group_runs(views: list[MessageView]) -> None:
     """Mark the last message of each run of one sender's plain messages (no day between,
     each within GROUP_SECONDS of the previous): only that one shows the name and time."""
+    if not views:
+        return  # a thread with no message yet (its first is being written)
     for view, after in zip(views, [*views[1:], None], strict=True):
         end = True
         if after is not None and _groupable(view) and _groupable(after):

@@ -160,3 +160,10 @@ def test_offers_and_system_messages_stand_alone() -> None:
     window = MessageWindow(views)
     window.label(ZoneInfo("UTC"))
     assert [v.group_end for v in window.items] == [True, True, True]
+
+
+def test_an_empty_thread_labels_without_error() -> None:
+    # A thread whose first message is still being written (or a seeded empty one) opens empty.
+    window = MessageWindow([])
+    window.label(ZoneInfo("UTC"))
+    assert window.items == []
