@@ -237,6 +237,7 @@ class ChatState(rx.State):
         token = self.router.session.client_token
         live.register(token, user_id)
         live.show_thread(token, thread.id)
+        live.set_visible(token, self.tab_visible)
         (await self.get_state(InboxState)).selected_id = self.open_id
         window = self._window()
         if revisit and window.last_id():
@@ -270,6 +271,7 @@ class ChatState(rx.State):
     @rx.event
     async def tab_shown(self):
         self.tab_visible = True
+        live.set_visible(self.router.session.client_token, True)
         user_id = await self._user()
         if user_id is not None:
             await self._mark_read(user_id)
@@ -277,6 +279,7 @@ class ChatState(rx.State):
     @rx.event
     def tab_hidden(self):
         self.tab_visible = False
+        live.set_visible(self.router.session.client_token, False)
 
     # --- sending (pages/thread_send.py) -----------------------------------------------------
 

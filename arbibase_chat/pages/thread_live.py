@@ -74,4 +74,6 @@ async def apply(chat: ChatState, update: Update) -> str | None:
             chat.typing_name = ""
     await chat._keep(window)
     theirs = message is not None and str(message.sender_id) != chat._me
+    if theirs and update.read_to is not None and message is not None:
+        theirs = message.seq > update.read_to  # the hub read it for this visible tab already
     return chat.open_id if theirs and chat.tab_visible else None

@@ -10,9 +10,11 @@ behind its own send. One tab's sends are stored in the order typed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import reflex as rx
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from arbibase_chat.pages.thread import ChatState
 
 TYPING_THROTTLE_SECONDS = 2.0
+# How long a send waits for the hub's push of its own message before showing it itself (the
+# push normally lands within milliseconds; a hub backlog under overload may take longer).
+OWN_PUSH_WAIT_SECONDS = 2.0
 
 # One lock per tab while it stores a message: two typed in quick succession must not overtake
 # each other on the way to the database.
@@ -84,8 +89,8 @@ async def send_text(chat: ChatState, form_data: Any) -> Any:
         # Storing the message ends my typing notice (the hub's); the next keystroke is a new
         # one and must go out at once, as assets/chat.js expects, not wait out the throttle.
         chat._last_typing_sent = 0.0
-        token = chat.router.session.client_token
-    return await _store(chat, token, user_id, client_msg_id, body)
+        target = _Target(chat.router.session.client_token, chat.open_id, chat._counterparty_id)
+    return await _store(chat, target, user_id, client_msg_id, body)
 
 
 async def retry(chat: ChatState, client_msg_id: Any) -> Any:
@@ -99,44 +104,65 @@ async def retry(chat: ChatState, client_msg_id: Any) -> Any:
             return None
         window.set_status(client_msg_id, "pending")
         await chat._keep(window)
-        token = chat.router.session.client_token
-    return await _store(chat, token, user_id, client_msg_id, body)
+        target = _Target(chat.router.session.client_token, chat.open_id, chat._counterparty_id)
+    return await _store(chat, target, user_id, client_msg_id, body)
+
+
+@dataclass(frozen=True)
+class _Target:
+    token: str  # the sending tab
+    thread_id: str
+    counterparty: str
 
 
 async def _store(
-    chat: ChatState, token: str, user_id: uuid.UUID, client_msg_id: str, body: str
+    chat: ChatState, target: _Target, user_id: uuid.UUID, client_msg_id: str, body: str
 ) -> Any:
     """Store a pending message outside the state lock; a retry reuses its client_msg_id, so
-    it never duplicates."""
-    async with _send_order(token):
+    it never duplicates.
+
+    The bubble turns from pending to sent with the hub's push of the stored message (which
+    also carries the inbox row and, when the other side is reading, "Seen"): one state
+    update for all of it. Only when no hub push comes in time does the send show the stored
+    message itself."""
+    own = live.expect_own(target.token, client_msg_id)
+    try:
+        async with _send_order(target.token):
+            problem = None
+            try:
+                stored = await aio.sends.call(
+                    messages.send_message,
+                    user_id=user_id,
+                    thread_id=target.thread_id,
+                    body=body,
+                    client_msg_id=client_msg_id,
+                )
+            except DomainError as exc:
+                problem = exc.message
+            except Exception:
+                problem = "Could not send the message. Retry when you are back online."
+        pushed = False
+        if own is not None and problem is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(own, OWN_PUSH_WAIT_SECONDS)
+                pushed = True
+    finally:
+        if own is not None:
+            live.drop_own(target.token, client_msg_id)
+    if not pushed:
         async with chat:
-            if not chat._window().waiting(client_msg_id):
-                return None  # already confirmed (e.g. by the realtime path), or left
-            thread_id, counterparty = chat.open_id, chat._counterparty_id
-        problem = None
-        try:
-            stored = await aio.sends.call(
-                messages.send_message,
-                user_id=user_id,
-                thread_id=thread_id,
-                body=body,
-                client_msg_id=client_msg_id,
-            )
-        except DomainError as exc:
-            problem = exc.message
-        except Exception:
-            problem = "Could not send the message. Retry when you are back online."
-    async with chat:
-        window = chat._window()
-        if problem is not None:
-            window.set_status(client_msg_id, "failed")
-            await chat._keep(window)
-            return rx.toast.error(problem)
-        if chat.open_id == thread_id:  # still the same thread on screen
-            await chat._merge_in_order(user_id, window, [stored])
-            await chat._keep(window)
-    if counterparty:
-        live.stopped_typing(thread_id=uuid.UUID(thread_id), to_user=uuid.UUID(counterparty))
+            window = chat._window()
+            if problem is not None:
+                window.set_status(client_msg_id, "failed")
+                await chat._keep(window)
+                return rx.toast.error(problem)
+            if chat.open_id == target.thread_id:  # still the same thread on screen
+                await chat._merge_in_order(user_id, window, [stored])
+                await chat._keep(window)
+    if target.counterparty:
+        live.stopped_typing(
+            thread_id=uuid.UUID(target.thread_id), to_user=uuid.UUID(target.counterparty)
+        )
     return None
 
 

@@ -27,7 +27,7 @@ from arbibase_chat.realtime.bus import RedisBus
 from arbibase_chat.realtime.hub import PushToSession, hub
 from arbibase_chat.realtime.pg_listener import PgListener, libpq_dsn
 from arbibase_chat.realtime.reflex_sockets import connected_here
-from arbibase_chat.realtime.updates import Resync, TypingUpdate, Update
+from arbibase_chat.realtime.updates import Resync, TypingUpdate, Update, UserUpdate
 from arbibase_chat.services import events, reads
 from arbibase_chat.services.errors import DomainError
 
@@ -73,6 +73,9 @@ def make_push_to_session(app: rx.App) -> PushToSession:
                     to_mark.add(thread_id)
         if isinstance(update, TypingUpdate):
             return
+        own = update.message if isinstance(update, UserUpdate) else None
+        if own is not None and own.sender_id == update.user_id and own.client_msg_id:
+            views.delivered_own(token, own.client_msg_id)  # the send needs no update of its own
         for thread_id in to_mark:
             key = (str(update.user_id), thread_id)
             if key in marking:

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
 
@@ -33,7 +33,7 @@ from arbibase_chat.realtime.updates import (
     UserUpdate,
 )
 from arbibase_chat.services import events, inbox, messages, reads
-from arbibase_chat.services.errors import NotFound
+from arbibase_chat.services.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class _Session:
     user_id: uuid.UUID
     open_thread: uuid.UUID | None
     seen_at: float = field(default_factory=time.monotonic)
+    visible: bool = False  # the page says the tab is in front (reading what it shows)
 
 
 class Hub:
@@ -75,6 +76,9 @@ class Hub:
         self._rows = rows.RowCache()
         self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
         self._pending: set[asyncio.Future[None]] = set()
+        # Reads this hub made and already folded into what it pushed: their own event is
+        # dropped here when it comes back (other workers still route it to their tabs).
+        self._own_reads: set[tuple[uuid.UUID, uuid.UUID, int]] = set()
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -94,6 +98,29 @@ class Hub:
         session = self._sessions.get(token)
         if session is not None:
             session.open_thread = thread_id
+
+    def set_visible(self, token: str, visible: bool) -> None:
+        """The tab is in front (True) or hidden: a visible tab showing a thread reads it."""
+        session = self._sessions.get(token)
+        if session is not None:
+            session.visible = visible
+
+    def delivers_to(self, token: str) -> bool:
+        """This hub is routing on the running loop and pushes to `token`."""
+        if self._push_to_session is None or token not in self._sessions:
+            return False
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    def _reads_here(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> bool:
+        """Some visible tab of `user_id` on this worker shows `thread_id`."""
+        for token in self._by_user.get(user_id, ()):
+            session = self._sessions[token]
+            if session.visible and session.open_thread == thread_id:
+                return True
+        return False
 
     def forget(self, token: str) -> None:
         session = self._sessions.pop(token, None)
@@ -200,6 +227,11 @@ class Hub:
             return
         if isinstance(event, events.MessageCreated) and self._already_routed(event.message_id):
             return
+        if isinstance(event, events.ReadUpdated):
+            key = (event.user_id, event.thread_id, event.last_read_seq)
+            if key in self._own_reads:
+                self._own_reads.discard(key)
+                return  # folded into the message's push already (see _read_on_arrival)
         affected = [u for u in event.participant_ids if self._by_user.get(u)]
         if not affected:
             return
@@ -216,6 +248,8 @@ class Hub:
                 db=self._db,
             )
         updates = await asyncio.gather(*(self._update_for(u, event, message) for u in affected))
+        if isinstance(event, events.MessageCreated):
+            updates = await self._read_on_arrival(event, affected, updates)
         await asyncio.gather(
             *(
                 self._push(token, update)
@@ -224,6 +258,38 @@ class Hub:
                 for token in self.tokens_of(update.user_id)
             )
         )
+
+    async def _read_on_arrival(
+        self,
+        event: events.MessageCreated,
+        affected: list[uuid.UUID],
+        updates: list[UserUpdate | None],
+    ) -> list[UserUpdate | None]:
+        """A recipient reading the thread in a visible tab here reads the new message now,
+        before anything is pushed: their tab gets the message already read and the sender
+        gets it with "Seen" in the same push. Otherwise each would be a second state update
+        (and a browser-visible flicker of the unread badge)."""
+        for reader in affected:
+            if reader == event.sender_id or not self._reads_here(reader, event.thread_id):
+                continue
+            try:
+                state = await aio.call_realtime(
+                    reads.mark_read, user_id=reader, thread_id=event.thread_id, db=self._db
+                )
+            except DomainError:
+                continue  # e.g. no longer a participant: their tabs get the plain update
+            read = events.ReadUpdated(
+                thread_id=event.thread_id,
+                user_id=reader,
+                last_read_seq=state.last_read_seq,
+                participant_ids=event.participant_ids,
+            )
+            self._own_reads.add((reader, event.thread_id, state.last_read_seq))
+            while len(self._own_reads) > RECENT_MESSAGES:
+                self._own_reads.pop()  # a lost read event; never expected to grow
+            after = await asyncio.gather(*(self._update_for(u, read, None) for u in affected))
+            updates = [_merged(a, b) for a, b in zip(updates, after, strict=True)]
+        return updates
 
     def _already_routed(self, message_id: uuid.UUID) -> bool:
         if message_id in self._recent:
@@ -270,6 +336,11 @@ class Hub:
             unread_total=total,
             message=message,
             reload=isinstance(event, events.MessagesChanged),
+            read_to=(
+                event.last_read_seq
+                if isinstance(event, events.ReadUpdated) and event.user_id == user_id
+                else None
+            ),
         )
 
     async def _total_after(
@@ -351,6 +422,20 @@ class Hub:
                 task = asyncio.ensure_future(self._push(token, TypingUpdate(thread_id, name)))
                 self._pending.add(task)  # keep a reference until it is done
                 task.add_done_callback(self._pending.discard)
+
+
+def _merged(first: UserUpdate | None, then: UserUpdate | None) -> UserUpdate | None:
+    """Two updates for one user as one push: the later one's news wins where it has any."""
+    if first is None or then is None:
+        return first or then
+    return replace(
+        first,
+        thread=then.thread or first.thread,
+        unread_total=first.unread_total if then.unread_total is None else then.unread_total,
+        seen_seq=first.seen_seq if then.seen_seq is None else then.seen_seq,
+        read_to=first.read_to if then.read_to is None else then.read_to,
+        reload=first.reload or then.reload,
+    )
 
 
 hub = Hub()

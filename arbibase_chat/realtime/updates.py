@@ -26,6 +26,7 @@ class UserUpdate:
     message: MessagePublic | None = None  # message_created
     seen_seq: int | None = None  # the other side has read up to here (read_updated)
     reload: bool = False  # stored messages changed in place: reload the open window
+    read_to: int | None = None  # my own cursor moved to here (the hub may have read for me)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ through the functions below, which forward to the worker's hub once it is attach
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Protocol, TypeVar
 
@@ -40,6 +41,10 @@ class Presence(Protocol):
 
     def forget(self, token: str) -> None: ...
 
+    def set_visible(self, token: str, visible: bool) -> None: ...
+
+    def delivers_to(self, token: str) -> bool: ...
+
     def typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID, name: str) -> None: ...
 
     def stopped_typing(self, *, thread_id: uuid.UUID, to_user: uuid.UUID) -> None: ...
@@ -48,6 +53,8 @@ class Presence(Protocol):
 ViewClass = TypeVar("ViewClass", bound=type)
 _views: list[type] = []
 _presence: Presence | None = None
+# (tab, client_msg_id) -> resolved when the hub's push put that own message into the tab
+_own_sends: dict[tuple[str, str], asyncio.Future[None]] = {}
 
 
 def live_view(cls: ViewClass) -> ViewClass:
@@ -81,6 +88,35 @@ def show_thread(token: str, thread_id: uuid.UUID | None) -> None:
     """This tab shows `thread_id` now (None: no thread)."""
     if _presence is not None:
         _presence.open(token, thread_id)
+
+
+def set_visible(token: str, visible: bool) -> None:
+    """The tab is in front or hidden: a visible tab showing a thread reads its new messages
+    as they arrive (the hub marks them read before pushing)."""
+    if _presence is not None:
+        _presence.set_visible(token, visible)
+
+
+def expect_own(token: str, client_msg_id: str) -> asyncio.Future[None] | None:
+    """Before sending from this tab: a future the hub resolves once its push has put the
+    stored message into the tab, so the send need not update the tab a second time. None
+    when no running hub delivers to the tab (the sender then shows the message itself)."""
+    if _presence is None or not _presence.delivers_to(token):
+        return None
+    future = asyncio.get_running_loop().create_future()
+    _own_sends[(token, client_msg_id)] = future
+    return future
+
+
+def drop_own(token: str, client_msg_id: str) -> None:
+    _own_sends.pop((token, client_msg_id), None)
+
+
+def delivered_own(token: str, client_msg_id: str) -> None:
+    """The hub's push of the tab's own message was applied (realtime/delivery.py)."""
+    future = _own_sends.pop((token, client_msg_id), None)
+    if future is not None and not future.done():
+        future.set_result(None)
 
 
 def leave(token: str) -> None:

@@ -122,3 +122,42 @@ async def test_typing_goes_only_to_tabs_showing_the_thread_and_expires(running, 
         TypingUpdate(thread_id, "Alice"),
         TypingUpdate(thread_id, ""),
     ]
+
+
+async def test_a_visible_reader_gets_the_message_read_and_the_sender_seen_in_one_push(
+    running, db
+):
+    hub, rec = running
+    pair = Pair(db)
+    await hub.drained()
+    hub.register("op-tab", pair.operator.id)
+    hub.register("owner-tab", pair.owner.id)
+    hub.register("owner-inbox", pair.owner.id)
+    hub.open("owner-tab", pair.thread_id)
+    hub.set_visible("owner-tab", True)
+    sent = await aio.call(
+        messages.send_message, user_id=pair.operator.id, thread_id=pair.thread_id, body="hi", db=db
+    )
+    await rec.wait_for(3)
+    await hub.drained()
+    # One push per tab: the read's own event came back and was folded in, not pushed again.
+    (mine,) = rec.to("op-tab")
+    assert isinstance(mine, UserUpdate) and mine.message is not None and mine.message.id == sent.id
+    assert mine.seen_seq == sent.seq
+    for tab in ("owner-tab", "owner-inbox"):
+        (theirs,) = rec.to(tab)
+        assert isinstance(theirs, UserUpdate) and theirs.message is not None
+        assert theirs.read_to == sent.seq and theirs.unread_total in (None, 0)
+        assert theirs.thread is not None and theirs.thread.unread_count == 0
+    assert (await aio.call(reads.unread_total, user_id=pair.owner.id, db=db)) == 0
+    # Hidden: the message stays unread and is pushed as such.
+    hub.set_visible("owner-tab", False)
+    await aio.call(
+        messages.send_message, user_id=pair.operator.id, thread_id=pair.thread_id, body="2", db=db
+    )
+    await rec.wait_for(6)
+    await hub.drained()
+    later = rec.to("owner-tab")[-1]
+    assert isinstance(later, UserUpdate) and later.read_to is None
+    assert later.thread is not None and later.thread.unread_count == 1
+    assert (await aio.call(reads.unread_total, user_id=pair.owner.id, db=db)) == 1
