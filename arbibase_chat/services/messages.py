@@ -12,7 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -104,6 +105,10 @@ def _shown_metadata(message: MessagingMessage) -> dict[str, Any] | None:
 def _find_retry(
     session: Session, *, thread_id: uuid.UUID, sender_id: uuid.UUID, client_msg_id: str
 ) -> MessagingMessage | None:
+    keys = {"thread": thread_id, "sender": sender_id, "client_msg_id": client_msg_id}
+    # Nearly every send is a first try: a Core probe first, the ORM row only for a retry.
+    if session.connection().execute(_RETRY_PROBE, keys).first() is None:
+        return None
     return session.scalar(
         select(M).where(
             col(M.thread_id) == thread_id,
@@ -111,6 +116,33 @@ def _find_retry(
             col(M.client_msg_id) == client_msg_id,
         )
     )
+
+
+# The send's hot path runs prebuilt Core statements: building and ORM-executing them cost
+# more CPU than the database spent on them (bench/README.md, issue #14).
+_RETRY_PROBE = select(col(M.id)).where(
+    col(M.thread_id) == bindparam("thread"),
+    col(M.sender_id) == bindparam("sender"),
+    col(M.client_msg_id) == bindparam("client_msg_id"),
+)
+_NEXT_SEQ = (
+    update(T)
+    .where(col(T.id) == bindparam("thread"))
+    .values(last_seq=col(T.last_seq) + 1, last_message_at=bindparam("at"))
+    .returning(col(T.last_seq))
+)
+_NEXT_SEQ_REVIVING = _NEXT_SEQ.values(status="active")
+_TOUCH_PARTICIPANTS = (
+    update(P)
+    .where(col(P.thread_id) == bindparam("thread"))
+    .values(last_message_at=bindparam("at"), archived_at=None)
+)
+_MESSAGES = MessagingMessage.__table__  # type: ignore[attr-defined]
+# (column key, model attribute): `meta` is stored in the column "metadata".
+_MESSAGE_FIELDS = [
+    (column.key, sa_inspect(M).get_property_by_column(column).key) for column in _MESSAGES.columns
+]
+_INSERT_MESSAGE = insert(_MESSAGES)
 
 
 @dataclass(frozen=True)
@@ -224,16 +256,12 @@ def append_in(
     now = utcnow()
     # One statement takes the next number and moves the thread to the top; on
     # Postgres its row lock queues concurrent senders of this thread.
-    values: dict[str, Any] = {"last_seq": col(T.last_seq) + 1, "last_message_at": now}
-    if thread.status == "archived":
-        values["status"] = "active"  # a thread archived before 0011 (or by a direct client)
-    seq = session.execute(
-        update(T).where(col(T.id) == thread.id).values(**values).returning(col(T.last_seq))
-    ).scalar_one()
+    conn = session.connection()
+    # (A thread archived before 0011, or by a direct client, becomes active again.)
+    next_seq = _NEXT_SEQ_REVIVING if thread.status == "archived" else _NEXT_SEQ
+    seq = conn.execute(next_seq, {"thread": thread.id, "at": now}).scalar_one()
     # A new message brings the thread back into both inboxes (archive is per participant).
-    session.execute(
-        update(P).where(col(P.thread_id) == thread.id).values(last_message_at=now, archived_at=None)
-    )
+    conn.execute(_TOUCH_PARTICIPANTS, {"thread": thread.id, "at": now})
     message = M(
         thread_id=thread.id,
         seq=seq,
@@ -246,8 +274,7 @@ def append_in(
         seen_by=[],
         created_at=now,
     )
-    session.add(message)
-    session.flush()
+    conn.execute(_INSERT_MESSAGE, {key: getattr(message, name) for key, name in _MESSAGE_FIELDS})
     # The e-mail this message may owe the other party, in the same transaction (Premium).
     email_outbox.enqueue_in(session, thread=thread, sender_id=user_id, seq=seq, now=now)
     if attachment is not None:

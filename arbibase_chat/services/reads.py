@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -46,11 +46,43 @@ def _append_seen_by(session: Session, user_id: uuid.UUID) -> ColumnElement[Any]:
     return func.json_insert(col(M.seen_by), "$[#]", uid)
 
 
+class ThreadKeys(Protocol):
+    """What a cursor move needs of its thread: a `MessagingThread`, or a Core row of these."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def operator_id(self) -> uuid.UUID: ...
+
+    @property
+    def owner_id(self) -> uuid.UUID: ...
+
+
+# The hot path (every send and every read) runs prebuilt Core statements: building and
+# ORM-executing them cost more CPU than the database spent on them (bench/README.md, #14).
+_CURSOR_FOR_UPDATE = (
+    select(col(P.last_read_seq))
+    .where(col(P.thread_id) == bindparam("thread"), col(P.user_id) == bindparam("user"))
+    .with_for_update()
+)
+_MOVE_CURSOR = (
+    update(P)
+    .where(col(P.thread_id) == bindparam("thread"), col(P.user_id) == bindparam("user"))
+    .values(last_read_seq=bindparam("to_seq"), last_read_at=bindparam("read_at"))
+)
+_READER_THREAD = (
+    select(col(T.id), col(T.last_seq), col(T.operator_id), col(T.owner_id))
+    .join(P, col(P.thread_id) == col(T.id))
+    .where(col(T.id) == bindparam("thread"), col(P.user_id) == bindparam("user"))
+)
+
+
 def advance_cursor(
     session: Session,
     outbox: Outbox,
     *,
-    thread: MessagingThread,
+    thread: ThreadKeys,
     user_id: uuid.UUID,
     to_seq: int,
     own_message: bool = False,
@@ -63,27 +95,21 @@ def advance_cursor(
     The messages passed over get the reader in `seen_by` (the seed's column), each once:
     the row lock on the cursor makes the ranges of concurrent mark-reads disjoint.
     """
-    cursor = session.scalar(
-        select(P)
-        .where(col(P.thread_id) == thread.id, _access.is_mine(user_id))
-        .with_for_update()
-        # The row may already sit in the session from the participant check: reload it, or
-        # a concurrent mark-read that committed while we waited for the lock goes unseen.
-        .execution_options(populate_existing=True)
-    )
-    if cursor is None:
+    conn = session.connection()
+    keys = {"thread": thread.id, "user": user_id}
+    # Read under the row lock, from the database (not an ORM copy that a concurrent
+    # mark-read may have outdated while we waited for the lock).
+    old = conn.execute(_CURSOR_FOR_UPDATE, keys).scalar()
+    if old is None:
         raise NotFound("Thread not found")
-    old = cursor.last_read_seq
     if to_seq <= old:
         return old
+    conn.execute(_MOVE_CURSOR, {**keys, "to_seq": to_seq, "read_at": utcnow()})
+    _expire_cursor(session, thread.id, user_id)
     # Stepping onto my own new message passes nothing of the other side's: no receipts.
-    quiet = own_message and old == to_seq - 1
-    cursor.last_read_seq = to_seq
-    cursor.last_read_at = utcnow()
-    session.add(cursor)
-    if quiet:
+    if own_message and old == to_seq - 1:
         return to_seq
-    session.execute(
+    conn.execute(
         update(M)
         .where(
             col(M.thread_id) == thread.id,
@@ -92,17 +118,24 @@ def advance_cursor(
             col(M.sender_id) != user_id,
         )
         .values(seen_by=_append_seen_by(session, user_id))
-        .execution_options(synchronize_session=False)
     )
     outbox.append(
         ReadUpdated(
             thread_id=thread.id,
             user_id=user_id,
             last_read_seq=to_seq,
-            participant_ids=_access.participants_of(thread),
+            participant_ids=(thread.operator_id, thread.owner_id),
         )
     )
     return to_seq
+
+
+def _expire_cursor(session: Session, thread_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """The caller's transaction may hold the participant row as an ORM object: it is stale
+    now, reload it if read again."""
+    for held in list(session.identity_map.values()):
+        if isinstance(held, P) and held.thread_id == thread_id and held.user_id == user_id:
+            session.expire(held, ["last_read_seq", "last_read_at"])
 
 
 def mark_read(
@@ -115,22 +148,25 @@ def mark_read(
     """Move my read cursor forward to a message (default: the newest). Never moves back."""
     tid = validation.as_uuid(thread_id, field="thread_id")
     with transaction(db, as_user=user_id) as (session, outbox):
-        thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
-        target = thread.last_seq
+        thread = session.connection().execute(_READER_THREAD, {"thread": tid, "user": user_id})
+        row = thread.first()
+        if row is None:
+            raise NotFound(_access.THREAD_NOT_FOUND)
+        target = row.last_seq
         if up_to_message_id is not None:
             mid = validation.as_uuid(up_to_message_id, field="up_to_message_id")
             seq = session.scalar(
-                select(col(M.seq)).where(col(M.id) == mid, col(M.thread_id) == thread.id)
+                select(col(M.seq)).where(col(M.id) == mid, col(M.thread_id) == row.id)
             )
             if seq is None:
                 raise NotFound("Message not found in this thread")
             target = seq
-        cursor = advance_cursor(session, outbox, thread=thread, user_id=user_id, to_seq=target)
+        cursor = advance_cursor(session, outbox, thread=row, user_id=user_id, to_seq=target)
         return ReadState(
-            thread_id=thread.id,
+            thread_id=row.id,
             user_id=user_id,
             last_read_seq=cursor,
-            unread_count=unread(thread.last_seq, cursor),
+            unread_count=unread(row.last_seq, cursor),
         )
 
 
