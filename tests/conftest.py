@@ -37,6 +37,7 @@ PG_ADMIN_URL = os.environ.get(
     "ARBIBASE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 TABLES = (
+    "password_reset_tokens",
     "messaging_email_tokens",
     "messaging_email_outbox",
     "messaging_notification_settings",

@@ -44,6 +44,12 @@ def _check_password(password: Any) -> str:
     return password
 
 
+def hash_password(password: Any) -> str:
+    """The argon2id hash of a new password that passes the rules (Invalid otherwise): for
+    sign-up and password resets alike. ~0.3 s of CPU: call through `aio.call_password`."""
+    return _hasher.hash(_check_password(password))
+
+
 def public(user: User) -> UserPublic:
     return UserPublic.model_validate(user, from_attributes=True)
 
@@ -61,7 +67,7 @@ def sign_up(
     normalized = validation.normalize_email(email)
     name = validation.clean_text(display_name, field="display_name", max_chars=80, single_line=True)
     role = validation.choice(role, field="role", allowed=ROLES)
-    password_hash = _hasher.hash(_check_password(password))
+    password_hash = hash_password(password)
     user = User(
         email=normalized,
         display_name=name,

@@ -1,0 +1,55 @@
+"""Password resets of local accounts (issue #13).
+
+- `password_reset_tokens`: SHA-256 of one-time reset links, their user, expiry and use. No
+  access for `authenticated` at all (like `messaging_email_tokens`, 0010): a reset is asked
+  for and used before anyone is signed in, so only the app's own role touches the table
+  (`_tx.ELEVATED["password-reset"]`). RLS is on with no policy, so a future grant still shows
+  nothing. Not in supabase/migrations: in Supabase mode the passwords, and their resets, are
+  Supabase Auth's.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-05
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0012"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TS = sa.DateTime(timezone=True)
+TABLE = "password_reset_tokens"
+
+# As 0010 does for its tokens: nothing for anon / authenticated (a Supabase-shaped database's
+# default privileges may just have granted them ALL), RLS on with no policy.
+POSTGRES_UP = f"""
+revoke all on table public.{TABLE} from anon, authenticated;
+grant all on table public.{TABLE} to service_role;
+alter table public.{TABLE} enable row level security;
+"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        TABLE,
+        sa.Column("token_hash", sa.String(64), primary_key=True),
+        sa.Column(
+            "user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("expires_at", TS, nullable=False),
+        sa.Column("used_at", TS),
+    )
+    op.create_index("ix_password_reset_tokens_user", TABLE, ["user_id"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(POSTGRES_UP)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_password_reset_tokens_user", table_name=TABLE)
+    op.drop_table(TABLE)
