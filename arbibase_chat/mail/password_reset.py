@@ -22,6 +22,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from sqlalchemy.engine import Engine
+
 from arbibase_chat import aio, routes
 from arbibase_chat.config import Settings, get_settings
 from arbibase_chat.db import utcnow
@@ -118,10 +120,10 @@ async def _deliver_logged(mail: ResetMail) -> None:
         log.exception("password reset e-mail to %s not sent", mail.email)
 
 
-async def request(*, email: object, client: str) -> None:
+async def request(*, email: object, client: str, db: Engine | None = None) -> None:
     """Ask for a reset link (see the module doc). Invalid / RateLimited / ResetsElsewhere
     reach the caller; whether the account exists does not."""
-    mail = await aio.call(password_resets.request_reset, email=email, client=client)
+    mail = await aio.call(password_resets.request_reset, email=email, client=client, db=db)
     if mail is not None:
         task = asyncio.create_task(_deliver_logged(mail))
         _tasks.add(task)
