@@ -109,7 +109,13 @@ async def deliver(mail: ResetMail, *, settings: Settings | None = None) -> str:
         settings=settings,
     )
     if not settings.smtp_host:
-        dev_log.info("password reset link for %s: %s", mail.email, link(mail, settings))
+        # A warning: the app sets up no logging of its own, so INFO would go nowhere under
+        # `make run` (Python prints warnings to stderr when nothing else is configured).
+        dev_log.warning(
+            "password reset link for %s (SMTP_HOST is not set, nothing was sent): %s",
+            mail.email,
+            link(mail, settings),
+        )
     return where
 
 

@@ -84,7 +84,10 @@ async def test_without_smtp_the_link_is_in_the_eml_and_in_the_log(
     assert isinstance(mail, EmailMessage)
     [token] = LINK.findall(_part(mail, "plain"))
     [line] = [r.getMessage() for r in caplog.records if r.name == password_reset.DEV_LINK_LOGGER]
-    assert line == f"password reset link for {user.email}: {PUBLIC_URL}/reset?token={token}"
+    assert line == (
+        f"password reset link for {user.email} (SMTP_HOST is not set, nothing was sent): "
+        f"{PUBLIC_URL}/reset?token={token}"
+    )
     password_resets.reset_password(token=token, new_password=NEW, db=db)
     assert accounts.authenticate(email=user.email, password=NEW, db=db).id == user.id
 
