@@ -20,6 +20,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="arbibase-tests-"))
 os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'default.db'}")
 os.environ.setdefault("ATTACHMENTS_DIR", str(_TMP / "attachments"))
+os.environ.setdefault("MAIL_DIR", str(_TMP / "mail"))
 
 import psycopg  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402

@@ -119,7 +119,8 @@ async def deliver(mail: ResetMail, *, settings: Settings | None = None) -> str:
     return where
 
 
-async def _deliver_logged(mail: ResetMail) -> None:
+async def deliver_logged(mail: ResetMail) -> None:
+    """`deliver`, a failure logged (it runs after the answer was given)."""
     try:
         await deliver(mail)
     except Exception:
@@ -131,7 +132,7 @@ async def request(*, email: object, client: str, db: Engine | None = None) -> No
     reach the caller; whether the account exists does not."""
     mail = await aio.call(password_resets.request_reset, email=email, client=client, db=db)
     if mail is not None:
-        task = asyncio.create_task(_deliver_logged(mail))
+        task = asyncio.create_task(deliver_logged(mail))
         _tasks.add(task)
         task.add_done_callback(_tasks.discard)
 
