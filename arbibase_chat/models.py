@@ -84,6 +84,9 @@ class User(UserBase, table=True):
     # ArbiBase staff: decide owners' verification claims (services/verification.py). Set only
     # by the CLI (`make-staff`); requests can never write `users` (alembic 0004, 0008).
     is_staff: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Set by a password reset: the app's own access tokens issued (`iat`) before it no longer
+    # sign anyone in (identity.resolve_session). None: never reset.
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class UserPublic(SQLModel):

@@ -1,5 +1,8 @@
 """Password resets of local accounts (issue #13).
 
+- `users.password_changed_at`: when a reset last set the password; the app's own access
+  tokens issued before it stop working (`identity.resolve_session`). `authenticated` may read
+  it (the session check runs as the user), never write it.
 - `password_reset_tokens`: SHA-256 of one-time reset links, their user, expiry and use. No
   access for `authenticated` at all (like `messaging_email_tokens`, 0010): a reset is asked
   for and used before anyone is signed in, so only the app's own role touches the table
@@ -31,6 +34,11 @@ POSTGRES_UP = f"""
 revoke all on table public.{TABLE} from anon, authenticated;
 grant all on table public.{TABLE} to service_role;
 alter table public.{TABLE} enable row level security;
+grant select (password_changed_at) on table public.users to authenticated;
+"""
+
+POSTGRES_DOWN = """
+revoke select (password_changed_at) on table public.users from authenticated;
 """
 
 
@@ -46,10 +54,15 @@ def upgrade() -> None:
         sa.Column("used_at", TS),
     )
     op.create_index("ix_password_reset_tokens_user", TABLE, ["user_id"])
+    op.add_column("users", sa.Column("password_changed_at", TS))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(POSTGRES_UP)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(POSTGRES_DOWN)
+    # Plain ALTER (SQLite >= 3.35): a batch copy would cascade-delete what references users.
+    op.execute("ALTER TABLE users DROP COLUMN password_changed_at")
     op.drop_index("ix_password_reset_tokens_user", table_name=TABLE)
     op.drop_table(TABLE)

@@ -13,8 +13,10 @@
   `InvalidResetToken`), the new argon2 hash computed and written, the token used and the user's other
   links voided. Call it through `aio.call_password` (argon2).
 
-Sessions: access tokens are JWTs valid until their `exp` (ACCESS_TOKEN_TTL_SECONDS), with no
-revocation list; a reset does not end sessions already signed in elsewhere (see README).
+Sessions: access tokens are JWTs with no revocation list; a reset stamps
+`users.password_changed_at`, and `identity.resolve_session` refuses the app's tokens issued
+before it, so every session of the old password ends (a page session at its next check: at
+once where the account event reaches it, else within `session.RECHECK_SECONDS`).
 
 Supabase mode (SUPABASE_URL): passwords live at Supabase Auth; both raise `ResetsElsewhere`.
 """
@@ -130,6 +132,7 @@ def reset_password(
             raise InvalidResetToken(INVALID_LINK, field="token")
         # Hashed only for a valid link: made-up tokens cost no argon2 time.
         user.password_hash = accounts.hash_password(password)
+        user.password_changed_at = now  # ends the sessions of the old password
         row.used_at = now
         session.add_all([user, row])
         session.execute(

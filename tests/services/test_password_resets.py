@@ -173,3 +173,42 @@ def test_deleting_the_user_deletes_their_links(db: Engine) -> None:
     assert _rows(db) == []
     with pytest.raises(InvalidResetToken):
         password_resets.reset_password(token=mail.token, new_password=NEW, db=db)
+
+
+def _token_issued(user_id: object, at: int) -> str:
+    """An access token of the app's own, as if issued at Unix time `at`."""
+    import jwt
+
+    from arbibase_chat.adapters.auth import AUDIENCE, ISSUER
+
+    claims = {
+        "sub": str(user_id),
+        "role": "authenticated",
+        "aud": AUDIENCE,
+        "iss": ISSUER,
+        "iat": at,
+        "exp": at + 3600,
+    }
+    return jwt.encode(claims, get_settings().signing_secret(), algorithm="HS256")
+
+
+def test_a_reset_ends_the_sessions_of_the_old_password(db: Engine) -> None:
+    import time
+
+    from arbibase_chat.services import identity
+
+    user, other = factories.user(db), factories.user(db)
+    now = int(time.time())
+    before = _token_issued(user.id, now - 5)
+    bystander = _token_issued(other.id, now - 5)
+    assert identity.resolve_session(token=before, db=db).user.id == user.id
+    password_resets.reset_password(token=_request(db, user.email).token, new_password=NEW, db=db)
+    with pytest.raises(AuthenticationFailed) as ended:
+        identity.resolve_session(token=before, db=db)
+    assert ended.value.message == identity.PASSWORD_CHANGED
+    # A sign-in with the new password (same second or later) works; other users are untouched.
+    signed_in = identity.password_sign_in(email=user.email, password=NEW, client=CLIENT, db=db)
+    assert identity.resolve_session(token=signed_in.access_token, db=db).user.id == user.id
+    later = _token_issued(user.id, int(time.time()))
+    assert identity.resolve_session(token=later, db=db).user.id == user.id
+    assert identity.resolve_session(token=bystander, db=db).user.id == other.id
