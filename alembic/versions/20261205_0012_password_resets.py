@@ -2,7 +2,8 @@
 
 - `users.password_changed_at`: when a reset last set the password; the app's own access
   tokens issued before it stop working (`identity.resolve_session`). `authenticated` may read
-  it (the session check runs as the user), never write it.
+  it (the session check runs as the user), never write it. 0008's account notice also fires
+  for it, so the user's open pages check their session at once (on every worker).
 - `password_reset_tokens`: SHA-256 of one-time reset links, their user, expiry and use. No
   access for `authenticated` at all (like `messaging_email_tokens`, 0010): a reset is asked
   for and used before anyone is signed in, so only the app's own role touches the table
@@ -27,6 +28,22 @@ depends_on: str | Sequence[str] | None = None
 
 TS = sa.DateTime(timezone=True)
 TABLE = "password_reset_tokens"
+ACCOUNT_COLUMNS = ("verified", "is_staff", "tier", "role")
+
+
+def _account_trigger(*, with_password: bool) -> str:
+    """0008's `users_notify_account`, with or without `password_changed_at`."""
+    columns = [*ACCOUNT_COLUMNS, *(["password_changed_at"] if with_password else [])]
+    old = ", ".join(f"old.{c}" for c in columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    return f"""
+drop trigger if exists users_notify_account on public.users;
+create trigger users_notify_account
+  after update of {", ".join(columns)} on public.users
+  for each row when (({old}) is distinct from ({new}))
+  execute function public.messaging_notify_account();
+"""
+
 
 # As 0010 does for its tokens: nothing for anon / authenticated (a Supabase-shaped database's
 # default privileges may just have granted them ALL), RLS on with no policy.
@@ -35,11 +52,11 @@ revoke all on table public.{TABLE} from anon, authenticated;
 grant all on table public.{TABLE} to service_role;
 alter table public.{TABLE} enable row level security;
 grant select (password_changed_at) on table public.users to authenticated;
-"""
+""" + _account_trigger(with_password=True)
 
 POSTGRES_DOWN = """
 revoke select (password_changed_at) on table public.users from authenticated;
-"""
+""" + _account_trigger(with_password=False)
 
 
 def upgrade() -> None:

@@ -1,6 +1,7 @@
 """Forgotten password, in the browser (issue #13): "Forgot password?" on the login page, the
 link read from the live server's log (no SMTP: the e-mail goes to MAIL_DIR and the link is
-printed), a new password, then logging in with it; at 1280x800 and 375x812. Screenshots of
+printed), a new password, then logging in with it, while a session of the old password
+elsewhere ends; at 1280x800 and 375x812. Screenshots of
 /forgot and /reset, light and dark, in test-artifacts/."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.services import accounts
-from tests.e2e.helpers import INBOX_URL
+from tests.e2e.helpers import INBOX_URL, log_in
 
 pytestmark = [pytest.mark.browser]
 
@@ -72,6 +73,10 @@ def test_forgot_then_reset_then_log_in_with_the_new_password(
         display_name="Rita Reset",
         db=dbmod.get_engine(e2e_database_url),
     )
+    # Signed in elsewhere with the old password (say, a stolen session): the reset ends it.
+    elsewhere = _page(browser, size)
+    log_in(elsewhere, live_server, email, OLD)
+    expect(elsewhere.locator("#inbox-empty")).to_be_visible()
     page = _page(browser, size)
     _request_link(page, live_server, email)
     _no_horizontal_overflow(page)
@@ -90,6 +95,9 @@ def test_forgot_then_reset_then_log_in_with_the_new_password(
     expect(page).to_have_url(re.compile(r"/login/?$"))
     expect(page.locator("#auth-notice")).to_contain_text("Your password was changed")
     _no_horizontal_overflow(page)
+    elsewhere.reload()
+    expect(elsewhere).to_have_url(re.compile(r"/login"))
+    elsewhere.context.close()
 
     # The old password no longer works; the new one does.
     page.get_by_label("Email").fill(email)
