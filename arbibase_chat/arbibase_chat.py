@@ -15,6 +15,8 @@ from arbibase_chat.pages.login import LoginState, login_page, signup_page
 from arbibase_chat.pages.not_found import not_found_page
 from arbibase_chat.pages.offer_confirm import OfferConfirmState
 from arbibase_chat.pages.offer_confirm_view import offer_confirm_page
+from arbibase_chat.pages.password_reset import ForgotState, ResetState
+from arbibase_chat.pages.password_reset_view import forgot_page, reset_page
 from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.portfolio_view import portfolio_page
 from arbibase_chat.pages.properties import PropertiesState
@@ -86,6 +88,19 @@ app.add_page(
     route=routes.SIGNUP,
     title="Sign up · ArbiBase Chat",
     on_load=[SessionState.redirect_if_signed_in, LoginState.clear_error],
+)
+# Forgotten passwords (issue #13): ask for a link, then set a new password with it.
+app.add_page(
+    forgot_page,
+    route=routes.FORGOT,
+    title="Forgot password · ArbiBase Chat",
+    on_load=ForgotState.load,
+)
+app.add_page(
+    reset_page,
+    route=routes.RESET,
+    title="Choose a new password · ArbiBase Chat",
+    on_load=ResetState.load,
 )
 app.add_page(
     inbox_page,

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     # Sign-ups from one client.
     sign_up_client_burst: int = Field(default=5, ge=0)
     sign_up_client_per_minute: float = Field(default=0.2, gt=0)
+    # Password-reset requests (services/password_resets.py): per address asked for (known or
+    # not, so a stranger cannot flood someone's mailbox), and per client, any addresses.
+    password_reset_account_burst: int = Field(default=3, ge=0)
+    password_reset_account_per_minute: float = Field(default=0.1, gt=0)
+    password_reset_client_burst: int = Field(default=10, ge=0)
+    password_reset_client_per_minute: float = Field(default=0.5, gt=0)
     # Reverse proxies in front of the app that append the client's address to X-Forwarded-For.
     # 0 (default): the address of the TCP peer is the client and X-Forwarded-For is ignored
     # (anyone can send one). N: the N-th address from the right. Also Reflex's
@@ -155,6 +161,8 @@ class Settings(BaseSettings):
     # the e-mails say to answer in the app). Tokens stop working after the TTL.
     email_reply_domain: str | None = None
     email_reply_token_ttl_days: int = Field(default=30, ge=1)
+    # How long a password-reset link works (one use; a newer link voids the older ones).
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60)
     email_notify_delay_seconds: float = Field(default=120.0, ge=0)
     # How often each worker looks for due e-mails, and how long a claimed e-mail may stay
     # unsent before another worker takes it over (its worker died between claim and send).

@@ -7,6 +7,10 @@ any library, is redacted before a handler formats it: access tokens (JWTs), the 
 cookie, Bearer credentials, Reflex client tokens (which name a tab's server-side state), the
 tokens of reply-by-e-mail addresses (aiosmtpd logs every RCPT line) and the values of
 secret-looking keys (password, token, secret, cookie, authorization, api key).
+
+One logger is let through: `UNREDACTED_LOGGER`, on which mail/password_reset.py prints a
+password-reset link when no SMTP server is configured (`make run`): the link is the point of
+that line (issue #13), and with SMTP it is never logged.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import traceback
 from typing import Any
 
 REDACTED = "[redacted]"
+# Kept in step with mail/password_reset.DEV_LINK_LOGGER (tests/test_log_redaction.py).
+UNREDACTED_LOGGER = "arbibase_chat.dev_mail_link"
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # A JWT: three base64url parts, the first one a JSON header ("eyJ" = '{"').
@@ -60,6 +66,8 @@ def install() -> None:
 
     def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
+        if record.name == UNREDACTED_LOGGER:
+            return record
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the handler's own error path

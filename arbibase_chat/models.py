@@ -84,6 +84,9 @@ class User(UserBase, table=True):
     # ArbiBase staff: decide owners' verification claims (services/verification.py). Set only
     # by the CLI (`make-staff`); requests can never write `users` (alembic 0004, 0008).
     is_staff: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Set by a password reset: the app's own access tokens issued (`iat`) before it no longer
+    # sign anyone in (identity.resolve_session). None: never reset.
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class UserPublic(SQLModel):
@@ -619,3 +622,17 @@ class EmailToken(SQLModel, table=True):
     thread_id: uuid.UUID = Field(foreign_key="messaging_threads.id", ondelete="CASCADE")
     created_at: datetime = _ts()
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class PasswordResetToken(SQLModel, table=True):
+    """A password-reset link of a local account (services/password_resets.py). Only the
+    token's SHA-256 is stored; the token itself is in the e-mail (`/reset?token=...`)."""
+
+    __tablename__ = "password_reset_tokens"
+    __table_args__ = (Index("ix_password_reset_tokens_user", "user_id"),)
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    created_at: datetime = _ts()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

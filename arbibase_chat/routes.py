@@ -5,6 +5,9 @@ from urllib.parse import quote
 HOME = "/"
 LOGIN = "/login"
 SIGNUP = "/signup"
+# Forgotten passwords (issue #13): ask for a link; the link's page sets a new password.
+FORGOT = "/forgot"
+RESET = "/reset"
 INBOX = "/inbox"
 THREAD = "/threads/[thread_id]"
 THREAD_PREFIX = "/threads/"
@@ -43,6 +46,11 @@ OFFER_ACTIONS = ("accept", "decline", "counter")
 
 def offer_page(offer_id: str, action: str | None = None) -> str:
     return OFFER_PREFIX + offer_id + (f"?action={action}" if action else "")
+
+
+def reset_link(token: str) -> str:
+    """The path of a password-reset e-mail's link."""
+    return f"{RESET}?token={token}"
 
 
 MAX_NEXT_CHARS = 2000

@@ -20,6 +20,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="arbibase-tests-"))
 os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'default.db'}")
 os.environ.setdefault("ATTACHMENTS_DIR", str(_TMP / "attachments"))
+os.environ.setdefault("MAIL_DIR", str(_TMP / "mail"))
 
 import psycopg  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
@@ -37,6 +38,7 @@ PG_ADMIN_URL = os.environ.get(
     "ARBIBASE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 TABLES = (
+    "password_reset_tokens",
     "messaging_email_tokens",
     "messaging_email_outbox",
     "messaging_notification_settings",

@@ -49,6 +49,16 @@ APP_HANDLERS = {
         "log_in",
         "sign_up",
     },
+    # Forgotten passwords: no identity at all; the reset link's token is the credential and
+    # the service checks it; /forgot says the same for every address.
+    "reflex___state____state.arbibase_chat___pages___password_reset____forgot_state": {
+        "load",
+        "request_link",
+    },
+    "reflex___state____state.arbibase_chat___pages___password_reset____reset_state": {
+        "load",
+        "set_password",
+    },
     "reflex___state____state.arbibase_chat___pages___inbox____inbox_state": {
         "clear_search",
         "load",

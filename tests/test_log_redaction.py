@@ -59,3 +59,23 @@ def test_every_record_and_traceback_is_redacted(caplog: pytest.LogCaptureFixture
     text = caplog.text + "".join(r.exc_text or "" for r in caplog.records)
     assert "s3cret-pw" not in text and JWT not in text
     assert "handler failed for x" in text and "[redacted]" in text
+
+
+def test_a_reset_link_is_redacted_except_on_the_dev_link_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue #13: without SMTP the reset link is printed to the log on purpose, on one logger;
+    the same link anywhere else (a failed event's router data, say) is redacted."""
+    from arbibase_chat.mail import password_reset
+
+    assert password_reset.DEV_LINK_LOGGER == log_redaction.UNREDACTED_LOGGER
+    log_redaction.install()
+    token = "0123456789abcdef" * 4
+    url = f"http://localhost:3000/reset?token={token}"
+    assert token not in log_redaction.redact(f"router_data={{'asPath': '{url}'}}")
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("tests.redaction").info("page %s", url)
+        logging.getLogger(log_redaction.UNREDACTED_LOGGER).info("password reset link: %s", url)
+    lines = [r.getMessage() for r in caplog.records]
+    assert token not in lines[0]
+    assert lines[1] == f"password reset link: {url}"

@@ -77,20 +77,20 @@ class ErrorBody(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
-def _described(text: str) -> dict[str, Any]:
+def described(text: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": text}
 
 
 #: Documented on every route (a route may not produce all of them).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _described('No or bad credentials: exactly `{"error": "Unauthorized"}`.'),
-    403: _described("Not allowed yet (e.g. an unverified owner), or a refused cross-site call."),
-    404: _described("Missing, or not yours: the same answer either way."),
-    409: _described("Conflicts with the current state."),
-    413: _described("Request body or file over its limit."),
-    422: _described("Bad input; `field` names the offending field."),
+    401: described('No or bad credentials: exactly `{"error": "Unauthorized"}`.'),
+    403: described("Not allowed yet (e.g. an unverified owner), or a refused cross-site call."),
+    404: described("Missing, or not yours: the same answer either way."),
+    409: described("Conflicts with the current state."),
+    413: described("Request body or file over its limit."),
+    422: described("Bad input; `field` names the offending field."),
     429: {
-        **_described(
+        **described(
             "Rate limited; retry after `Retry-After` seconds. Without `Retry-After` "
             "(`too_many_pending_uploads`): send the files already uploaded first."
         ),

@@ -73,6 +73,27 @@ class LoginIn(Body):
     password: str
 
 
+class PasswordResetIn(Body):
+    email: str = Field(json_schema_extra={"maxLength": 254})
+
+
+class PasswordResetConfirmIn(Body):
+    token: str = Field(json_schema_extra={"maxLength": 64})
+    password: str = Field(
+        json_schema_extra={
+            "minLength": MIN_PASSWORD_CHARS,
+            "maxLength": MAX_PASSWORD_CHARS,
+            "pattern": NOT_BLANK,
+        }
+    )
+
+
+class MessageOut(BaseModel):
+    """A sentence for people; nothing else to say."""
+
+    message: str
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"

@@ -129,7 +129,14 @@ def _field(label: str, name: str, kind: str = "text", **props: Any) -> rx.Compon
     )
 
 
-def _card(title: str, body: rx.Component, footer: rx.Component) -> rx.Component:
+def _card(
+    title: str,
+    body: rx.Component,
+    footer: rx.Component,
+    alerts: rx.Component | None = None,
+) -> rx.Component:
+    """The auth pages' card (log in, sign up, forgot / reset password); `alerts` replaces the
+    login state's error and notice callouts."""
     return rx.center(
         rx.card(
             rx.vstack(
@@ -139,7 +146,7 @@ def _card(title: str, body: rx.Component, footer: rx.Component) -> rx.Component:
                     align="center",
                 ),
                 rx.heading(title, size="4", weight="medium"),
-                _error_callout(),
+                alerts if alerts is not None else _error_callout(),
                 body,
                 footer,
                 spacing="4",
@@ -160,6 +167,14 @@ def login_page() -> rx.Component:
         rx.vstack(
             _field("Email", "email", "email", auto_complete="email", placeholder="you@example.com"),
             _field("Password", "password", "password", auto_complete="current-password"),
+            rx.link(
+                "Forgot password?",
+                href=routes.FORGOT,
+                id="forgot-link",
+                size="2",
+                underline="always",
+                align_self="end",
+            ),
             rx.button(
                 "Log in",
                 type="submit",

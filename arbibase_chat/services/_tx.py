@@ -46,6 +46,9 @@ ELEVATED: dict[str, str] = {
     "(maintenance task in every worker)",
     "email-tokens": "email_tokens.resolve: an inbound reply or an unsubscribe link carries a "
     "token, not a session; the token says which user acts, who then acts as themselves",
+    "password-reset": "password_resets.request_reset / reset_password: a forgotten password is "
+    "reset before anyone is signed in; the link's token says which user, whose password hash "
+    "(never writable by `authenticated`) is then replaced",
     "sweep-uploads": "attachments.sweep_pending_uploads: deletes every user's uploads never "
     "sent in a message after the grace period; runs for no user (maintenance task, CLI)",
 }

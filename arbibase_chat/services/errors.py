@@ -83,6 +83,13 @@ class EmptyReply(Invalid):
     code = "empty_reply"
 
 
+class InvalidResetToken(Invalid):
+    """A password-reset link that is unknown, expired, already used or replaced by a newer one
+    (services/password_resets.py): one error for all, so the link reveals nothing more."""
+
+    code = "invalid_reset_token"
+
+
 class Conflict(DomainError):
     code = "conflict"
 
@@ -163,6 +170,12 @@ class Unavailable(DomainError):
     """An outside service the app depends on (Supabase Auth / Storage) did not answer."""
 
     code = "unavailable"
+
+
+class ResetsElsewhere(Unavailable):
+    """Supabase mode: passwords live at Supabase Auth, and so do their resets."""
+
+    code = "password_reset_unavailable"
 
 
 class Busy(Unavailable):

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 # Not an argon2 hash: `accounts.authenticate` can never match it.
 EXTERNAL_PASSWORD_HASH = "!supabase-auth"
 WRONG_CREDENTIALS = "Wrong e-mail or password."
+PASSWORD_CHANGED = "The password was changed since this sign-in: log in again."
 # The first-sight write happens before the user has a row to act as (like a sign-up).
 _ELEVATED = "sign-up"
 
@@ -109,16 +110,24 @@ class SessionIdentity:
 def resolve_session(*, token: Any, db: Engine | None = None) -> SessionIdentity:
     """Verify `token` and load its user: the one check behind every page session and request.
 
-    AuthenticationFailed for a missing, forged or expired token and for a user who is gone
-    (a deleted account's unexpired token must not keep working anywhere).
+    AuthenticationFailed for a missing, forged or expired token, for a user who is gone (a
+    deleted account's unexpired token must not keep working anywhere), and for a token of
+    the app's own issued before the password was last reset (`password_resets`): a reset ends
+    every session signed in with the old password. A token issued in the same second as the
+    reset is kept (`iat` counts whole seconds; the new sign-in right after must work).
     """
     with backend_errors():
         verified = get_auth().verify(token)
     if verified.external is None:
         try:
-            user = accounts.get_user(user_id=verified.user_id, db=db)
+            user, changed_at = accounts.get_session_user(user_id=verified.user_id, db=db)
         except NotFound:
             raise AuthenticationFailed("This account no longer exists.") from None
+        issued = verified.claims.get("iat")
+        if changed_at is not None and (
+            not isinstance(issued, int) or issued < int(changed_at.timestamp())
+        ):
+            raise AuthenticationFailed(PASSWORD_CHANGED)
         return SessionIdentity(user=user, expires_at=verified.expires_at)
     try:
         user = sync_supabase_user(identity=verified.external, db=db)

@@ -14,6 +14,8 @@ The limits (each one its own limiter, built from the settings; burst 0 turns one
 | `sign-in-client` | client | password sign-ins from one client, any account | 20, then 10/min |
 | `sign-in-account` | account | password sign-ins of one account, any client | 30, then 3/min |
 | `sign-up-client` | client | sign-ups from one client | 5, then 1 per 5 min |
+| `reset-client` | client | password-reset requests from one client | 10, then 1 per 2 min |
+| `reset-account` | address | password-reset requests for one address, any client | 3, then 1 per 10 min |
 
 Sign-in (`check_sign_in`, called by `identity.password_sign_in` before argon2 or Supabase is
 asked) takes a token from the pair, then the client, then the account bucket; the first empty
@@ -39,7 +41,7 @@ account-wide bucket, lets a botnet guess one account without bound.
 
 Settings: SEND_RATE_BURST (0 turns sending limits off), SEND_RATE_PER_SECOND,
 AI_RATE_BURST, AI_RATE_PER_SECOND, INBOUND_RATE_BURST, INBOUND_RATE_PER_SECOND,
-SIGN_IN_* / SIGN_UP_* (`config.py`), RATE_LIMIT_KEY_PREFIX. If Redis cannot be reached the
+SIGN_IN_* / SIGN_UP_* / PASSWORD_RESET_* (`config.py`), RATE_LIMIT_KEY_PREFIX. If Redis cannot be reached the
 check lets the action through and logs a warning: the limiter protects against floods, it must
 not take messaging (or signing in) down with it.
 """
@@ -219,7 +221,19 @@ SIGN_IN_ACCOUNT = "sign-in-account"
 SIGN_UP_CLIENT = "sign-up-client"
 AI = "ai"
 EMAIL_IN = "email-in"
-KINDS = (SEND, SIGN_IN_PAIR, SIGN_IN_CLIENT, SIGN_IN_ACCOUNT, SIGN_UP_CLIENT, AI, EMAIL_IN)
+RESET_ACCOUNT = "reset-account"
+RESET_CLIENT = "reset-client"
+KINDS = (
+    SEND,
+    SIGN_IN_PAIR,
+    SIGN_IN_CLIENT,
+    SIGN_IN_ACCOUNT,
+    SIGN_UP_CLIENT,
+    AI,
+    EMAIL_IN,
+    RESET_ACCOUNT,
+    RESET_CLIENT,
+)
 
 
 def rate(kind: str, settings: Settings) -> tuple[int, float]:
@@ -235,6 +249,14 @@ def rate(kind: str, settings: Settings) -> tuple[int, float]:
         SIGN_IN_CLIENT: (settings.sign_in_client_burst, settings.sign_in_client_per_minute),
         SIGN_IN_ACCOUNT: (settings.sign_in_account_burst, settings.sign_in_account_per_minute),
         SIGN_UP_CLIENT: (settings.sign_up_client_burst, settings.sign_up_client_per_minute),
+        RESET_ACCOUNT: (
+            settings.password_reset_account_burst,
+            settings.password_reset_account_per_minute,
+        ),
+        RESET_CLIENT: (
+            settings.password_reset_client_burst,
+            settings.password_reset_client_per_minute,
+        ),
     }
     burst, minutely = per_minute[kind]
     return burst, minutely / 60.0
@@ -435,3 +457,16 @@ def check_sign_up(*, client: str) -> None:
     wait = limiter(SIGN_UP_CLIENT).hit(f"sign-up:client:{client_key(client)}")
     if wait > 0:
         raise _too_many(wait)
+
+
+def check_password_reset(*, email: str, client: str) -> None:
+    """Take one reset-request token for `client`, then for the address `email` (normalized,
+    known or not: the same answer either way); RateLimited at the first empty bucket. The
+    client first: one client refused for its own flood does not use up a victim's address."""
+    for kind, key in (
+        (RESET_CLIENT, f"reset:client:{client_key(client)}"),
+        (RESET_ACCOUNT, f"reset:account:{_account_key(email)}"),
+    ):
+        wait = limiter(kind).hit(key)
+        if wait > 0:
+            raise _too_many(wait)

@@ -91,6 +91,20 @@ CALLS: dict[str, Call] = {
         lambda c: {"email": c.world.operator.user.email, "password": PASSWORD},
         expected=_codes(*[200] * 5),
     ),
+    # Anyone may ask (the answer never says whether the address has an account); a bearer
+    # token changes nothing, and without the e-mail's token nobody sets a password.
+    "password_reset": Call(
+        "POST /api/auth/password-reset",
+        lambda c: "/api/auth/password-reset",
+        lambda c: {"email": c.world.owner.user.email},
+        expected=_codes(*[202] * 5),
+    ),
+    "password_reset_confirm": Call(
+        "POST /api/auth/password-reset/confirm",
+        lambda c: "/api/auth/password-reset/confirm",
+        lambda c: {"token": "0" * 64, "password": "a long enough password"},
+        expected=_codes(*[400] * 5),
+    ),
     "me": Call("GET /api/me", lambda c: "/api/me", expected=SIGNED_IN),
     "list_threads": Call(
         "GET /api/messages/threads", lambda c: "/api/messages/threads", expected=SIGNED_IN

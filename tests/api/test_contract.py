@@ -571,6 +571,8 @@ def test_properties_browse_and_list(client, world: World):
 EXPECTED_OPERATIONS = {
     ("post", "/api/auth/signup"),
     ("post", "/api/auth/login"),
+    ("post", "/api/auth/password-reset"),
+    ("post", "/api/auth/password-reset/confirm"),
     ("get", "/api/me"),
     ("get", "/api/messages/threads"),
     ("post", "/api/messages/threads"),

@@ -227,6 +227,7 @@ def server_env(
             "SIGN_IN_CLIENT_BURST": "100000",
             "SIGN_IN_ACCOUNT_BURST": "100000",
             "SIGN_UP_CLIENT_BURST": "100000",
+            "PASSWORD_RESET_CLIENT_BURST": "100000",
         }
     )
     if extra:

@@ -1,5 +1,5 @@
 """Accessibility audit: axe-core (bundled by axe-playwright-python) on every page and state —
-log in, sign up (and their errors), the inbox with rows and empty, a thread and its edit
+log in, sign up (and their errors), forgot password and reset (and theirs), the inbox with rows and empty, a thread and its edit
 dialog, properties, a property and its "List a property" dialog, ROI, Portfolio, settings,
 verify, staff verifications, the 404 — at 1280x800 and 375x812, light and dark.
 
@@ -110,6 +110,19 @@ def test_every_page_has_no_serious_violation(
     expect(page.locator("#login-instead")).to_be_visible()
     audit.check("signup taken")
     audit.visit("404", "/no/such/page", "#not-found-title")
+    # Forgotten passwords: the request, its neutral answer, the reset form and its errors.
+    audit.visit("forgot", "/forgot", "#forgot-submit:not([disabled])")
+    page.get_by_label("Email").fill(f"nobody-{uuid.uuid4().hex[:10]}@example.com")
+    page.locator("#forgot-submit").click()
+    expect(page.locator("#forgot-sent")).to_be_visible()
+    audit.check("forgot sent")
+    audit.visit("reset", "/reset?token=" + "0" * 64, "#reset-submit:not([disabled])")
+    page.get_by_label("New password (at least 10 characters)").fill("a long enough password")
+    page.get_by_label("Repeat the new password").fill("a long enough password")
+    page.locator("#reset-submit").click()
+    expect(page.locator("#reset-new-link")).to_be_visible()
+    audit.check("reset invalid")
+    audit.visit("reset no token", "/reset", "#reset-no-token")
 
     # A new account: the empty inbox with its first steps.
     page.goto(live_server + "/signup")

@@ -43,6 +43,7 @@ from arbibase_chat.models import (
 from arbibase_chat.pages.inbox import InboxState
 from arbibase_chat.pages.login import LoginState
 from arbibase_chat.pages.offer_confirm import OfferConfirmState
+from arbibase_chat.pages.password_reset import ForgotState, ResetState
 from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.properties import PropertiesState
 from arbibase_chat.pages.property import PropertyState
@@ -177,6 +178,8 @@ def snapshot(scene: Scene) -> dict[str, Any]:
                 ).all()
             ),
             "verified": sorted(conn.execute(select(col(User.verified))).scalars()),
+            # Password resets (issue #13): no forged event changes anyone's password.
+            "password_hashes": sorted(conn.execute(select(col(User.password_hash))).scalars()),
             # Edits and deletes: the victims' texts and stamps, and the audit.
             "message_texts": sorted(
                 (str(m.id), m.body, m.edited_at, m.deleted_at)
@@ -383,6 +386,18 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
             {"form_data": "accept"},
             {"form_data": {"reason": ["x"] * 3}},
         ]
+    if handler == "set_password":
+        # The reset link's token is the only credential: made-up ones, a matching pair of
+        # passwords, a form that is not one, values that are not text.
+        good = "a long enough password"
+        variants += [
+            {"form_data": {"password": good, "confirm": good, "token": "0" * 64}},
+            {"form_data": {"password": good, "confirm": good, **victim_ids}},
+            {"form_data": "reset"},
+            {"form_data": {"password": [good], "confirm": [good]}},
+        ]
+    if handler == "request_link":
+        variants += [{"form_data": {"email": [pair.owner.email]}}, {"form_data": None}]
     if handler == "set_permission":
         variants += [{"value": "granted"}, {"value": ["denied"]}, {"value": FORGED}]
     if handler == "setvar":
@@ -421,6 +436,8 @@ def _every_allowed_handler() -> list[tuple[str, str]]:
             StaffState,
             OfferConfirmState,
             SettingsState,
+            ForgotState,
+            ResetState,
             NotifyPrefs,
         )
     }

@@ -38,6 +38,8 @@ ALLOWED_ELEVATED = {
     ("services/email_outbox.py", "email-outbox"),
     # A reply or an unsubscribe carries a token, not a session.
     ("services/email_tokens.py", "email-tokens"),
+    # A forgotten password: asked for and reset before anyone is signed in.
+    ("services/password_resets.py", "password-reset"),
 }
 OPENERS = re.compile(r"(?<!\w)(?:read_session|write_session|Session)\(|\.(?:connect|begin)\(")
 APP_TABLES = (
@@ -55,7 +57,7 @@ APP_TABLES = (
     "messaging_email_outbox",
 )
 # RLS on and no policy at all: `authenticated` reaches nothing (only elevated code does).
-ELEVATED_ONLY_TABLES = ("messaging_email_tokens",)
+ELEVATED_ONLY_TABLES = ("messaging_email_tokens", "password_reset_tokens")
 
 
 def _transaction_calls() -> list[tuple[str, str, ast.Call, dict[str, Any]]]:
