@@ -43,6 +43,17 @@ def _actions_menu() -> rx.Component:
             )
         ),
         rx.menu.content(
+            # Phones hide the header's tag bar: its home there is this item's dialog.
+            rx.menu.item(
+                rx.hstack(rx.icon("tag", size=14), rx.text("Tags…"), align="center"),
+                # Opens the dialog once the menu has let go of focus (a menu item cannot be a
+                # dialog's trigger: the menu unmounts it as it closes).
+                on_click=rx.call_script(
+                    "setTimeout(() => document.getElementById('tags-dialog-open').click(), 0)"
+                ),
+                display=["flex", "none"],
+                id="menu-tags",
+            ),
             *status_menu_items(),
             rx.menu.separator(),
             *[
@@ -68,33 +79,118 @@ def _actions_menu() -> rx.Component:
     )
 
 
+def _remove_tag_button(tag: Any, *, size: int = 12, **props: Any) -> rx.Component:
+    """A real button: reachable by Tab, named for the tag it removes."""
+    style: dict[str, Any] = {
+        "display": "inline-flex",
+        "align_items": "center",
+        "padding": "2px",
+        "margin": "-2px -4px -2px 0",
+        "border_radius": "4px",
+        "border": "none",
+        "background": "transparent",
+        "color": "inherit",
+        "cursor": "pointer",
+        "_hover": {"background": rx.color("gray", 4)},
+    }
+    return rx.el.button(
+        rx.icon("x", size=size),
+        type="button",
+        on_click=ChatState.remove_tag(tag),
+        aria_label="Remove tag " + tag,
+        title="Remove tag " + tag,
+        class_name="remove-tag",
+        **{**style, **props},
+    )
+
+
+def _tags_dialog() -> rx.Component:
+    """The phone's home for tags (the ⋮ menu's "Tags…"): the thread's tags with their
+    remove buttons, and a field to add one. The same events as the desktop's tag bar."""
+    return rx.dialog.root(
+        # Clicked from the menu item (see _actions_menu); never shown itself.
+        rx.dialog.trigger(rx.el.button(id="tags-dialog-open", type="button", hidden=True)),
+        rx.dialog.content(
+            rx.dialog.title("Tags"),
+            rx.dialog.description(
+                "Both of you see this conversation's tags; the inbox filters by them.",
+                size="2",
+                color=rx.color("gray", 11),
+            ),
+            rx.cond(
+                ChatState.tags.length() > 0,
+                rx.flex(
+                    rx.foreach(
+                        ChatState.tags,
+                        lambda tag: rx.badge(
+                            tag,
+                            # A finger-sized target (24 px, WCAG 2.5.8).
+                            _remove_tag_button(
+                                tag,
+                                size=14,
+                                min_width="24px",
+                                min_height="24px",
+                                justify_content="center",
+                                margin="-4px -6px -4px 0",
+                            ),
+                            variant="outline",
+                            size="2",
+                            class_name="dialog-tag",
+                        ),
+                    ),
+                    wrap="wrap",
+                    gap="8px",
+                    padding_y="12px",
+                    id="tags-dialog-list",
+                ),
+                rx.text(
+                    "No tags yet.",
+                    size="2",
+                    color=rx.color("gray", 11),
+                    padding_y="12px",
+                    as_="p",
+                ),
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="tag",
+                        placeholder="e.g. Offer Sent",
+                        max_length=40,
+                        id="tags-dialog-input",
+                        aria_label="New tag",
+                        flex="1",
+                        min_width="0",
+                    ),
+                    rx.button("Add", type="submit", id="tags-dialog-add"),
+                    width="100%",
+                ),
+                on_submit=ChatState.add_tag,
+                reset_on_submit=True,
+            ),
+            rx.flex(
+                rx.dialog.close(
+                    rx.button("Done", variant="soft", color_scheme="gray", id="tags-dialog-done")
+                ),
+                justify="end",
+                padding_top="12px",
+            ),
+            id="tags-dialog",
+            max_width="420px",
+            # Back to the ⋮ button that led here, not the hidden trigger.
+            on_close_auto_focus=rx.call_script(
+                "document.getElementById('thread-actions')?.focus()"
+            ),
+        ),
+    )
+
+
 def _tags_bar() -> rx.Component:
     return rx.hstack(
         rx.foreach(
             ChatState.tags,
             lambda tag: rx.badge(
-                tag,
-                # A real button: reachable by Tab, named for the tag it removes.
-                rx.el.button(
-                    rx.icon("x", size=12),
-                    type="button",
-                    on_click=ChatState.remove_tag(tag),
-                    aria_label="Remove tag " + tag,
-                    title="Remove tag " + tag,
-                    class_name="remove-tag",
-                    display="inline-flex",
-                    align_items="center",
-                    padding="2px",
-                    margin="-2px -4px -2px 0",
-                    border_radius="4px",
-                    border="none",
-                    background="transparent",
-                    color="inherit",
-                    cursor="pointer",
-                    _hover={"background": rx.color("gray", 4)},
-                ),
-                variant="outline",
-                class_name="thread-tag",
+                tag, _remove_tag_button(tag), variant="outline", class_name="thread-tag"
             ),
         ),
         rx.popover.root(
@@ -219,6 +315,8 @@ def _mute_menu() -> rx.Component:
                 aria_label="Mute notifications",
                 title="Mute notifications",
                 id="mute-menu",
+                # assets/chat.js reloads the header when this instant passes.
+                custom_attrs={"data-muted-until": ChatState.muted_until},
             )
         ),
         rx.menu.content(
@@ -441,9 +539,11 @@ def _text_box() -> rx.Component:
         flex="1",
         min_width="0",
         # One line to start, growing with the text (Chromium, Safari 18+), then scrolling.
+        # The sizing goes on the inner <textarea> (the props style Radix's wrapper; Reflex
+        # owns the "& textarea" key).
         min_height="40px",
         max_height="160px",
-        style={"fieldSizing": "content"},
+        style={"& .rt-TextAreaInput": {"fieldSizing": "content", "maxHeight": "158px"}},
         aria_label="Message",
     )
 
@@ -772,6 +872,8 @@ def _hidden_triggers() -> rx.Component:
         rx.el.button(
             id="typing-stop", on_click=ChatState.composer_changed(""), hidden=True, type="button"
         ),
+        # A timed mute ended (assets/chat.js): the header reads the thread again.
+        rx.el.button(id="mute-ended-thread", on_click=ChatState.load, hidden=True, type="button"),
     )
 
 
@@ -822,6 +924,7 @@ def chat_panel() -> rx.Component:
             status_confirm_dialog(),
             _counter_dialog(),
             _lost_dialog(),
+            _tags_dialog(),
             direction="column",
             height="100%",
             width="100%",
