@@ -9,6 +9,7 @@ import reflex as rx
 from arbibase_chat import routes
 from arbibase_chat.components.message_bubble import EditEvents, message_bubble
 from arbibase_chat.components.offer_card import OfferEvents, status_badge
+from arbibase_chat.components.solid import solid, solid_either
 from arbibase_chat.components.stage_badge import stage_badge
 from arbibase_chat.components.status_badge import thread_status_badge
 from arbibase_chat.components.two_pane import two_pane
@@ -320,7 +321,7 @@ def _mute_menu() -> rx.Component:
             )
         ),
         rx.menu.content(
-            rx.text("Mute notifications", size="1", color=rx.color("gray", 10), padding="4px 12px"),
+            rx.text("Mute notifications", size="1", color=rx.color("gray", 11), padding="4px 12px"),
             *[
                 rx.menu.item(label, on_click=ChatState.mute(choice), class_name=f"mute-{choice}")
                 for choice, label in MUTE_MENU
@@ -566,7 +567,7 @@ def _reply_box() -> rx.Component:
             rx.text(
                 "This thread is closed. Reopen it from the menu to reply.",
                 size="2",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
             ),
             padding="16px",
             border_top=f"1px solid {rx.color('gray', 5)}",
@@ -636,11 +637,12 @@ def _edit_dialog() -> rx.Component:
                         rows="4",
                         width="100%",
                         id="edit-body",
+                        aria_label="Message",
                     ),
                     rx.text(
                         "Both of you will see that it was edited.",
                         size="1",
-                        color=rx.color("gray", 10),
+                        color=rx.color("gray", 11),
                     ),
                     _form_buttons(ChatState.cancel_edit, "Save", "edit-save"),
                     spacing="3",
@@ -668,7 +670,7 @@ def _delete_dialog() -> rx.Component:
                     on_click=ChatState.cancel_delete,
                 ),
                 rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", id="confirm-delete"),
+                    rx.button("Delete", id="confirm-delete", **solid("red")),
                     on_click=ChatState.confirm_delete,
                 ),
                 spacing="3",
@@ -684,7 +686,7 @@ def _form_buttons(
     on_cancel: Any, label: str, submit_id: str, *, color_scheme: str | None = None
 ) -> rx.Component:
     """A dialog form's last row: Cancel, then its submit button."""
-    submit_props = {"color_scheme": color_scheme} if color_scheme else {}
+    submit_props = solid(color_scheme) if color_scheme else {}
     return rx.hstack(
         rx.button("Cancel", variant="soft", color_scheme="gray", type="button", on_click=on_cancel),
         rx.button(label, type="submit", id=submit_id, **submit_props),
@@ -717,7 +719,7 @@ def _confirm_dialog() -> rx.Component:
                 rx.alert_dialog.action(
                     rx.button(
                         rx.cond(accepting, "Accept offer", "Withdraw offer"),
-                        color_scheme=rx.cond(accepting, "green", "red"),
+                        **solid_either(accepting, "green", "red"),
                         id="confirm-offer-step",
                     ),
                     on_click=ChatState.confirm,
@@ -738,7 +740,13 @@ def _decline_dialog() -> rx.Component:
             rx.form(
                 rx.vstack(
                     rx.text("Tell them why (optional): it helps the next offer.", size="2"),
-                    rx.text_area(name="reason", max_length=500, width="100%", id="decline-reason"),
+                    rx.text_area(
+                        name="reason",
+                        max_length=500,
+                        width="100%",
+                        id="decline-reason",
+                        aria_label="Why you decline (optional)",
+                    ),
                     _form_buttons(
                         ChatState.close_decline, "Decline offer", "decline-send", color_scheme="red"
                     ),
@@ -753,9 +761,20 @@ def _decline_dialog() -> rx.Component:
     )
 
 
+def _label(words: str, for_id: str) -> rx.Component:
+    """A real <label for=…> (rx.text's html_for became a CSS property, naming nothing)."""
+    return rx.el.label(
+        words,
+        html_for=for_id,
+        font_size="var(--font-size-1)",
+        line_height="var(--line-height-1)",
+        font_weight="500",
+    )
+
+
 def _field(label: str, name: str, **props: object) -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="1", weight="medium", as_="label", html_for=f"counter-{name}"),
+        _label(label, f"counter-{name}"),
         rx.input(
             name=name,
             id=f"counter-{name}",
@@ -783,7 +802,7 @@ def _counter_dialog() -> rx.Component:
                     _field("Deposit ($)", "deposit", type="number", min=0, step="any"),
                     _field("Annual escalator (%)", "annualEscalatorPct", type="number", min=0),
                     rx.vstack(
-                        rx.text("Model", size="1", weight="medium"),
+                        _label("Model", "counter-model"),
                         rx.el.select(
                             rx.el.option("Guaranteed rent", value="guaranteed"),
                             rx.el.option("Revenue share", value="revenue_share"),
@@ -841,7 +860,12 @@ def _lost_dialog() -> rx.Component:
                     rx.text("Why was it lost? Both of you will see it.", size="2"),
                     rx.el.input(type="hidden", name="stage", value="lost"),
                     rx.text_area(
-                        name="reason", required=True, max_length=500, width="100%", id="lost-reason"
+                        name="reason",
+                        required=True,
+                        max_length=500,
+                        width="100%",
+                        id="lost-reason",
+                        aria_label="Why the deal was lost",
                     ),
                     _form_buttons(
                         ChatState.close_lost, "Mark lost", "lost-send", color_scheme="red"
