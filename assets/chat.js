@@ -145,8 +145,9 @@
     row.style.cssText = "width:100%;display:flex;flex-direction:column;align-items:flex-end;gap:4px;padding:2px 0 6px";
     const body = document.createElement("div");
     body.className = "offline-body";
+    // Not sent yet: a pale, dashed bubble (full contrast in both themes), not a faded one.
     body.textContent = text;
-    body.style.cssText = "max-width:85%;padding:8px 12px;border-radius:16px;background:var(--accent-9);color:white;white-space:pre-wrap;word-break:break-word;font-size:var(--font-size-2);line-height:var(--line-height-2);opacity:0.75";
+    body.style.cssText = "max-width:85%;padding:8px 12px;border-radius:16px;background:var(--accent-3);color:var(--accent-12);border:1px dashed var(--accent-8);white-space:pre-wrap;word-break:break-word;font-size:var(--font-size-2);line-height:var(--line-height-2)";
     const status = document.createElement("span");
     status.className = "offline-status";
     status.textContent = "Waiting for connection";

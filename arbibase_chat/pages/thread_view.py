@@ -321,7 +321,25 @@ def _mute_menu() -> rx.Component:
             )
         ),
         rx.menu.content(
-            rx.text("Mute notifications", size="1", color=rx.color("gray", 11), padding="4px 12px"),
+            # What holds now (on a phone the header has no muted badge), then the choices.
+            rx.text(
+                rx.cond(
+                    ChatState.is_muted,
+                    rx.cond(
+                        ChatState.muted_forever,
+                        rx.text.span("Muted until you unmute"),
+                        rx.text.span(
+                            "Muted until ",
+                            rx.moment(ChatState.muted_until, format="MMM D, h:mm A"),
+                        ),
+                    ),
+                    rx.text.span("Mute notifications"),
+                ),
+                size="1",
+                color=rx.color("gray", 11),
+                padding="4px 12px",
+                id="mute-menu-status",
+            ),
             *[
                 rx.menu.item(label, on_click=ChatState.mute(choice), class_name=f"mute-{choice}")
                 for choice, label in MUTE_MENU
@@ -358,6 +376,9 @@ def _muted_badge() -> rx.Component:
             color_scheme="gray",
             variant="soft",
             id="chat-muted",
+            # A phone's header has no room for it next to the name (it cut the name to one
+            # letter): there the bell's own bell-off says it, and its menu says until when.
+            display=["none", "inline-flex"],
             title=rx.cond(ChatState.muted_forever, "Muted until you unmute", "Muted"),
         ),
     )
@@ -388,6 +409,10 @@ def _header() -> rx.Component:
                     text_overflow="ellipsis",
                     white_space="nowrap",
                     min_width="0",
+                    # The trimmed box would clip the letters' tops (overflow clips at the
+                    # padding box): room for them, given back by the margin.
+                    padding_block="4px",
+                    margin_block="-4px",
                 ),
                 stage_badge(ChatState.stage, id="chat-stage"),
                 rx.cond(
