@@ -178,6 +178,12 @@ def _tags_dialog() -> rx.Component:
             ),
             id="tags-dialog",
             max_width="420px",
+            # Focus the dialog itself, not its first control (a tag's remove button, ringed) nor the field
+            # (a phone's keyboard would cover the tags): Tab goes on from there.
+            on_open_auto_focus=[
+                rx.prevent_default,
+                rx.call_script("document.getElementById('tags-dialog')?.focus()"),
+            ],
             # Back to the ⋮ button that led here, not the hidden trigger.
             on_close_auto_focus=rx.call_script(
                 "document.getElementById('thread-actions')?.focus()"

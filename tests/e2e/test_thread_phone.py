@@ -79,6 +79,8 @@ def test_phone_adds_and_removes_tags_from_the_menu(
     dialog = page.get_by_role("dialog", name="Tags")
     expect(dialog).to_be_visible()
     expect(dialog.locator(".dialog-tag")).to_have_text(["Hot lead"])
+    # Focus lands on the dialog itself: no ringed remove button, no keyboard over the tags.
+    expect(page.locator("#tags-dialog")).to_be_focused()
     field = dialog.get_by_role("textbox", name="New tag")
     field.fill("Signed NDA")
     dialog.get_by_role("button", name="Add").click()
