@@ -61,6 +61,7 @@
       requestAnimationFrame(function () { toBottom(); focusOnOpen(); });
     }
     settleOutbox();
+    watchSizes();
     const count = list.querySelectorAll(".message").length;
     if (olderRequest) {
       // Older messages were prepended: keep the message under the reader's eyes in place.
@@ -76,6 +77,20 @@
 
   const listObserver = new MutationObserver(onListChanged);
 
+  // The list's box or its content changing size with no scroll event and no image load
+  // (the composer or the header growing as the page's later events land, a bubble re-laid
+  // out, fonts): a list pinned to the bottom stays there. Without it the last lines hid
+  // under the composer until the next message: the likely race behind the images test's
+  // one flake (gap > 2 px after the pin), which image loads alone could not cover.
+  const sizeObserver = typeof ResizeObserver === "function" ? new ResizeObserver(function () {
+    if (list && nearBottom && !olderRequest && list.scrollHeight - list.scrollTop - list.clientHeight > 1) toBottom();
+  }) : null;
+  function watchSizes() {
+    if (!sizeObserver || !list) return;
+    sizeObserver.observe(list);
+    for (const child of list.children) sizeObserver.observe(child);
+  }
+
   function labelFileInputs() {
     // rx.upload renders react-dropzone's hidden <input type=file> with no label of its own;
     // screen readers (and axe's "label" rule) need one. The visible button is labelled.
@@ -89,6 +104,7 @@
     const found = document.getElementById("message-list");
     if (found === list) return;
     listObserver.disconnect();
+    if (sizeObserver) sizeObserver.disconnect();
     list = found;
     lastCount = 0;
     if (!list) return;
@@ -129,8 +145,9 @@
     row.style.cssText = "width:100%;display:flex;flex-direction:column;align-items:flex-end;gap:4px;padding:2px 0 6px";
     const body = document.createElement("div");
     body.className = "offline-body";
+    // Not sent yet: a pale, dashed bubble (full contrast in both themes), not a faded one.
     body.textContent = text;
-    body.style.cssText = "max-width:85%;padding:8px 12px;border-radius:16px;background:var(--accent-9);color:white;white-space:pre-wrap;word-break:break-word;font-size:var(--font-size-2);line-height:var(--line-height-2);opacity:0.75";
+    body.style.cssText = "max-width:85%;padding:8px 12px;border-radius:16px;background:var(--accent-3);color:var(--accent-12);border:1px dashed var(--accent-8);white-space:pre-wrap;word-break:break-word;font-size:var(--font-size-2);line-height:var(--line-height-2)";
     const status = document.createElement("span");
     status.className = "offline-status";
     status.textContent = "Waiting for connection";
@@ -159,10 +176,51 @@
     if (text.trim() && offline()) queueLocal(text);
   }, true);
 
+  // --- timed mutes ending ---------------------------------------------------------------------
+  // The header's bell and the inbox rows carry data-muted-until (ISO) while a timed mute runs.
+  // At that instant the hidden buttons reload the header (ChatState.load) and the list
+  // (InboxState.load): the server decides again, so "Muted until …" goes without a reload.
+  // A browser clock ahead of the server's finds the mute still on: ask again a little later.
+  const MUTE_GRACE_MS = 1000;
+  const MUTE_RETRY_MS = 5000;
+  const MUTE_MAX_WAIT_MS = 2147483647; // setTimeout's limit (≈ 24.8 days); later: not yet
+  let muteTimer = null;
+  let muteAt = 0;
+  let muteTries = 0;
+
+  function muteEnds() {
+    let soonest = 0;
+    document.querySelectorAll("[data-muted-until]").forEach(function (el) {
+      const at = Date.parse(el.getAttribute("data-muted-until") || "");
+      if (at && (!soonest || at < soonest)) soonest = at;
+    });
+    return soonest;
+  }
+
+  function scheduleMuteEnd() {
+    const at = muteEnds();
+    if (at === muteAt && (muteTimer || !at)) return;
+    if (at !== muteAt) muteTries = 0;
+    if (muteTimer) clearTimeout(muteTimer);
+    muteTimer = null;
+    muteAt = at;
+    if (!at) return;
+    const wait = Math.max(0, at - Date.now()) + MUTE_GRACE_MS + muteTries * MUTE_RETRY_MS;
+    if (wait > MUTE_MAX_WAIT_MS || muteTries > 12) return;
+    muteTimer = setTimeout(function () {
+      muteTimer = null;
+      muteTries++;
+      click("mute-ended-thread");
+      click("mute-ended-inbox");
+      scheduleMuteEnd(); // still there after the reload: the next try
+    }, wait);
+  }
+
   function onDomChanged() {
     attach();
     hintComposer();
     settleOutbox();
+    scheduleMuteEnd();
   }
   new MutationObserver(onDomChanged).observe(document.documentElement, { childList: true, subtree: true });
 

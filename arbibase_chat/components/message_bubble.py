@@ -300,7 +300,7 @@ def _tombstone(view: MessageView) -> rx.Component:
         padding="6px 12px",
         border_radius="16px",
         border=f"1px dashed {rx.color('gray', 7)}",
-        color=rx.color("gray", 10),
+        color=rx.color("gray", 11),
         class_name="message-deleted",
     )
 

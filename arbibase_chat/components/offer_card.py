@@ -12,6 +12,8 @@ from typing import Any
 
 import reflex as rx
 
+from arbibase_chat.components.solid import solid
+
 STATUS_COLORS = {
     "sent": "blue",
     "accepted": "green",
@@ -166,7 +168,7 @@ def offer_card(view: Any, events: OfferEvents, attachment: rx.Component) -> rx.C
                         rx.icon("check", size=14),
                         "Accept",
                         size="2",
-                        color_scheme="green",
+                        **solid("green"),
                         on_click=events.ask("accept", view.offer_id),
                         class_name="offer-accept",
                     ),

@@ -19,8 +19,9 @@ def offline_banner() -> rx.Component:
     # Reflex's own condition (its client saw a connection error and is retrying).
     return rx.connection_banner(
         rx.hstack(
-            rx.icon("wifi-off", size=16),
-            rx.text(OFFLINE_TEXT, size="2", weight="medium"),
+            rx.icon("wifi-off", size=16, flex_shrink="0"),
+            # One line on a 375-px phone too (two covered the whole navbar).
+            rx.text(OFFLINE_TEXT, size=rx.breakpoints(initial="1", sm="2"), weight="medium"),
             id="offline-banner",
             role="status",
             align="center",

@@ -12,7 +12,7 @@ import reflex as rx
 from arbibase_chat.components.navbar import unread_badge
 from arbibase_chat.components.stage_badge import stage_badge
 from arbibase_chat.components.status_badge import thread_status_badge
-from arbibase_chat.models import ThreadPublic
+from arbibase_chat.models import MUTED_FOREVER, ThreadPublic
 from arbibase_chat.routes import THREAD_PREFIX
 from arbibase_chat.services.mutes import is_muted
 
@@ -77,6 +77,8 @@ class ThreadRow:
     stage: str = ""
     tags: list[str] = field(default_factory=list)
     muted: bool = False  # my mute (services/mutes.py): a bell-off, a gray count
+    # When a timed mute ends (ISO; "" otherwise): assets/chat.js reloads the list then.
+    muted_until: str = ""
     initials: str = ""
     avatar_color: str = "gray"
 
@@ -90,6 +92,7 @@ class ThreadRow:
                 preview = "Attachment"
             else:
                 preview = "Message deleted"  # a message holds text or a file until deleted
+        muted = is_muted(thread.muted_until)
         return cls(
             id=str(thread.id),
             property_title=thread.property_title,
@@ -102,7 +105,12 @@ class ThreadRow:
             status=thread.status,
             stage=thread.stage,
             tags=thread.tags,
-            muted=is_muted(thread.muted_until),
+            muted=muted,
+            muted_until=(
+                thread.muted_until.isoformat()
+                if muted and thread.muted_until and thread.muted_until < MUTED_FOREVER
+                else ""
+            ),
             initials=initials(thread.counterparty_name),
             avatar_color=avatar_color(str(thread.counterparty_id)),
         )
@@ -245,7 +253,7 @@ def thread_row(row: ThreadRow, selected_id: rx.Var[str] | str = "") -> rx.Compon
             _hover={"background": rx.color("gray", 3)},
             width="100%",
             class_name=rx.cond(selected, "thread-row thread-row-selected", "thread-row"),
-            custom_attrs={"data-thread-id": row.id},
+            custom_attrs={"data-thread-id": row.id, "data-muted-until": row.muted_until},
         ),
         href=THREAD_PREFIX + row.id,
         underline="none",

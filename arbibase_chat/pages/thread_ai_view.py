@@ -37,7 +37,8 @@ def _chip(chip: Any) -> rx.Component:
         height="auto",
         min_height="28px",
         padding_y="4px",
-        max_width="100%",
+        max_width=["80%", "100%"],
+        flex_shrink="0",
         text_align="left",
         white_space="normal",
         cursor="pointer",
@@ -58,13 +59,21 @@ def _button() -> rx.Component:
 
 
 def _caption() -> rx.Component:
-    quiet = {"size": "1", "color": rx.color("gray", 11)}
+    # One line on a phone (cut with an ellipsis; the title holds the whole sentence).
+    quiet = {
+        "size": "1",
+        "color": rx.color("gray", 11),
+        "min_width": "0",
+        "overflow": "hidden",
+        "text_overflow": "ellipsis",
+        "white_space": ["nowrap", "normal"],
+    }
     return rx.cond(
         ~ChatState.ai_allowed,
-        rx.text(ChatState.ai_note, id="ai-note", **quiet),
+        rx.text(ChatState.ai_note, id="ai-note", title=ChatState.ai_note, **quiet),
         rx.cond(
             ChatState.ai_notice != "",
-            rx.text(ChatState.ai_notice, id="ai-notice", **quiet),
+            rx.text(ChatState.ai_notice, id="ai-notice", title=ChatState.ai_notice, **quiet),
             rx.text(ChatState.ai_source, id="ai-source", **quiet),
         ),
     )
@@ -74,20 +83,32 @@ def suggestion_chips() -> rx.Component:
     return rx.cond(
         ChatState.ai_show & ~ChatState.is_closed,
         rx.vstack(
-            rx.hstack(_button(), _caption(), align="center", spacing="2", wrap="wrap"),
+            # A phone's row is one line (≤ 32 px over the composer): the button, then its
+            # caption cut short; a desktop's caption may wrap.
+            rx.hstack(
+                _button(),
+                _caption(),
+                align="center",
+                spacing="2",
+                wrap=rx.breakpoints(initial="nowrap", sm="wrap"),
+                width="100%",
+                min_width="0",
+            ),
             rx.cond(
                 ChatState.ai_chips.length() > 0,
                 rx.flex(
                     rx.foreach(ChatState.ai_chips, _chip),
-                    wrap="wrap",
+                    # A phone's chips are one row that scrolls sideways.
+                    wrap=rx.breakpoints(initial="nowrap", sm="wrap"),
+                    overflow_x=["auto", "visible"],
                     gap="6px",
                     width="100%",
                     id="ai-chips",
                 ),
             ),
-            spacing="2",
+            spacing=rx.breakpoints(initial="1", sm="2"),
             width="100%",
-            padding="8px 16px 0",
+            padding=["4px 10px 0", "8px 16px 0"],
             border_top=f"1px solid {rx.color('gray', 5)}",
             id="ai-suggestions",
         ),

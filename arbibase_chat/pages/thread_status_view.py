@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from arbibase_chat.components.solid import solid_either
 from arbibase_chat.pages.thread import ChatState
 
 
@@ -61,7 +62,7 @@ def status_confirm_dialog() -> rx.Component:
                 rx.alert_dialog.action(
                     rx.button(
                         rx.cond(closing, "Close conversation", "Reopen conversation"),
-                        color_scheme=rx.cond(closing, "red", "green"),
+                        **solid_either(closing, "red", "green"),
                         id="confirm-status",
                     ),
                     on_click=ChatState.confirm_status,

@@ -9,6 +9,7 @@ import reflex as rx
 from arbibase_chat import routes
 from arbibase_chat.components.message_bubble import EditEvents, message_bubble
 from arbibase_chat.components.offer_card import OfferEvents, status_badge
+from arbibase_chat.components.solid import solid, solid_either
 from arbibase_chat.components.stage_badge import stage_badge
 from arbibase_chat.components.status_badge import thread_status_badge
 from arbibase_chat.components.two_pane import two_pane
@@ -43,6 +44,17 @@ def _actions_menu() -> rx.Component:
             )
         ),
         rx.menu.content(
+            # Phones hide the header's tag bar: its home there is this item's dialog.
+            rx.menu.item(
+                rx.hstack(rx.icon("tag", size=14), rx.text("Tags…"), align="center"),
+                # Opens the dialog once the menu has let go of focus (a menu item cannot be a
+                # dialog's trigger: the menu unmounts it as it closes).
+                on_click=rx.call_script(
+                    "setTimeout(() => document.getElementById('tags-dialog-open').click(), 0)"
+                ),
+                display=["flex", "none"],
+                id="menu-tags",
+            ),
             *status_menu_items(),
             rx.menu.separator(),
             *[
@@ -68,33 +80,124 @@ def _actions_menu() -> rx.Component:
     )
 
 
+def _remove_tag_button(tag: Any, *, size: int = 12, **props: Any) -> rx.Component:
+    """A real button: reachable by Tab, named for the tag it removes."""
+    style: dict[str, Any] = {
+        "display": "inline-flex",
+        "align_items": "center",
+        "padding": "2px",
+        "margin": "-2px -4px -2px 0",
+        "border_radius": "4px",
+        "border": "none",
+        "background": "transparent",
+        "color": "inherit",
+        "cursor": "pointer",
+        "_hover": {"background": rx.color("gray", 4)},
+    }
+    return rx.el.button(
+        rx.icon("x", size=size),
+        type="button",
+        on_click=ChatState.remove_tag(tag),
+        aria_label="Remove tag " + tag,
+        title="Remove tag " + tag,
+        class_name="remove-tag",
+        **{**style, **props},
+    )
+
+
+def _tags_dialog() -> rx.Component:
+    """The phone's home for tags (the ⋮ menu's "Tags…"): the thread's tags with their
+    remove buttons, and a field to add one. The same events as the desktop's tag bar."""
+    return rx.dialog.root(
+        # Clicked from the menu item (see _actions_menu); never shown itself.
+        rx.dialog.trigger(rx.el.button(id="tags-dialog-open", type="button", hidden=True)),
+        rx.dialog.content(
+            rx.dialog.title("Tags"),
+            rx.dialog.description(
+                "Both of you see this conversation's tags; the inbox filters by them.",
+                size="2",
+                color=rx.color("gray", 11),
+            ),
+            rx.cond(
+                ChatState.tags.length() > 0,
+                rx.flex(
+                    rx.foreach(
+                        ChatState.tags,
+                        lambda tag: rx.badge(
+                            tag,
+                            # A finger-sized target (24 px, WCAG 2.5.8).
+                            _remove_tag_button(
+                                tag,
+                                size=14,
+                                min_width="24px",
+                                min_height="24px",
+                                justify_content="center",
+                                margin="-4px -6px -4px 0",
+                            ),
+                            variant="outline",
+                            size="2",
+                            class_name="dialog-tag",
+                        ),
+                    ),
+                    wrap="wrap",
+                    gap="8px",
+                    padding_y="12px",
+                    id="tags-dialog-list",
+                ),
+                rx.text(
+                    "No tags yet.",
+                    size="2",
+                    color=rx.color("gray", 11),
+                    padding_y="12px",
+                    as_="p",
+                ),
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="tag",
+                        placeholder="e.g. Offer Sent",
+                        max_length=40,
+                        id="tags-dialog-input",
+                        aria_label="New tag",
+                        flex="1",
+                        min_width="0",
+                    ),
+                    rx.button("Add", type="submit", id="tags-dialog-add"),
+                    width="100%",
+                ),
+                on_submit=ChatState.add_tag,
+                reset_on_submit=True,
+            ),
+            rx.flex(
+                rx.dialog.close(
+                    rx.button("Done", variant="soft", color_scheme="gray", id="tags-dialog-done")
+                ),
+                justify="end",
+                padding_top="12px",
+            ),
+            id="tags-dialog",
+            max_width="420px",
+            # Focus the dialog itself, not its first control (a tag's remove button, ringed) nor the field
+            # (a phone's keyboard would cover the tags): Tab goes on from there.
+            on_open_auto_focus=[
+                rx.prevent_default,
+                rx.call_script("document.getElementById('tags-dialog')?.focus()"),
+            ],
+            # Back to the ⋮ button that led here, not the hidden trigger.
+            on_close_auto_focus=rx.call_script(
+                "document.getElementById('thread-actions')?.focus()"
+            ),
+        ),
+    )
+
+
 def _tags_bar() -> rx.Component:
     return rx.hstack(
         rx.foreach(
             ChatState.tags,
             lambda tag: rx.badge(
-                tag,
-                # A real button: reachable by Tab, named for the tag it removes.
-                rx.el.button(
-                    rx.icon("x", size=12),
-                    type="button",
-                    on_click=ChatState.remove_tag(tag),
-                    aria_label="Remove tag " + tag,
-                    title="Remove tag " + tag,
-                    class_name="remove-tag",
-                    display="inline-flex",
-                    align_items="center",
-                    padding="2px",
-                    margin="-2px -4px -2px 0",
-                    border_radius="4px",
-                    border="none",
-                    background="transparent",
-                    color="inherit",
-                    cursor="pointer",
-                    _hover={"background": rx.color("gray", 4)},
-                ),
-                variant="outline",
-                class_name="thread-tag",
+                tag, _remove_tag_button(tag), variant="outline", class_name="thread-tag"
             ),
         ),
         rx.popover.root(
@@ -219,10 +322,30 @@ def _mute_menu() -> rx.Component:
                 aria_label="Mute notifications",
                 title="Mute notifications",
                 id="mute-menu",
+                # assets/chat.js reloads the header when this instant passes.
+                custom_attrs={"data-muted-until": ChatState.muted_until},
             )
         ),
         rx.menu.content(
-            rx.text("Mute notifications", size="1", color=rx.color("gray", 10), padding="4px 12px"),
+            # What holds now (on a phone the header has no muted badge), then the choices.
+            rx.text(
+                rx.cond(
+                    ChatState.is_muted,
+                    rx.cond(
+                        ChatState.muted_forever,
+                        rx.text.span("Muted until you unmute"),
+                        rx.text.span(
+                            "Muted until ",
+                            rx.moment(ChatState.muted_until, format="MMM D, h:mm A"),
+                        ),
+                    ),
+                    rx.text.span("Mute notifications"),
+                ),
+                size="1",
+                color=rx.color("gray", 11),
+                padding="4px 12px",
+                id="mute-menu-status",
+            ),
             *[
                 rx.menu.item(label, on_click=ChatState.mute(choice), class_name=f"mute-{choice}")
                 for choice, label in MUTE_MENU
@@ -259,6 +382,9 @@ def _muted_badge() -> rx.Component:
             color_scheme="gray",
             variant="soft",
             id="chat-muted",
+            # A phone's header has no room for it next to the name (it cut the name to one
+            # letter): there the bell's own bell-off says it, and its menu says until when.
+            display=["none", "inline-flex"],
             title=rx.cond(ChatState.muted_forever, "Muted until you unmute", "Muted"),
         ),
     )
@@ -289,6 +415,10 @@ def _header() -> rx.Component:
                     text_overflow="ellipsis",
                     white_space="nowrap",
                     min_width="0",
+                    # The trimmed box would clip the letters' tops (overflow clips at the
+                    # padding box): room for them, given back by the margin.
+                    padding_block="4px",
+                    margin_block="-4px",
                 ),
                 stage_badge(ChatState.stage, id="chat-stage"),
                 rx.cond(
@@ -441,9 +571,11 @@ def _text_box() -> rx.Component:
         flex="1",
         min_width="0",
         # One line to start, growing with the text (Chromium, Safari 18+), then scrolling.
+        # The sizing goes on the inner <textarea> (the props style Radix's wrapper; Reflex
+        # owns the "& textarea" key).
         min_height="40px",
         max_height="160px",
-        style={"fieldSizing": "content"},
+        style={"& .rt-TextAreaInput": {"fieldSizing": "content", "maxHeight": "158px"}},
         aria_label="Message",
     )
 
@@ -466,7 +598,7 @@ def _reply_box() -> rx.Component:
             rx.text(
                 "This thread is closed. Reopen it from the menu to reply.",
                 size="2",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
             ),
             padding="16px",
             border_top=f"1px solid {rx.color('gray', 5)}",
@@ -536,11 +668,12 @@ def _edit_dialog() -> rx.Component:
                         rows="4",
                         width="100%",
                         id="edit-body",
+                        aria_label="Message",
                     ),
                     rx.text(
                         "Both of you will see that it was edited.",
                         size="1",
-                        color=rx.color("gray", 10),
+                        color=rx.color("gray", 11),
                     ),
                     _form_buttons(ChatState.cancel_edit, "Save", "edit-save"),
                     spacing="3",
@@ -568,7 +701,7 @@ def _delete_dialog() -> rx.Component:
                     on_click=ChatState.cancel_delete,
                 ),
                 rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", id="confirm-delete"),
+                    rx.button("Delete", id="confirm-delete", **solid("red")),
                     on_click=ChatState.confirm_delete,
                 ),
                 spacing="3",
@@ -584,7 +717,7 @@ def _form_buttons(
     on_cancel: Any, label: str, submit_id: str, *, color_scheme: str | None = None
 ) -> rx.Component:
     """A dialog form's last row: Cancel, then its submit button."""
-    submit_props = {"color_scheme": color_scheme} if color_scheme else {}
+    submit_props = solid(color_scheme) if color_scheme else {}
     return rx.hstack(
         rx.button("Cancel", variant="soft", color_scheme="gray", type="button", on_click=on_cancel),
         rx.button(label, type="submit", id=submit_id, **submit_props),
@@ -617,7 +750,7 @@ def _confirm_dialog() -> rx.Component:
                 rx.alert_dialog.action(
                     rx.button(
                         rx.cond(accepting, "Accept offer", "Withdraw offer"),
-                        color_scheme=rx.cond(accepting, "green", "red"),
+                        **solid_either(accepting, "green", "red"),
                         id="confirm-offer-step",
                     ),
                     on_click=ChatState.confirm,
@@ -638,7 +771,13 @@ def _decline_dialog() -> rx.Component:
             rx.form(
                 rx.vstack(
                     rx.text("Tell them why (optional): it helps the next offer.", size="2"),
-                    rx.text_area(name="reason", max_length=500, width="100%", id="decline-reason"),
+                    rx.text_area(
+                        name="reason",
+                        max_length=500,
+                        width="100%",
+                        id="decline-reason",
+                        aria_label="Why you decline (optional)",
+                    ),
                     _form_buttons(
                         ChatState.close_decline, "Decline offer", "decline-send", color_scheme="red"
                     ),
@@ -653,9 +792,20 @@ def _decline_dialog() -> rx.Component:
     )
 
 
+def _label(words: str, for_id: str) -> rx.Component:
+    """A real <label for=…> (rx.text's html_for became a CSS property, naming nothing)."""
+    return rx.el.label(
+        words,
+        html_for=for_id,
+        font_size="var(--font-size-1)",
+        line_height="var(--line-height-1)",
+        font_weight="500",
+    )
+
+
 def _field(label: str, name: str, **props: object) -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="1", weight="medium", as_="label", html_for=f"counter-{name}"),
+        _label(label, f"counter-{name}"),
         rx.input(
             name=name,
             id=f"counter-{name}",
@@ -683,7 +833,7 @@ def _counter_dialog() -> rx.Component:
                     _field("Deposit ($)", "deposit", type="number", min=0, step="any"),
                     _field("Annual escalator (%)", "annualEscalatorPct", type="number", min=0),
                     rx.vstack(
-                        rx.text("Model", size="1", weight="medium"),
+                        _label("Model", "counter-model"),
                         rx.el.select(
                             rx.el.option("Guaranteed rent", value="guaranteed"),
                             rx.el.option("Revenue share", value="revenue_share"),
@@ -741,7 +891,12 @@ def _lost_dialog() -> rx.Component:
                     rx.text("Why was it lost? Both of you will see it.", size="2"),
                     rx.el.input(type="hidden", name="stage", value="lost"),
                     rx.text_area(
-                        name="reason", required=True, max_length=500, width="100%", id="lost-reason"
+                        name="reason",
+                        required=True,
+                        max_length=500,
+                        width="100%",
+                        id="lost-reason",
+                        aria_label="Why the deal was lost",
                     ),
                     _form_buttons(
                         ChatState.close_lost, "Mark lost", "lost-send", color_scheme="red"
@@ -772,6 +927,8 @@ def _hidden_triggers() -> rx.Component:
         rx.el.button(
             id="typing-stop", on_click=ChatState.composer_changed(""), hidden=True, type="button"
         ),
+        # A timed mute ended (assets/chat.js): the header reads the thread again.
+        rx.el.button(id="mute-ended-thread", on_click=ChatState.load, hidden=True, type="button"),
     )
 
 
@@ -822,6 +979,7 @@ def chat_panel() -> rx.Component:
             status_confirm_dialog(),
             _counter_dialog(),
             _lost_dialog(),
+            _tags_dialog(),
             direction="column",
             height="100%",
             width="100%",

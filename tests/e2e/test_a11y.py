@@ -1,6 +1,8 @@
 """Accessibility audit: axe-core (bundled by axe-playwright-python) on every page and state —
-log in, sign up (and their errors), forgot password and reset (and theirs), the inbox with rows and empty, a thread and its edit
-dialog, properties, a property and its "List a property" dialog, ROI, Portfolio, settings,
+log in, sign up (and their errors), forgot password and reset (and theirs), the inbox with
+rows and empty, a thread and its dialogs (edit and delete a message, accept / decline /
+counter an offer, close the thread, the mute menu, the phone's tags dialog), properties, a
+property and its "List a property" dialog, ROI, Portfolio, settings,
 verify, staff verifications, the 404 — at 1280x800 and 375x812, light and dark.
 
 Any serious or critical violation fails, colour contrast (WCAG AA) included. KNOWN_ELSEWHERE
@@ -13,12 +15,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
+from arbibase_chat import db as dbmod
+from arbibase_chat.services import messages, offers
+from tests import factories
 from tests.e2e.helpers import INBOX_URL, log_in, open_thread
 
 pytestmark = [pytest.mark.browser]
@@ -179,3 +185,109 @@ def test_every_page_has_no_serious_violation(
     page.context.close()
 
     assert not failures, "\n".join(failures)
+
+
+def _offer_thread(e2e_database_url: str) -> factories.Pair:
+    """A fresh pair (nothing here may change the demo data): a message of the owner's own
+    (to edit and delete) and the operator's offer awaiting the owner's answer."""
+    engine = dbmod.get_engine(e2e_database_url)
+    pair = factories.Pair(engine)
+    offers.send_offer(
+        user_id=pair.operator.id,
+        property_id=pair.property.id,
+        terms={
+            "monthlyRent": 2400,
+            "leaseMonths": 12,
+            "startDate": (dbmod.utcnow().date() + timedelta(days=30)).isoformat(),
+        },
+        db=engine,
+    )
+    messages.send_message(
+        user_id=pair.owner.id, thread_id=pair.thread_id, body="Let me think it over.", db=engine
+    )
+    return pair
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_thread_dialogs_have_no_serious_violation(
+    live_server: str,
+    browser: Browser,
+    e2e_database_url: str,
+    artifacts_dir: Path,
+    size: str,
+    scheme: str,
+) -> None:
+    """Each dialog and menu of the thread page, open, audited on its own (the page behind it
+    is dimmed and inert; the page itself is audited above), then dismissed unchanged."""
+    pair = _offer_thread(e2e_database_url)
+    page = _context(browser, size, scheme)
+    audit = Audit(page, live_server, f"{size}/{scheme}", artifacts_dir)
+    log_in(page, live_server, pair.owner.email, factories.PASSWORD)
+    page.goto(f"{live_server}/threads/{pair.thread_id}")
+    expect(page.locator(".offer-card .offer-counter")).to_be_visible()
+    mine = page.locator("#message-list .message.mine", has_text="Let me think it over.")
+    expect(mine).to_be_visible()
+    dialog, alert = page.get_by_role("dialog"), page.get_by_role("alertdialog")
+
+    def dismiss(box) -> None:
+        page.keyboard.press("Escape")
+        expect(box).to_have_count(0)
+
+    mine.locator(".message-menu").click()
+    page.locator(".edit-message").click()
+    expect(dialog).to_be_visible()
+    audit.check("edit message dialog", within="[role=dialog]")
+    dismiss(dialog)
+
+    mine.locator(".message-menu").click()
+    page.locator(".delete-message").click()
+    expect(alert).to_be_visible()
+    audit.check("delete message dialog", within="[role=alertdialog]")
+    alert.get_by_role("button", name="Cancel").click()
+    expect(alert).to_have_count(0)
+
+    page.locator(".offer-card .offer-accept").click()
+    expect(alert).to_be_visible()
+    audit.check("accept offer dialog", within="[role=alertdialog]")
+    alert.get_by_role("button", name="Cancel").click()
+    expect(alert).to_have_count(0)
+
+    page.locator(".offer-card .offer-decline").click()
+    expect(dialog).to_be_visible()
+    audit.check("decline offer dialog", within="[role=dialog]")
+    dismiss(dialog)
+
+    page.locator(".offer-card .offer-counter").click()
+    expect(dialog).to_be_visible()
+    audit.check("counter offer dialog", within="[role=dialog]")
+    dismiss(dialog)
+
+    page.locator("#thread-actions").click()
+    expect(page.get_by_role("menu")).to_be_visible()
+    audit.check("thread actions menu", within="[role=menu]")
+    page.locator("#status-close").click()
+    expect(alert).to_be_visible()
+    audit.check("close thread dialog", within="[role=alertdialog]")
+    alert.get_by_role("button", name="Cancel").click()
+    expect(alert).to_have_count(0)
+
+    page.locator("#mute-menu").click()
+    expect(page.locator(".mute-1h")).to_be_visible()
+    audit.check("mute menu", within="[role=menu]")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("menu")).to_have_count(0)
+
+    if size == "phone":
+        page.locator("#thread-actions").click()
+        page.locator("#menu-tags").click()
+        expect(dialog).to_be_visible()
+        audit.check("tags dialog", within="[role=dialog]")
+        dismiss(dialog)
+
+    # Nothing was changed: the offer still waits, the thread is open, the message is there.
+    expect(page.locator(".offer-card .offer-counter")).to_be_visible()
+    expect(mine).to_be_visible()
+    expect(page.locator("#composer")).to_be_visible()
+    page.context.close()
+    assert not audit.failures, "\n".join(audit.failures)

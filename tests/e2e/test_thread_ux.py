@@ -265,6 +265,42 @@ def test_thread_ending_in_images_opens_at_the_bottom(
     page.context.close()
 
 
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_list_stays_at_the_bottom_when_the_page_around_it_grows(
+    live_server: str, browser: Browser, pair: factories.Pair, size: str
+) -> None:
+    """The list's box shrinking with no scroll event (here the composer growing with three
+    lines of text; at open, the page's later events) keeps the newest message in sight."""
+    _say(pair, "owner", *[f"Earlier message {i}, a few lines of it. " * 4 for i in range(10)])
+    page = _page(browser, live_server, pair.operator.email, viewport=SIZES[size])
+    _open(page, live_server, pair)
+    expect(page.locator("#message-list .message")).to_have_count(10)
+    gap_js = (
+        "() => { const l = document.getElementById('message-list');"
+        " return l.scrollHeight - l.scrollTop - l.clientHeight; }"
+    )
+    page.wait_for_timeout(1000)  # the page's later events have landed
+    opened = page.evaluate(
+        "() => { const l = document.getElementById('message-list');"
+        " return [l.scrollHeight - l.scrollTop - l.clientHeight, l.clientHeight,"
+        " document.getElementById('composer-form').offsetHeight,"
+        " document.getElementById('thread-header').offsetHeight]; }"
+    )
+    print(f"\n[pinned {size}] at open: gap, list, composer form, header = {opened}")
+    assert opened[0] <= 1, opened  # it was 2 px off before the resize pin: the flake
+    before = _box(page, "#composer")["height"]
+    page.locator("#composer").fill("one\ntwo\nthree\nfour")
+    page.wait_for_function(
+        f"document.getElementById('composer').getBoundingClientRect().height > {before + 30}"
+    )
+    page.wait_for_timeout(100)  # a frame for the resize to be handled
+    gap = page.evaluate(gap_js)
+    print(f"\n[pinned {size}] composer {before}px -> taller, distance from the bottom {gap}px")
+    assert gap <= 2, gap
+    expect(page.locator("#message-list .message").last).to_be_in_viewport()
+    page.context.close()
+
+
 # --- 7. announcements and keyboard -----------------------------------------------------------
 
 
