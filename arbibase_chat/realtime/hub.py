@@ -249,7 +249,11 @@ class Hub:
             )
         updates = await asyncio.gather(*(self._update_for(u, event, message) for u in affected))
         if isinstance(event, events.MessageCreated):
-            updates = await self._read_on_arrival(event, affected, updates)
+            await self._push_reading(event, affected, updates)
+        else:
+            await self._push_all(updates)
+
+    async def _push_all(self, updates: list[UserUpdate | None]) -> None:
         await asyncio.gather(
             *(
                 self._push(token, update)
@@ -259,37 +263,88 @@ class Hub:
             )
         )
 
-    async def _read_on_arrival(
+    async def _push_reading(
         self,
         event: events.MessageCreated,
         affected: list[uuid.UUID],
         updates: list[UserUpdate | None],
-    ) -> list[UserUpdate | None]:
-        """A recipient reading the thread in a visible tab here reads the new message now,
-        before anything is pushed: their tab gets the message already read and the sender
-        gets it with "Seen" in the same push. Otherwise each would be a second state update
-        (and a browser-visible flicker of the unread badge)."""
-        for reader in affected:
-            if reader == event.sender_id or not self._reads_here(reader, event.thread_id):
-                continue
-            try:
-                state = await aio.call_realtime(
+    ) -> None:
+        """Push a new message; a recipient reading the thread in a visible tab here reads it
+        on arrival. Their tabs get it already read at once (the read is written meanwhile),
+        and the sender gets it with "Seen" once the read is stored: one push each, where a
+        browser round trip would cost each side a second state update (and the reader's
+        badge a flicker). The read's own event is dropped when it comes back here."""
+        by_user = dict(zip(affected, updates, strict=True))
+        readers = [
+            u
+            for u in affected
+            if u != event.sender_id
+            and by_user[u] is not None
+            and self._reads_here(u, event.thread_id)
+        ]
+        if not readers:
+            await self._push_all(updates)
+            return
+        marks = {
+            reader: asyncio.ensure_future(
+                aio.call_realtime(
                     reads.mark_read, user_id=reader, thread_id=event.thread_id, db=self._db
                 )
+            )
+            for reader in readers
+        }
+        pushes = []
+        for reader in readers:
+            # What the read will do at least: up to this message.
+            read_now = events.ReadUpdated(
+                thread_id=event.thread_id,
+                user_id=reader,
+                last_read_seq=event.seq,
+                participant_ids=event.participant_ids,
+            )
+            by_user[reader] = _merged(
+                by_user[reader], await self._update_for(reader, read_now, None)
+            )
+            pushes.append(self._push_all([by_user.pop(reader)]))
+        await asyncio.gather(*pushes, *marks.values(), return_exceptions=True)
+        for reader, mark in marks.items():
+            try:
+                state = mark.result()
             except DomainError:
-                continue  # e.g. no longer a participant: their tabs get the plain update
-            read = events.ReadUpdated(
+                await self._correct(reader, event.thread_id)  # not read after all
+                continue
+            except Exception:
+                log.exception("realtime: could not mark %s read", event.thread_id)
+                await self._correct(reader, event.thread_id)
+                continue
+            self._own_reads.add((reader, event.thread_id, state.last_read_seq))
+            while len(self._own_reads) > RECENT_MESSAGES:
+                self._own_reads.pop()  # a read event that never came back; not expected
+            stored = events.ReadUpdated(
                 thread_id=event.thread_id,
                 user_id=reader,
                 last_read_seq=state.last_read_seq,
                 participant_ids=event.participant_ids,
             )
-            self._own_reads.add((reader, event.thread_id, state.last_read_seq))
-            while len(self._own_reads) > RECENT_MESSAGES:
-                self._own_reads.pop()  # a lost read event; never expected to grow
-            after = await asyncio.gather(*(self._update_for(u, read, None) for u in affected))
-            updates = [_merged(a, b) for a, b in zip(updates, after, strict=True)]
-        return updates
+            for user in list(by_user):  # the others: "Seen" moves
+                by_user[user] = _merged(by_user[user], await self._update_for(user, stored, None))
+        await self._push_all(list(by_user.values()))
+
+    async def _correct(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
+        """The read pushed on arrival was not stored: push the row and total as they are."""
+        self._rows.drop_total(user_id)
+        try:
+            row = await aio.call_realtime(
+                inbox.get_thread, user_id=user_id, thread_id=thread_id, db=self._db
+            )
+        except DomainError:
+            return
+        self._rows.put(user_id, row)
+        total = await aio.call_realtime(reads.unread_total, user_id=user_id, db=self._db)
+        self._rows.set_total(user_id, total)
+        await self._push_all(
+            [UserUpdate(user_id=user_id, thread_id=thread_id, thread=row, unread_total=total)]
+        )
 
     def _already_routed(self, message_id: uuid.UUID) -> bool:
         if message_id in self._recent:
