@@ -55,6 +55,7 @@ import contextlib
 import datetime as dt
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -97,6 +98,8 @@ WEB_DIRS = [
 ]
 SCENARIOS = ("kill", "redis", "postgres", "storm", "soak")
 STORM_TARGET_S = 30.0
+#: The words of an error toast inside a `_call_function` event (JSON-escaped JavaScript).
+TOAST_RE = re.compile(r'\[\\?"error\\?"\]\(\\?"(.*?)\\?"\)')
 #: Hard bound per scenario on top of its planned load and drain.
 SETUP_BUDGET_S = 600.0
 
@@ -580,8 +583,8 @@ def error_kind(event: str) -> str:
     event's start."""
     if "backend_error" in event:
         return "toast: An error occurred (Reflex backend_error)"
-    if "Could not send the message" in event:
-        return "toast: Could not send the message. Retry when you are back online."
+    if m := TOAST_RE.search(event):
+        return f"toast: {m.group(1)}"
     return event[:120]
 
 
