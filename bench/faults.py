@@ -98,6 +98,8 @@ WEB_DIRS = [
 ]
 SCENARIOS = ("kill", "redis", "postgres", "storm", "soak")
 STORM_TARGET_S = 30.0
+#: The final drain ends early when no delivery at all happened for this long.
+DRAIN_STALL_S = 30.0
 #: The words of an error toast inside a `_call_function` event (JSON-escaped JavaScript).
 TOAST_RE = re.compile(r'\[\\?"error\\?"\]\(\\?"(.*?)\\?"\)')
 #: Hard bound per scenario on top of its planned load and drain.
@@ -356,6 +358,9 @@ class Result:
     acknowledged: int = 0
     delivered: int = 0
     lost: int = 0
+    lost_holes: int = 0  # of `lost`: the recipient got a LATER message of the same sender
+    drained: bool = False
+    drain_s: float = 0.0
     lost_examples: list[str] = field(default_factory=list)
     failed: int = 0
     failed_shown: int = 0
@@ -554,11 +559,15 @@ def latencies(tabs: list[FaultTab], t0: float, t1: float) -> list[float]:
     ]
 
 
-async def drain(tabs: list[FaultTab], url: str, pop: Population, limit_s: float) -> float:
+async def drain(tabs: list[FaultTab], url: str, pop: Population, limit_s: float) -> bool:
     """Until every stored message is in its partner's tab and nothing typed is still queued
-    (failed bubbles are retried meanwhile), at most `limit_s`; seconds taken."""
+    or pending (failed bubbles are retried meanwhile). A backlog still moving is waited for,
+    up to `limit_s`; no delivery at all for DRAIN_STALL_S ends it early (what is missing
+    then is not on its way). True when everything arrived."""
     t0 = time.time()
-    last_retry = 0.0
+    last_retry = last_progress = 0.0
+    best = None
+    done = False
     while time.time() - t0 < limit_s:
         if time.time() - last_retry > 3:
             last_retry = time.time()
@@ -572,10 +581,16 @@ async def drain(tabs: list[FaultTab], url: str, pop: Population, limit_s: float)
             unseen = sum(1 for (s, k) in stored if k not in tabs[s ^ 1].stats.got)
             pending = sum(len(t.pending_now) for t in tabs)
             if queued == 0 and unseen == 0 and pending == 0:
+                done = True
+                break
+            left = queued + unseen + pending
+            if best is None or left < best:
+                best, last_progress = left, time.time()
+            elif time.time() - last_progress > DRAIN_STALL_S:
                 break
         await asyncio.sleep(0.5)
     await asyncio.sleep(1.0)  # late duplicates would show here
-    return time.time() - t0
+    return done
 
 
 def error_kind(event: str) -> str:
@@ -612,6 +627,7 @@ def judge(
                 res.delivered += 1
             else:
                 res.lost += 1
+                res.lost_holes += any(j > k for j in t.stats.got)
                 if len(res.lost_examples) < 5:
                     res.lost_examples.append(
                         f"tab {s} msg {k} -> tab {t.idx} (online {t.online}, reconnects "
@@ -790,8 +806,10 @@ async def run_scenario(world: World, res: Result) -> None:
             res.latency_after = latencies(tabs, t_after, time.time())
         res.load_after = loadavg()
         res.others = others.percent()
-        spent = await drain(tabs, world.url, pop, args.drain)
-        out(f"  drained in {spent:.1f} s")
+        t_drain = time.time()
+        res.drained = await drain(tabs, world.url, pop, args.drain)
+        res.drain_s = time.time() - t_drain
+        out(f"  {'drained' if res.drained else 'NOT drained'} after {res.drain_s:.1f} s")
         found = await read_stored(world.url, pop)
         if found is None:
             raise RuntimeError("the database could not be read at the end")
@@ -882,8 +900,12 @@ def report(res: Result) -> list[str]:
         f"in total; started {res.started}, load {res.load_before} -> {res.load_after}",
         f"  connect {res.connect_s:.1f} s; fault lasted {res.fault_s:.1f} s",
         f"  sent {res.sent:,}  stored {res.stored:,} (twice: {res.stored_twice})  acknowledged "
-        f"{res.acknowledged:,}  delivered {res.delivered:,}  LOST {res.lost}  duplicated "
-        f"{res.duplicated} (own list: {res.own_duplicated})",
+        f"{res.acknowledged:,}  delivered {res.delivered:,}  LOST {res.lost} (holes: "
+        f"{res.lost_holes})  duplicated {res.duplicated} (own list: {res.own_duplicated})",
+        f"  final drain: {'complete' if res.drained else 'INCOMPLETE'} after {res.drain_s:.0f} s"
+        + (
+            "" if res.drained else " (lost = not delivered when deliveries stopped or at the limit)"
+        ),
         f"  failed (never stored) {res.failed}: shown failed {res.failed_shown}, stuck pending "
         f"{res.failed_pending}, no trace {res.failed_silent}; retries sent {res.retried}; "
         f"still queued {res.queued_left}",
@@ -982,7 +1004,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--after", type=float, help="s of load after catch-up (15)")
     parser.add_argument("--outage", type=float, help="s the service stays down (5)")
     parser.add_argument("--catch-up-limit", type=float, help="max s to wait for catch-up (90)")
-    parser.add_argument("--drain", type=float, help="max s of the final drain (60)")
+    parser.add_argument("--drain", type=float, help="max s of the final drain (240)")
     parser.add_argument("--soak-seconds", type=float, help="soak length (600)")
     parser.add_argument("--rss-every", type=float, default=30.0)
     parser.add_argument("--connect-concurrency", type=int, default=25)
@@ -1004,7 +1026,7 @@ def main(argv: list[str] | None = None) -> int:
     default("after", 3.0, 15.0)
     default("outage", 2.0, 5.0)
     default("catch_up_limit", 30.0, 90.0)
-    default("drain", 20.0, 60.0)
+    default("drain", 20.0, 240.0)
     default("soak_seconds", 30.0, 600.0)
     signal.signal(signal.SIGTERM, _interrupt)
     secret = "bench-" + secrets.token_urlsafe(32)

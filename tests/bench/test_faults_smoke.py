@@ -68,6 +68,13 @@ def test_lost_is_stored_but_never_shown_and_failed_is_never_stored() -> None:
     assert (res.sent, res.stored, res.acknowledged) == (3, 2, 1)
     assert (res.delivered, res.lost) == (1, 1)
     assert (res.failed, res.failed_shown, res.failed_silent) == (1, 1, 0)
+    assert res.lost_holes == 0  # b got nothing after it: the tail, maybe still on its way
+
+    b.stats.got[4] = 1.3  # a later message arrived: 2 is a hole, not a backlog
+    a.stats.sent[4] = 1.0
+    again = Result("kill", 2, "sqlite", 1.0)
+    judge(again, [a, b], {**stored, (0, 4): 1.0}, twice=0)
+    assert (again.lost, again.lost_holes) == (1, 1)
 
 
 def _toast(words: str) -> str:
