@@ -130,12 +130,17 @@ class FaultTab(Tab):
         self.failed_now: set[int] = set()
         self.retries: collections.Counter[str] = collections.Counter()
         self.own_dups = 0
+        self.connect_errors: collections.Counter[str] = collections.Counter()
         self.redirects = 0
         self._reconnecting: asyncio.Task[None] | None = None
         self._wire(self.sio)
 
     def _wire(self, sio: Any) -> None:
-        sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        def lost(*_reason: Any) -> None:
+            if sio is self.sio:  # a replaced client's late goodbye is not news
+                self._on_disconnect()
+
+        sio.on("disconnect", lost, namespace=NAMESPACE)
 
     def _auth(self) -> dict[str, Any]:
         auth = super()._auth()
@@ -147,7 +152,7 @@ class FaultTab(Tab):
         await super().connect(timeout)
         self.online = True
 
-    def _on_disconnect(self, *_reason: Any) -> None:
+    def _on_disconnect(self) -> None:
         self.online = False
         if self.dropped_at is None:
             self.dropped_at = time.time()
@@ -169,15 +174,16 @@ class FaultTab(Tab):
         home server first, then alternate (a load balancer's failover)."""
         import socketio  # type: ignore[import-untyped]
 
-        self.hold = False
         attempt = 0
         stop = time.monotonic() + deadline_s
         while not self.closing and time.monotonic() < stop:
-            with contextlib.suppress(Exception):
-                await self.sio.disconnect()
+            old = self.sio
             self.sio = socketio.AsyncClient(
                 reconnection=False, handle_sigint=False, http_session=self.http, request_timeout=30
             )
+            self.hold = False
+            with contextlib.suppress(Exception):
+                await old.disconnect()
             self.sio.on("event", self._on_event, namespace=NAMESPACE)
             self._wire(self.sio)
             self.hydrated = asyncio.Event()
@@ -185,7 +191,8 @@ class FaultTab(Tab):
             self.reconnects += 1
             try:
                 await Tab.connect(self, timeout=30)
-            except Exception:
+            except Exception as exc:
+                self.connect_errors[type(exc).__name__ + ": " + str(exc)[:80]] += 1
                 attempt += 1
                 await asyncio.sleep(0.2 * min(attempt, 10))
                 continue
@@ -454,6 +461,14 @@ class World:
         return found
 
     def close(self) -> None:
+        # Ctrl-C / SIGTERM wait until everything is stopped (then they take effect).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            self._close()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    def _close(self) -> None:
         for server in self.servers:
             with contextlib.suppress(Exception):
                 server.stop()
@@ -640,6 +655,8 @@ def judge(
         res.redirects += t.redirects
         for e in t.stats.errors:
             res.error_kinds[error_kind(e)] += 1
+        for e, count in t.connect_errors.items():
+            res.error_kinds[f"reconnect attempt failed: {e}"] += count
     dropped = [t for t in tabs if t.dropped_at is not None]
     res.dropped_tabs = len(dropped)
     res.never_back = sum(1 for t in tabs if not t.online)
