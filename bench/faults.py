@@ -1016,7 +1016,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, default=list(SCENARIOS[:4]))
     parser.add_argument("--tabs", type=int, help="tabs, even (500; storm 1000)")
-    parser.add_argument("--rate", type=float, help="msg/s in total (20; soak 25)")
+    parser.add_argument("--rate", type=float, help="msg/s in total (20; soak 10)")
     parser.add_argument("--before", type=float, help="s of load before the fault (15)")
     parser.add_argument("--after", type=float, help="s of load after catch-up (15)")
     parser.add_argument("--outage", type=float, help="s the service stays down (5)")
@@ -1063,7 +1063,7 @@ def main(argv: list[str] | None = None) -> int:
             tabs = args.tabs or (20 if q else 1_000 if scenario == "storm" else 500)
             if tabs < 2 or tabs % 2:
                 parser.error("--tabs: an even number >= 2")
-            rate = args.rate or (5.0 if q else 25.0 if scenario == "soak" else 20.0)
+            rate = args.rate or (5.0 if q else 10.0 if scenario == "soak" else 20.0)
             run_args = argparse.Namespace(**{**vars(args), "tabs": tabs, "rate": rate})
             out("")
             out(f"=== {scenario}: {tabs:,} tabs, {rate:g} msg/s")
