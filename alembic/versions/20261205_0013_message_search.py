@@ -1,0 +1,86 @@
+"""Message search (issue #14, target 6): a full-text index over the text of messages.
+
+- PostgreSQL: a GIN index on `to_tsvector('simple', coalesce(body, ''))` (an expression index:
+  no column, so the send path writes nothing new; 'simple' because users write in several
+  languages and no stemming dictionary fits all, and `unaccent` is not available on every
+  Supabase project), and a btree on `created_at` that lets a common word's search walk the
+  newest messages first instead of ranking every match (services/search.py).
+- SQLite: an FTS5 external-content table `messaging_messages_fts` over `body` (rowid = the
+  message's rowid; unicode61 with diacritics removed), kept in step by triggers on insert,
+  update and delete. A deleted message (body NULL, `deleted_at` set) has no entry, and an
+  edit replaces the old text's entry.
+
+Neither is in the ORM metadata (they are the search's, per backend): SEARCH_OBJECTS in
+services/search.py lists them and tests/test_migrations.py leaves them out of its comparison.
+
+Revision ID: 0013
+Revises: 0011 (rechained after 0012 at merge)
+Create Date: 2026-12-05
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+POSTGRES_UP = """
+create index if not exists ix_messaging_messages_search on public.messaging_messages
+  using gin (to_tsvector('simple'::regconfig, coalesce(body, '')));
+create index if not exists ix_messaging_messages_created_at
+  on public.messaging_messages (created_at);
+"""
+POSTGRES_DOWN = """
+drop index if exists public.ix_messaging_messages_created_at;
+drop index if exists public.ix_messaging_messages_search;
+"""
+
+# What is indexed: the text of a message that has text and is not deleted. The 'delete'
+# command of an external-content table must be given exactly what was indexed, so the
+# triggers test the OLD row with the same condition.
+INDEXED = "{row}.body IS NOT NULL AND {row}.deleted_at IS NULL"
+SQLITE_UP = [
+    "CREATE VIRTUAL TABLE messaging_messages_fts USING fts5("
+    " body, content='messaging_messages', content_rowid='rowid',"
+    " tokenize='unicode61 remove_diacritics 2')",
+    "INSERT INTO messaging_messages_fts (rowid, body)"
+    f" SELECT rowid, body FROM messaging_messages WHERE {INDEXED.format(row='messaging_messages')}",
+    "CREATE TRIGGER messaging_messages_fts_insert AFTER INSERT ON messaging_messages"
+    f" WHEN {INDEXED.format(row='new')} BEGIN"
+    " INSERT INTO messaging_messages_fts (rowid, body) VALUES (new.rowid, new.body); END",
+    "CREATE TRIGGER messaging_messages_fts_delete AFTER DELETE ON messaging_messages"
+    f" WHEN {INDEXED.format(row='old')} BEGIN"
+    " INSERT INTO messaging_messages_fts (messaging_messages_fts, rowid, body)"
+    " VALUES ('delete', old.rowid, old.body); END",
+    "CREATE TRIGGER messaging_messages_fts_update AFTER UPDATE OF body, deleted_at"
+    " ON messaging_messages BEGIN"
+    " INSERT INTO messaging_messages_fts (messaging_messages_fts, rowid, body)"
+    f" SELECT 'delete', old.rowid, old.body WHERE {INDEXED.format(row='old')};"
+    " INSERT INTO messaging_messages_fts (rowid, body)"
+    f" SELECT new.rowid, new.body WHERE {INDEXED.format(row='new')}; END",
+]
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS messaging_messages_fts_update",
+    "DROP TRIGGER IF EXISTS messaging_messages_fts_delete",
+    "DROP TRIGGER IF EXISTS messaging_messages_fts_insert",
+    "DROP TABLE IF EXISTS messaging_messages_fts",
+]
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(POSTGRES_UP)
+    else:
+        for statement in SQLITE_UP:
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(POSTGRES_DOWN)
+    else:
+        for statement in SQLITE_DOWN:
+            op.execute(statement)

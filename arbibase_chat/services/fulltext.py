@@ -1,0 +1,89 @@
+"""The full-text index's query language, for the message search and the inbox's search.
+
+alembic 0013 indexes the text of messages: a GIN index over `to_tsvector('simple', body)` on
+PostgreSQL, the FTS5 table `messaging_messages_fts` on SQLite. Neither query language ever sees
+the user's text: a search is cut into words (letters and digits, `words`), each goes in quoted
+(`'word'` in a tsquery, `"word"` in FTS5), all required, the last one as a prefix ("lea" finds
+"lease" while typing). So `"`, `*`, `NEAR(`, `:*`, `&`, `!`, `\\` are only separators.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table
+from sqlmodel import col
+
+from arbibase_chat.models import MessagingMessage
+from arbibase_chat.services import validation
+from arbibase_chat.services.errors import Invalid
+
+M = MessagingMessage
+MAX_QUERY_CHARS = 100
+MAX_WORDS = 8
+FTS_TABLE = "messaging_messages_fts"
+# Database objects of the index (alembic 0013), per backend; not in the ORM metadata
+# (tests/test_migrations.py leaves them out of its comparison).
+SEARCH_OBJECTS = frozenset(
+    {
+        "ix_messaging_messages_search",
+        "ix_messaging_messages_created_at",
+        FTS_TABLE,
+        *(f"{FTS_TABLE}_{part}" for part in ("data", "idx", "content", "docsize", "config")),
+    }
+)
+
+WORD = re.compile(r"[^\W_]+")
+# The PostgreSQL index's expression exactly as alembic 0013 writes it: literals, not bound
+# parameters, or the planner cannot match it to the index.
+_SIMPLE = literal_column("'simple'::regconfig")
+FTS_FROM = table(FTS_TABLE, column("rowid"))
+FTS = literal_column(FTS_TABLE)  # the table's own column, MATCH's left side and bm25's argument
+FTS_ROWID = FTS_FROM.c.rowid
+MESSAGE_ROWID = literal_column("messaging_messages.rowid")
+
+
+def words(query: Any, *, field: str = "q") -> list[str]:
+    """The words of a search (1-100 characters of text, else Invalid), lower-cased, at most
+    MAX_WORDS. Punctuation and query syntax are separators, never operators."""
+    if not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY_CHARS:
+        raise Invalid(f"Search text must be 1 to {MAX_QUERY_CHARS} characters", field=field)
+    text = validation.clean_text(query, field=field, max_chars=MAX_QUERY_CHARS, single_line=True)
+    return [w.casefold() for w in WORD.findall(text)][:MAX_WORDS]
+
+
+def fts5_query(terms: list[str]) -> str:
+    """An FTS5 MATCH expression: each word a quoted string, the last a prefix."""
+    quoted = [f'"{t}"' for t in terms]  # letters and digits only: nothing to escape
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def tsquery(terms: list[str]) -> str:
+    """A to_tsquery expression: each word a quoted lexeme, all required, the last a prefix."""
+    quoted = [f"'{t}'" for t in terms]  # letters and digits only: no quote, no backslash
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
+
+
+def pg_vector(body: Any) -> ColumnElement[Any]:
+    return func.to_tsvector(_SIMPLE, func.coalesce(body, literal_column("''")))
+
+
+def pg_query(terms: list[str]) -> ColumnElement[Any]:
+    return func.to_tsquery(_SIMPLE, tsquery(terms))
+
+
+def matching(dialect: str, terms: list[str], *fields: Any) -> Select[Any]:
+    """`fields` of the messages holding every word, not deleted, through the index."""
+    if dialect == "postgresql":
+        return select(*fields).where(
+            pg_vector(col(M.body)).op("@@")(pg_query(terms)), col(M.deleted_at).is_(None)
+        )
+    return (
+        select(*fields)
+        .select_from(FTS_FROM)
+        .join_from(FTS_FROM, M, MESSAGE_ROWID == FTS_ROWID)
+        .where(FTS.op("MATCH")(fts5_query(terms)), col(M.deleted_at).is_(None))
+    )
