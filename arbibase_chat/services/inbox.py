@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from arbibase_chat.db import get_engine
 from arbibase_chat.models import (
     DEAL_STAGES,
     ROLES,
@@ -45,7 +46,6 @@ from arbibase_chat.models import (
     ThreadTag,
     User,
 )
-from arbibase_chat.db import get_engine
 from arbibase_chat.services import _access, fulltext, validation
 from arbibase_chat.services._tx import reading
 from arbibase_chat.services.errors import Invalid, NotFound

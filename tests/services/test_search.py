@@ -12,9 +12,7 @@ from tests.factories import Pair
 
 def _send(pair: Pair, body: str, *, by_owner: bool = False):
     sender = pair.owner if by_owner else pair.operator
-    return messages.send_message(
-        user_id=sender.id, thread_id=pair.thread_id, body=body, db=pair.db
-    )
+    return messages.send_message(user_id=sender.id, thread_id=pair.thread_id, body=body, db=pair.db)
 
 
 def _found(db, user, query, **kwargs):
