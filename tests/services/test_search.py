@@ -183,3 +183,28 @@ def test_snippet_marks_words_as_plain_text():
     assert cut[0].text == "…" and cut[-1].text == "…"
     assert [p.text for p in cut if p.match] == ["target"]
     assert len("".join(p.text for p in cut)) <= search.SNIPPET_CHARS + 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param({"SMALL_USER": -1, "PROBE": 1000}, id="gin-probe"),
+        pytest.param({"SMALL_USER": -1, "PROBE": 1, "CANDIDATES": 3}, id="newest-walk"),
+    ],
+)
+def test_the_paths_for_big_users_find_the_same(db, monkeypatch, path):
+    """PostgreSQL picks a path by the user's size and the word's (services/search.py); each
+    finds only my live messages. SQLite has one path: the same test holds there."""
+    for name, value in path.items():
+        monkeypatch.setattr(search, name, value)
+    pair, other = Pair(db), Pair(db)
+    sent = [_send(pair, f"balcony {i}") for i in range(5)]
+    _send(other, "balcony of someone else")
+    message_edits.delete_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, message_id=sent[0].id, db=db
+    )
+    hits = [h.message_id for h in _found(db, pair.operator, "balcony")]
+    expected = [m.id for m in reversed(sent[1:])]  # equal ranks: newest first
+    assert hits == expected[: search.CANDIDATES]
+    assert [h.message_id for h in _found(db, pair.operator, "balc", limit=1)] == expected[:1]
+    assert _found(db, pair.operator, "nowhere") == []
