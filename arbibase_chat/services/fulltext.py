@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table
-from sqlmodel import col
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table, text
+from sqlmodel import Session, col
 
 from arbibase_chat.models import MessagingMessage
 from arbibase_chat.services import validation
@@ -27,6 +27,7 @@ FTS_TABLE = "messaging_messages_fts"
 # (tests/test_migrations.py leaves them out of its comparison).
 SEARCH_OBJECTS = frozenset(
     {
+        "search_vector",
         "ix_messaging_messages_search",
         "ix_messaging_messages_created_at",
         FTS_TABLE,
@@ -35,9 +36,9 @@ SEARCH_OBJECTS = frozenset(
 )
 
 WORD = re.compile(r"[^\W_]+")
-# The PostgreSQL index's expression exactly as alembic 0013 writes it: literals, not bound
-# parameters, or the planner cannot match it to the index.
 _SIMPLE = literal_column("'simple'::regconfig")
+# PostgreSQL: the stored, generated vector of the body (alembic 0013), outside the ORM model.
+SEARCH_VECTOR = literal_column("messaging_messages.search_vector")
 FTS_FROM = table(FTS_TABLE, column("rowid"))
 FTS = literal_column(FTS_TABLE)  # the table's own column, MATCH's left side and bm25's argument
 FTS_ROWID = FTS_FROM.c.rowid
@@ -67,10 +68,6 @@ def tsquery(terms: list[str]) -> str:
     return " & ".join(quoted)
 
 
-def pg_vector(body: Any) -> ColumnElement[Any]:
-    return func.to_tsvector(_SIMPLE, func.coalesce(body, literal_column("''")))
-
-
 def pg_query(terms: list[str]) -> ColumnElement[Any]:
     return func.to_tsquery(_SIMPLE, tsquery(terms))
 
@@ -79,7 +76,7 @@ def matching(dialect: str, terms: list[str], *fields: Any) -> Select[Any]:
     """`fields` of the messages holding every word, not deleted, through the index."""
     if dialect == "postgresql":
         return select(*fields).where(
-            pg_vector(col(M.body)).op("@@")(pg_query(terms)), col(M.deleted_at).is_(None)
+            SEARCH_VECTOR.op("@@")(pg_query(terms)), col(M.deleted_at).is_(None)
         )
     return (
         select(*fields)
@@ -87,3 +84,11 @@ def matching(dialect: str, terms: list[str], *fields: Any) -> Select[Any]:
         .join_from(FTS_FROM, M, MESSAGE_ROWID == FTS_ROWID)
         .where(FTS.op("MATCH")(fts5_query(terms)), col(M.deleted_at).is_(None))
     )
+
+
+def prefer_the_index(session: Session) -> None:
+    """PostgreSQL: no sequential scan in this transaction. The planner's estimate for a prefix
+    query (`'lea':*`) is a fixed guess, on which it reads the whole table rather than the GIN
+    index (the inbox's search: ~0.7 s at 50,000 messages under load)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL enable_seqscan = off"))

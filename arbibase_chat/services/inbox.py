@@ -247,6 +247,8 @@ def list_threads(
         )
     rows_query = _inbox_rows(query.limit(size + 1).subquery("page"))
     with reading(db, as_user=user_id) as session:
+        if search:
+            fulltext.prefer_the_index(session)
         rows = session.execute(rows_query).all()
         page, more = rows[:size], len(rows) > size
         tags = _tags_for(session, (row[0].id for row in page))

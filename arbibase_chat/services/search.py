@@ -132,9 +132,12 @@ def _pg_candidates(
     matches = fulltext.matching("postgresql", terms, *_FIELDS)
     if before is not None:
         matches = matches.where(col(M.created_at) < before)
-    # MATERIALIZED: planned alone, where the GIN index is the only way to the matches.
+    # MATERIALIZED and no sequential scan: planned alone, where the GIN index is then the only
+    # way to the matches (on its guess the planner would read the table until PROBE matches).
     probe = matches.limit(PROBE + 1).cte("probe").prefix_with("MATERIALIZED")
+    _planner(session, enable_seqscan=False)
     found = session.execute(select(probe).where(probe.c.thread_id.in_(_mine(user_id)))).all()
+    _planner(session, enable_seqscan=True)
     if len(found) <= PROBE:
         return sorted(found, key=lambda r: r.created_at, reverse=True)[:CANDIDATES]
     _planner(session, enable_seqscan=False, enable_bitmapscan=False)
@@ -146,8 +149,8 @@ def _pg_candidates(
 def _pg_ranks(
     session: Session, terms: list[str], ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[str | None, float]]:
-    """The text and ts_rank of each candidate (the vector computed again for these only)."""
-    rank = func.ts_rank(fulltext.pg_vector(col(M.body)), fulltext.pg_query(terms))
+    """The text and ts_rank of each candidate."""
+    rank = func.ts_rank(fulltext.SEARCH_VECTOR, fulltext.pg_query(terms))
     rows = session.execute(select(col(M.id), col(M.body), rank).where(col(M.id).in_(ids)))
     return {mid: (body, float(value)) for mid, body, value in rows}
 
