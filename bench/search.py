@@ -157,7 +157,7 @@ def _plan(engine: Engine, query: str, user: uuid.UUID) -> str:
         for stmt, params in statements:
             if stmt.startswith("SET LOCAL"):
                 conn.exec_driver_sql(stmt)
-            elif "to_tsvector" in stmt or "sum(" in stmt:
+            elif "search_vector" in stmt or "sum(" in stmt:
                 rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + stmt, params).all()
                 lines += ["    " + r[0] for r in rows] + ["    --"]
         conn.rollback()

@@ -33,7 +33,7 @@ from arbibase_chat.models import (
     ThreadStatus,
     User,
 )
-from arbibase_chat.services import fulltext, validation
+from arbibase_chat.services import _access, fulltext, validation
 from arbibase_chat.services._tx import reading
 from arbibase_chat.services.errors import Invalid
 from arbibase_chat.services.inbox import viewer_status
@@ -66,7 +66,8 @@ class SearchHit(BaseModel):
 
 
 def _mine(user_id: uuid.UUID) -> Select[Any]:
-    return select(col(P.thread_id)).where(col(P.user_id) == user_id)
+    """My threads' ids (`_access`: the one participant check)."""
+    return select(col(P.thread_id)).where(_access.is_mine(user_id))
 
 
 _FIELDS = (
@@ -180,7 +181,7 @@ def _details(session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict
             col(P.archived_at),
         )
         .join(T, col(T.id) == col(M.thread_id))
-        .join(P, (col(P.thread_id) == col(M.thread_id)) & (col(P.user_id) == user_id))
+        .join(P, (col(P.thread_id) == col(M.thread_id)) & _access.is_mine(user_id))
         .join(Property, col(Property.id) == col(T.property_id))
         .join(User, col(User.id) == col(M.sender_id))
         .where(col(M.id).in_(ids))
