@@ -8,6 +8,7 @@ browser may send with any payload (allow-listed in tests/test_event_surface.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import reflex as rx
@@ -21,23 +22,40 @@ from arbibase_chat.session import SessionState, user_view
 STATUS_LABELS = {"archived": "Archived", "closed": "Closed"}
 
 
-def _row(hit: search.SearchHit, zone: Any) -> dict[str, Any]:
-    at = hit.created_at.astimezone(zone) if zone else hit.created_at
-    return {
-        "href": routes.thread_at(str(hit.thread_id), hit.seq),
-        "title": hit.thread_title,
-        "property": hit.property_title,
-        "sender": hit.sender_name,
-        "when": at.strftime("%b %-d, %Y %H:%M"),
-        "status": STATUS_LABELS.get(hit.status, ""),
-        "pieces": [{"text": p.text, "match": p.match} for p in hit.snippet],
-    }
+@dataclass
+class Piece:
+    text: str
+    match: bool
+
+
+@dataclass
+class ResultRow:
+    href: str
+    title: str
+    property: str
+    sender: str
+    when: str
+    status: str  # "Archived" / "Closed" as I see the thread; "" when active
+    pieces: list[Piece] = field(default_factory=list)
+
+
+def _row(hit: search.SearchHit, zone: Any) -> ResultRow:
+    at = hit.created_at.astimezone(zone)
+    return ResultRow(
+        href=routes.thread_at(str(hit.thread_id), hit.seq),
+        title=hit.thread_title,
+        property=hit.property_title,
+        sender=hit.sender_name,
+        when=at.strftime("%b %-d, %Y %H:%M"),
+        status=STATUS_LABELS.get(hit.status, ""),
+        pieces=[Piece(text=p.text, match=p.match) for p in hit.snippet],
+    )
 
 
 @user_view
 class SearchState(rx.State):
     query: str = ""
-    results: list[dict[str, Any]] = []
+    results: list[ResultRow] = []
     error: str = ""
     searched: bool = False
 

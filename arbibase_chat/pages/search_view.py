@@ -4,28 +4,26 @@ at that message (state in pages/search.py). Snippets are text pieces, the matchi
 
 from __future__ import annotations
 
-from typing import Any
-
 import reflex as rx
 
 from arbibase_chat.pages.inbox_view import inbox_navbar
-from arbibase_chat.pages.search import SearchState
+from arbibase_chat.pages.search import Piece, ResultRow, SearchState
 
 
-def _piece(piece: Any) -> rx.Component:
+def _piece(piece: rx.Var[Piece]) -> rx.Component:
     return rx.cond(
-        piece["match"],
-        rx.el.mark(piece["text"], class_name="search-match"),
-        rx.text.span(piece["text"]),
+        piece.match,
+        rx.el.mark(piece.text, class_name="search-match"),
+        rx.text.span(piece.text),
     )
 
 
-def _result(hit: Any) -> rx.Component:
+def _result(hit: rx.Var[ResultRow]) -> rx.Component:
     return rx.link(
         rx.vstack(
             rx.hstack(
                 rx.text(
-                    hit["title"],
+                    hit.title,
                     weight="medium",
                     size="2",
                     trim="both",
@@ -36,26 +34,26 @@ def _result(hit: Any) -> rx.Component:
                     white_space="nowrap",
                 ),
                 rx.cond(
-                    hit["status"] != "",
-                    rx.badge(hit["status"], color_scheme="gray", variant="soft", size="1"),
+                    hit.status != "",
+                    rx.badge(hit.status, color_scheme="gray", variant="soft", size="1"),
                 ),
-                rx.text(hit["when"], size="1", color=rx.color("gray", 11), flex_shrink="0"),
+                rx.text(hit.when, size="1", color=rx.color("gray", 11), flex_shrink="0"),
                 width="100%",
                 align="center",
                 spacing="2",
             ),
             rx.text(
-                rx.text.strong(hit["sender"], ": "),
-                rx.foreach(hit["pieces"], _piece),
+                rx.text.strong(hit.sender, ": "),
+                rx.foreach(hit.pieces, _piece),
                 size="2",
                 color=rx.color("gray", 12),
                 overflow_wrap="anywhere",
             ),
-            rx.text(hit["property"], size="1", color=rx.color("gray", 11)),
+            rx.text(hit.property, size="1", color=rx.color("gray", 11)),
             spacing="1",
             width="100%",
         ),
-        href=hit["href"],
+        href=hit.href,
         underline="none",
         class_name="search-result",
         display="block",

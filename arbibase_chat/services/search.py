@@ -137,10 +137,13 @@ def _pg_candidates(
     # way to the matches (on its guess the planner would read the table until PROBE matches).
     probe = matches.limit(PROBE + 1).cte("probe").prefix_with("MATERIALIZED")
     _planner(session, enable_seqscan=False)
-    found = session.execute(select(probe).where(probe.c.thread_id.in_(_mine(user_id)))).all()
-    _planner(session, enable_seqscan=True)
-    if len(found) <= PROBE:
+    # Counted in the database: a common word's PROBE rows never travel to Python.
+    count = session.scalar(select(func.count()).select_from(probe))
+    if (count or 0) <= PROBE:
+        found = session.execute(select(probe).where(probe.c.thread_id.in_(_mine(user_id)))).all()
+        _planner(session, enable_seqscan=True)
         return sorted(found, key=lambda r: r.created_at, reverse=True)[:CANDIDATES]
+    _planner(session, enable_seqscan=True)
     _planner(session, enable_seqscan=False, enable_bitmapscan=False)
     rows = list(session.execute(newest).all())
     _planner(session, enable_seqscan=True, enable_bitmapscan=True)
