@@ -46,7 +46,7 @@ def _row(hit: search.SearchHit, zone: Any) -> ResultRow:
         title=hit.thread_title,
         property=hit.property_title,
         sender=hit.sender_name,
-        when=at.strftime("%b %-d, %Y %H:%M"),
+        when=at.strftime("%b %-d, %Y %-I:%M %p"),
         status=STATUS_LABELS.get(hit.status, ""),
         pieces=[Piece(text=p.text, match=p.match) for p in hit.snippet],
     )

@@ -13,7 +13,14 @@ from arbibase_chat.pages.search import Piece, ResultRow, SearchState
 def _piece(piece: rx.Var[Piece]) -> rx.Component:
     return rx.cond(
         piece.match,
-        rx.el.mark(piece.text, class_name="search-match"),
+        rx.el.mark(
+            piece.text,
+            class_name="search-match",
+            background=rx.color("amber", 5),
+            color=rx.color("gray", 12),
+            border_radius="3px",
+            padding="0 1px",
+        ),
         rx.text.span(piece.text),
     )
 
@@ -26,7 +33,6 @@ def _result(hit: rx.Var[ResultRow]) -> rx.Component:
                     hit.title,
                     weight="medium",
                     size="2",
-                    trim="both",
                     flex="1",
                     min_width="0",
                     overflow="hidden",

@@ -19,7 +19,7 @@ MAX_PAGES = 20  # 1,000 messages at most
 
 def wanted_seq(params: dict[str, Any]) -> int | None:
     raw = params.get("m")
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 12:
+    if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         return None
     seq = int(raw)
     return seq if seq >= 1 else None
