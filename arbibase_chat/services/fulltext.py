@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table, text
+from sqlalchemy.sql.elements import ColumnClause
 from sqlmodel import Session, col
 
 from arbibase_chat.models import MessagingMessage
@@ -36,13 +37,15 @@ SEARCH_OBJECTS = frozenset(
 )
 
 WORD = re.compile(r"[^\W_]+")
-_SIMPLE = literal_column("'simple'::regconfig")
+_SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
 # PostgreSQL: the stored, generated vector of the body (alembic 0013), outside the ORM model.
-SEARCH_VECTOR = literal_column("messaging_messages.search_vector")
+SEARCH_VECTOR: ColumnClause[Any] = literal_column("messaging_messages.search_vector")
 FTS_FROM = table(FTS_TABLE, column("rowid"))
-FTS = literal_column(FTS_TABLE)  # the table's own column, MATCH's left side and bm25's argument
+FTS: ColumnClause[Any] = literal_column(
+    FTS_TABLE
+)  # the table's own column, MATCH's left side and bm25's argument
 FTS_ROWID = FTS_FROM.c.rowid
-MESSAGE_ROWID = literal_column("messaging_messages.rowid")
+MESSAGE_ROWID: ColumnClause[Any] = literal_column("messaging_messages.rowid")
 
 
 def words(query: Any, *, field: str = "q") -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -47,7 +48,7 @@ def test_a_result_opens_the_thread_at_the_message(
     context = browser.new_context(viewport=SIZES[size], color_scheme=scheme)  # type: ignore[arg-type]
     context.set_default_timeout(20_000)
     page = context.new_page()
-    other = "dark" if scheme == "light" else "light"
+    other: Literal["dark", "light"] = "dark" if scheme == "light" else "light"
     try:
         log_in(page, live_server, alice.email, factories.PASSWORD)
         page.locator("#open-message-search").click()
@@ -63,7 +64,7 @@ def test_a_result_opens_the_thread_at_the_message(
         page.screenshot(path=str(artifacts_dir / f"search-results-{size}-{scheme}.png"))
         page.emulate_media(color_scheme=other)
         page.screenshot(path=str(artifacts_dir / f"search-results-{size}-{other}.png"))
-        page.emulate_media(color_scheme=scheme)
+        page.emulate_media(color_scheme="light" if other == "dark" else "dark")
 
         result.click()
         expect(page).to_have_url(live_server + routes.thread_at(str(tid), OLD_SEQ))
