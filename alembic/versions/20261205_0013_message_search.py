@@ -4,7 +4,9 @@
   coalesce(body, ''))` and a GIN index on it ('simple' because users write in several
   languages and no stemming dictionary fits all, and `unaccent` is not on every Supabase
   project), and a btree on `created_at` that lets a common word's search walk the newest
-  messages first instead of ranking every match (services/search.py). Stored, not an
+  messages first instead of ranking every match (services/search.py), and
+  `messaging_rls.message_search(query, limit)`: the GIN lookup for a user under RLS (below).
+  Stored, not an
   expression index: the walk and ts_rank read the vector instead of parsing each body again
   (measured: ~30 us a row under load). The database computes it: no writer sends it.
 - SQLite: an FTS5 external-content table `messaging_messages_fts` over `body` (rowid = the
@@ -29,6 +31,34 @@ down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Under RLS the planner may not use the GIN index for a user's `@@`: the operator is not
+# LEAKPROOF, so it must run after the policy's check, i.e. as a filter on every row (a 1M-row
+# scan for a word in none). This function does the index lookup as its owner, limited to the
+# caller's own threads (`auth.uid()`, the claims every user transaction carries), and returns
+# ids only; the service reads the rows themselves as the user, through RLS.
+SEARCH_FUNCTION = """
+create function {schema}.message_search(p_query tsquery, p_limit integer)
+returns table (message_id uuid, thread_id uuid)
+language sql
+stable
+security definer
+set search_path = ''
+set enable_seqscan = off
+as $$
+  select m.id, m.thread_id
+  from public.messaging_messages m
+  where m.search_vector operator(pg_catalog.@@) p_query
+    and m.deleted_at is null
+    and exists (
+      select 1 from public.messaging_participants p
+      where p.thread_id = m.thread_id and p.user_id = (select auth.uid())
+    )
+  limit p_limit
+$$;
+revoke all on function {schema}.message_search(tsquery, integer) from public;
+grant execute on function {schema}.message_search(tsquery, integer) to authenticated, service_role;
+"""
+
 POSTGRES_UP = """
 alter table public.messaging_messages add column search_vector tsvector
   generated always as (to_tsvector('simple'::regconfig, coalesce(body, ''))) stored;
@@ -38,6 +68,7 @@ create index if not exists ix_messaging_messages_created_at
   on public.messaging_messages (created_at);
 """
 POSTGRES_DOWN = """
+drop function if exists messaging_rls.message_search(tsquery, integer);
 drop index if exists public.ix_messaging_messages_created_at;
 drop index if exists public.ix_messaging_messages_search;
 alter table public.messaging_messages drop column if exists search_vector;
@@ -78,6 +109,7 @@ SQLITE_DOWN = [
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(POSTGRES_UP)
+        op.execute(SEARCH_FUNCTION.format(schema="messaging_rls"))
     else:
         for statement in SQLITE_UP:
             op.execute(statement)

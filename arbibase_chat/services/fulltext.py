@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, column, func, literal_column, sele
 from sqlalchemy.sql.elements import ColumnClause
 from sqlmodel import Session, col
 
+from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagingMessage
 from arbibase_chat.services import validation
 from arbibase_chat.services.errors import Invalid
@@ -73,6 +74,29 @@ def tsquery(terms: list[str]) -> str:
 
 def pg_query(terms: list[str]) -> ColumnElement[Any]:
     return func.to_tsquery(_SIMPLE, tsquery(terms))
+
+
+def under_rls(dialect: str) -> bool:
+    """Does a user transaction run under RLS (PostgreSQL, `_tx.act_as`)?"""
+    return dialect == "postgresql" and get_settings().db_rls
+
+
+def indexed(terms: list[str], limit: int) -> Any:
+    """PostgreSQL under RLS: (message_id, thread_id) of up to `limit` live messages of the
+    caller's threads holding the words, through the GIN index (alembic 0013's
+    `messaging_rls.message_search`: RLS keeps `@@` off the index, its operator not being
+    LEAKPROOF). Ids only; the rows are read as the user."""
+    return func.messaging_rls.message_search(pg_query(terms), limit).table_valued(
+        "message_id", "thread_id"
+    )
+
+
+def thread_ids(dialect: str, terms: list[str]) -> Select[Any]:
+    """The threads holding a live message with every word (the inbox's search)."""
+    if under_rls(dialect):
+        found = indexed(terms, 10_000_000)
+        return select(found.c.thread_id)
+    return matching(dialect, terms, col(M.thread_id))
 
 
 def matching(dialect: str, terms: list[str], *fields: Any) -> Select[Any]:

@@ -314,8 +314,7 @@ def _matches(search: str, dialect: str) -> ColumnElement[bool]:
     ]
     terms = fulltext.words(needle, field="search")
     if terms:
-        in_text = fulltext.matching(dialect, terms, col(M.thread_id)).correlate(None)
-        found.append(col(T.id).in_(in_text))
+        found.append(col(T.id).in_(fulltext.thread_ids(dialect, terms).correlate(None)))
     return or_(*found)
 
 

@@ -130,17 +130,26 @@ def _pg_candidates(
         _planner(session, enable_seqscan=True, enable_bitmapscan=True)
         rows.sort(key=lambda r: r.created_at, reverse=True)
         return rows[:CANDIDATES]
-    matches = fulltext.matching("postgresql", terms, *_FIELDS)
-    if before is not None:
-        matches = matches.where(col(M.created_at) < before)
-    # MATERIALIZED and no sequential scan: planned alone, where the GIN index is then the only
-    # way to the matches (on its guess the planner would read the table until PROBE matches).
-    probe = matches.limit(PROBE + 1).cte("probe").prefix_with("MATERIALIZED")
-    _planner(session, enable_seqscan=False)
+    if fulltext.under_rls("postgresql"):
+        # Through alembic 0013's function: under RLS `@@` cannot use the index directly.
+        probe: Any = fulltext.indexed(terms, PROBE + 1)
+        count = session.scalar(select(func.count()).select_from(probe))
+        wanted = walk.where(col(M.id).in_(select(probe.c.message_id)))
+    else:
+        # MATERIALIZED and no sequential scan: planned alone, where the GIN index is the only
+        # way to the matches (on its guess the planner would read the table until PROBE).
+        probe = (
+            fulltext.matching("postgresql", terms, col(M.id))
+            .limit(PROBE + 1)
+            .cte("probe")
+            .prefix_with("MATERIALIZED")
+        )
+        _planner(session, enable_seqscan=False)
+        count = session.scalar(select(func.count()).select_from(probe))
+        wanted = walk.where(col(M.id).in_(select(probe.c.id)))
     # Counted in the database: a common word's PROBE rows never travel to Python.
-    count = session.scalar(select(func.count()).select_from(probe))
     if (count or 0) <= PROBE:
-        found = session.execute(select(probe).where(probe.c.thread_id.in_(_mine(user_id)))).all()
+        found = session.execute(wanted).all()
         _planner(session, enable_seqscan=True)
         return sorted(found, key=lambda r: r.created_at, reverse=True)[:CANDIDATES]
     _planner(session, enable_seqscan=True)
