@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import Engine
@@ -164,6 +166,10 @@ def _plan(engine: Engine, query: str, user: uuid.UUID) -> str:
     return "\n".join(lines)
 
 
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
@@ -187,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     def out(line: str) -> None:
         print(line, flush=True)
 
+    # SIGTERM cleans up like Ctrl-C (the Postgres database is dropped in `run_backend`).
+    signal.signal(signal.SIGTERM, _interrupt)
     tmp = tempfile.mkdtemp(prefix="arbibase-search-bench-")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{os.path.join(tmp, 'default.db')}")
     os.environ.setdefault("ATTACHMENTS_DIR", os.path.join(tmp, "attachments"))

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Row, Select, func, select, text
+from sqlalchemy import Float, Select, bindparam, column, func, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -168,10 +168,50 @@ def _pg_ranks(
     return {mid: (body, float(value)) for mid, body, value in rows}
 
 
+# SQLite, a user with few messages: their threads' messages, each looked up in the FTS index
+# by rowid (CROSS JOIN fixes that order; from the index side, a common word would walk every
+# user's matches). `{before}` is an optional condition.
+_SQLITE_SMALL_USER = """
+SELECT m.id, m.thread_id, m.seq, m.sender_id, m.created_at, m.body,
+       -bm25(messaging_messages_fts) AS rank
+FROM messaging_participants AS p
+CROSS JOIN messaging_messages AS m
+CROSS JOIN messaging_messages_fts
+WHERE p.user_id = :me AND m.thread_id = p.thread_id AND m.deleted_at IS NULL {before}
+  AND messaging_messages_fts.rowid = m.rowid AND messaging_messages_fts MATCH :q
+"""
+
+
 def _sqlite_candidates(
     session: Session, terms: list[str], user_id: uuid.UUID, before: datetime | None
-) -> list[Row[Any]]:
-    """SQLite: the newest CANDIDATES matches in FTS5's rowid order (newest last), with bm25."""
+) -> list[Any]:
+    """SQLite: a small user's threads one by one; else the newest CANDIDATES matches in
+    FTS5's rowid order (newest last). Both with bm25."""
+    if _my_volume(session, user_id) <= SMALL_USER:
+        sql = text(
+            _SQLITE_SMALL_USER.format(before="AND m.created_at < :before" if before else "")
+        ).bindparams(
+            bindparam("me", value=user_id, type_=P.__table__.c.user_id.type),  # type: ignore[attr-defined]
+            bindparam("q", value=fulltext.fts5_query(terms)),
+            *(
+                [bindparam("before", value=before, type_=M.__table__.c.created_at.type)]
+                if before
+                else []
+            ),  # type: ignore[attr-defined]
+        )
+        table = M.__table__  # type: ignore[attr-defined]
+        typed = sql.columns(
+            table.c.id,
+            table.c.thread_id,
+            table.c.seq,
+            table.c.sender_id,
+            table.c.created_at,
+            table.c.body,
+            column("rank", Float),
+        )
+        rows = list(session.execute(typed).all())
+        rows.sort(key=lambda r: r.created_at, reverse=True)
+        return rows[:CANDIDATES]
     query = (
         _walk("sqlite", terms, user_id, before)
         .add_columns(col(M.body), (-func.bm25(fulltext.FTS)).label("rank"))
