@@ -21,10 +21,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Float, Select, bindparam, column, func, select, text
+from sqlalchemy import Float, Select, Uuid, bindparam, column, func, select, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlalchemy.sql.elements import BindParameter
+from sqlmodel import Session, SQLModel, col
 
+from arbibase_chat.db import UTCDateTime
 from arbibase_chat.models import (
     MessagingMessage,
     MessagingThread,
@@ -168,6 +170,7 @@ def _pg_ranks(
     return {mid: (body, float(value)) for mid, body, value in rows}
 
 
+_MESSAGES = SQLModel.metadata.tables["messaging_messages"]
 # SQLite, a user with few messages: their threads' messages, each looked up in the FTS index
 # by rowid (CROSS JOIN fixes that order; from the index side, a common word would walk every
 # user's matches). `{before}` is an optional condition.
@@ -188,25 +191,18 @@ def _sqlite_candidates(
     """SQLite: a small user's threads one by one; else the newest CANDIDATES matches in
     FTS5's rowid order (newest last). Both with bm25."""
     if _my_volume(session, user_id) <= SMALL_USER:
+        params: list[BindParameter[Any]] = [
+            bindparam("me", value=user_id, type_=Uuid()),
+            bindparam("q", value=fulltext.fts5_query(terms)),
+        ]
+        if before is not None:
+            params.append(bindparam("before", value=before, type_=UTCDateTime()))
         sql = text(
             _SQLITE_SMALL_USER.format(before="AND m.created_at < :before" if before else "")
-        ).bindparams(
-            bindparam("me", value=user_id, type_=P.__table__.c.user_id.type),  # type: ignore[attr-defined]
-            bindparam("q", value=fulltext.fts5_query(terms)),
-            *(
-                [bindparam("before", value=before, type_=M.__table__.c.created_at.type)]
-                if before
-                else []
-            ),  # type: ignore[attr-defined]
-        )
-        table = M.__table__  # type: ignore[attr-defined]
+        ).bindparams(*params)
         typed = sql.columns(
-            table.c.id,
-            table.c.thread_id,
-            table.c.seq,
-            table.c.sender_id,
-            table.c.created_at,
-            table.c.body,
+            *(_MESSAGES.c[name] for name in ("id", "thread_id", "seq", "sender_id")),
+            *(_MESSAGES.c[name] for name in ("created_at", "body")),
             column("rank", Float),
         )
         rows = list(session.execute(typed).all())
