@@ -39,21 +39,23 @@ depends_on: str | Sequence[str] | None = None
 SEARCH_FUNCTION = """
 create function {schema}.message_search(p_query tsquery, p_limit integer)
 returns table (message_id uuid, thread_id uuid)
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 set enable_seqscan = off
 as $$
-  select m.id, m.thread_id
-  from public.messaging_messages m
-  where m.search_vector operator(pg_catalog.@@) p_query
-    and m.deleted_at is null
-    and exists (
-      select 1 from public.messaging_participants p
-      where p.thread_id = m.thread_id and p.user_id = (select auth.uid())
-    )
-  limit p_limit
+begin
+  -- EXECUTE: planned for these values each call. A plan for any value (what a function's
+  -- static statement gets) ANDs the GIN index with each thread's rows: 45 s for a common word.
+  return query execute
+    'select m.id, m.thread_id from public.messaging_messages m'
+    ' where m.search_vector operator(pg_catalog.@@) $1 and m.deleted_at is null'
+    '   and exists (select 1 from public.messaging_participants p'
+    '               where p.thread_id = m.thread_id and p.user_id = (select auth.uid()))'
+    ' limit $2'
+    using p_query, p_limit;
+end
 $$;
 revoke all on function {schema}.message_search(tsquery, integer) from public;
 grant execute on function {schema}.message_search(tsquery, integer) to authenticated, service_role;
