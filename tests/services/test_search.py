@@ -208,3 +208,24 @@ def test_the_paths_for_big_users_find_the_same(db, monkeypatch, path):
     assert hits == expected[: search.CANDIDATES]
     assert [h.message_id for h in _found(db, pair.operator, "balc", limit=1)] == expected[:1]
     assert _found(db, pair.operator, "nowhere") == []
+
+
+def test_the_postgres_index_function_answers_only_the_callers_threads(db):
+    """alembic 0013's `messaging_rls.message_search` runs as its owner (RLS keeps `@@` off the
+    index): it must itself limit the ids to the caller's threads and to live messages."""
+    if db.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from sqlalchemy import text
+
+    from arbibase_chat.services._tx import reading
+
+    pair, stranger = Pair(db), Pair(db)
+    sent = _send(pair, "mezzanine plans")
+    gone = _send(pair, "mezzanine old")
+    message_edits.delete_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, message_id=gone.id, db=db
+    )
+    sql = text("select message_id from messaging_rls.message_search(to_tsquery('simple', :q), 10)")
+    for user, expected in ((pair.owner, {sent.id}), (stranger.operator, set())):
+        with reading(db, as_user=user.id) as session:
+            assert set(session.scalars(sql, {"q": "'mezzanine':*"})) == expected
