@@ -159,7 +159,7 @@ def _plan(engine: Engine, query: str, user: uuid.UUID) -> str:
         for stmt, params in statements:
             if stmt.startswith("SET LOCAL"):
                 conn.exec_driver_sql(stmt)
-            elif "search_vector" in stmt or "sum(" in stmt:
+            elif any(k in stmt for k in ("search_vector", "sum(", "message_search")):
                 rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + stmt, params).all()
                 lines += ["    " + r[0] for r in rows] + ["    --"]
         conn.rollback()

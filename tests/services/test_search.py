@@ -189,7 +189,10 @@ def test_snippet_marks_words_as_plain_text():
     "path",
     [
         pytest.param({"SMALL_USER": -1, "PROBE": 1000}, id="gin-probe"),
-        pytest.param({"SMALL_USER": -1, "PROBE": 1, "CANDIDATES": 3}, id="newest-walk"),
+        pytest.param({"SMALL_USER": -1, "PROBE": 1000, "CANDIDATES": 3}, id="recent-rows"),
+        pytest.param(
+            {"SMALL_USER": -1, "PROBE": 1, "CANDIDATES": 3, "RECENT_ROWS": 1}, id="newest-walk"
+        ),
     ],
 )
 def test_the_paths_for_big_users_find_the_same(db, monkeypatch, path):
