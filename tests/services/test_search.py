@@ -193,6 +193,10 @@ def test_snippet_marks_words_as_plain_text():
         pytest.param(
             {"SMALL_USER": -1, "PROBE": 1, "CANDIDATES": 3, "RECENT_ROWS": 1}, id="newest-walk"
         ),
+        pytest.param(
+            {"SMALL_USER": -1, "PROBE": 1, "CANDIDATES": 3, "RECENT_ROWS": 1, "WALK_ROWS": 0},
+            id="probe-then-walk",
+        ),
     ],
 )
 def test_the_paths_for_big_users_find_the_same(db, monkeypatch, path):
