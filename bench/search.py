@@ -39,9 +39,11 @@ from bench.queries import (
     analyze,
     build_dataset,
     captured,
+    cpu_sample,
     db_size,
     machine_facts,
     measure,
+    others_report,
     raw_insert,
     seed,
     table,
@@ -100,6 +102,7 @@ def run_backend(
         out(f"ANALYZE: {analyze(url, backend):.1f} s")
         out(f"built in {time.perf_counter() - t0:.0f} s; database size {db_size(url, backend)}")
         engine = dbmod.get_engine(url)
+        cpu0 = cpu_sample()
         small = ds.threads[1].counterparty  # a user in a handful of threads
         lines = [(name, q, ds.hub) for name, q in QUERIES]
         lines.append(("common word, user in few threads", "lease", small))
@@ -128,6 +131,7 @@ def run_backend(
         )
         results.append(inbox_line)
         _report(out, inbox_line)
+        out("  " + others_report(cpu0, cpu_sample())[0])
         results.append(raw_insert(backend, engine, args.raw_inserts, out))
     finally:
         if backend == "sqlite":
