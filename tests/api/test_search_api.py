@@ -63,3 +63,9 @@ def test_query_syntax_is_plain_text(client, world):
 
 def test_signed_out_is_401(client):
     assert client.get("/api/messages/search", params={"q": "x"}).status_code == 401
+
+
+def test_other_methods_are_405_not_a_thread_id(client, world):
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        res = client.request(method, "/api/messages/search?q=x", headers=world.operator.auth)
+        assert res.status_code == 405, (method, res.text)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arbibase_chat import aio
 from arbibase_chat.api.deps import CurrentUser, Db, run
@@ -79,6 +80,12 @@ async def search_messages(
             for h in hits
         ]
     )
+
+
+# Other methods on /search would reach `POST /{threadId}` and answer 422 for "search": 405.
+@router.api_route("/search", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def search_messages_other_methods() -> None:
+    raise StarletteHTTPException(405, "method not allowed", {"Allow": "GET, HEAD"})
 
 
 @router.get("/{threadId}", response_model=MessageList, name="list_messages")
