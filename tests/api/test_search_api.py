@@ -66,6 +66,7 @@ def test_signed_out_is_401(client):
 
 
 def test_other_methods_are_405_not_a_thread_id(client, world):
-    for method in ("POST", "PUT", "PATCH", "DELETE"):
+    for method in ("POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
         res = client.request(method, "/api/messages/search?q=x", headers=world.operator.auth)
         assert res.status_code == 405, (method, res.text)
+        assert res.headers["allow"] == "GET, HEAD"

@@ -82,8 +82,13 @@ async def search_messages(
     )
 
 
-# Other methods on /search would reach `POST /{threadId}` and answer 422 for "search": 405.
-@router.api_route("/search", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+# Other methods on /search would reach `POST /{threadId}` (422 for "search") or the fallback
+# (whose Allow would list /{threadId}'s methods): 405, Allow GET, HEAD.
+@router.api_route(
+    "/search",
+    methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
 async def search_messages_other_methods() -> None:
     raise StarletteHTTPException(405, "method not allowed", {"Allow": "GET, HEAD"})
 
