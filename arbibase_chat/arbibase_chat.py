@@ -25,6 +25,8 @@ from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.property_view import property_page
 from arbibase_chat.pages.roi import RoiState
 from arbibase_chat.pages.roi_view import roi_page
+from arbibase_chat.pages.search import SearchState
+from arbibase_chat.pages.search_view import search_page
 from arbibase_chat.pages.settings import SettingsState
 from arbibase_chat.pages.settings_view import settings_page
 from arbibase_chat.pages.staff import StaffState, staff_page
@@ -72,6 +74,8 @@ app.head_components.append(rx.script(src="/chat.js"))
 # Notifications (issue #12): the unread total in the title and on the favicon, desktop
 # notifications and sound for new messages (assets/notify.js; settings on /settings).
 app.head_components.append(rx.script(src="/notify.js"))
+# Message search (issue #14): a thread opened at one message scrolls to it (assets/jump.js).
+app.head_components.append(rx.script(src="/jump.js"))
 # The icon notify.js badges; /favicon.ico is there too for browsers that ask for it anyway.
 app.head_components.append(
     rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml", id="favicon")
@@ -131,6 +135,12 @@ app.add_page(
     route=routes.SETTINGS,
     title="Settings · ArbiBase Chat",
     on_load=[SettingsState.load, ChatState.close],
+)
+app.add_page(
+    search_page,
+    route=routes.SEARCH,
+    title="Search messages · ArbiBase Chat",
+    on_load=[SearchState.load, ChatState.close],
 )
 app.add_page(
     portfolio_page,

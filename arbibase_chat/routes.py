@@ -75,3 +75,16 @@ def safe_next(value: object, default: str = INBOX) -> str:
 def login_then(path: str) -> str:
     """The login page, coming back to `path` afterwards."""
     return f"{LOGIN}?next={quote(safe_next(path), safe='/')}"
+
+
+# Message search (issue #14): the results page, and a thread opened at one message.
+SEARCH = "/search"
+
+
+def search_for(query: str) -> str:
+    return f"{SEARCH}?q={quote(query, safe='')}"
+
+
+def thread_at(thread_id: str, seq: int) -> str:
+    """A thread opened at message `seq` (pages/thread_jump.py loads it, assets/jump.js shows it)."""
+    return f"{THREAD_PREFIX}{thread_id}?m={seq}"

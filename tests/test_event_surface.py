@@ -165,6 +165,12 @@ APP_HANDLERS = {
         "set_permission",
         "set_sound",
     },
+    # Message search: `load` reads the URL's `?q=`, `submit` the form's `q`; the words go to
+    # services/search.py as the signed-in user, who finds only their own threads' messages.
+    "reflex___state____state.arbibase_chat___pages___search____search_state": {
+        "load",
+        "submit",
+    },
     # My e-mail opt-out: a bool, for the signed-in user only (services/notification_settings).
     "reflex___state____state.arbibase_chat___pages___settings____settings_state": {
         "load",

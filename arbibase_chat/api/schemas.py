@@ -152,6 +152,33 @@ class MessageList(BaseModel):
     data: list[MessagePublic]
 
 
+class SnippetPieceOut(BaseModel):
+    """A piece of the snippet as plain text; `match` marks a word of the search."""
+
+    text: str
+    match: bool
+
+
+class MessageSearchHit(BaseModel):
+    """One found message: where it is (`threadId`, `seq`: open the thread there) and why."""
+
+    threadId: uuid.UUID
+    messageId: uuid.UUID
+    seq: int
+    snippet: list[SnippetPieceOut]
+    createdAt: datetime
+    senderId: uuid.UUID
+    senderName: str
+    threadTitle: str
+    propertyTitle: str
+    status: ThreadStatus
+    rank: float
+
+
+class MessageSearchResults(BaseModel):
+    results: list[MessageSearchHit]
+
+
 class MessageEditIn(Body):
     """The new text of my own text message (within the edit window)."""
 

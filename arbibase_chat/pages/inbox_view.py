@@ -139,6 +139,15 @@ def _filters_bar() -> rx.Component:
                         aria_label="Clear search",
                     ),
                 ),
+                # Message search (issue #14): the messages themselves, ranked (pages/search.py).
+                rx.link(
+                    rx.icon("text-search", size=18),
+                    href=routes.SEARCH,
+                    id="open-message-search",
+                    aria_label="Search messages",
+                    title="Search messages",
+                    display="flex",
+                ),
                 width="100%",
                 align="center",
             ),

@@ -24,6 +24,7 @@ from arbibase_chat.pages import (
     thread_ai,
     thread_deal,
     thread_edit,
+    thread_jump,
     thread_live,
     thread_mute,
     thread_send,
@@ -245,6 +246,7 @@ class ChatState(rx.State):
         else:
             self.typing_name = ""
             window.start(self._views(await self._page(user_id)), page=PAGE)
+        await thread_jump.reach(self, user_id, window)  # `?m=<seq>`: a search result
         await self._keep(window)
         if self.tab_visible:
             await self._mark_read(user_id)

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from arbibase_chat.db import get_engine
 from arbibase_chat.models import (
     DEAL_STAGES,
     ROLES,
@@ -45,7 +46,7 @@ from arbibase_chat.models import (
     ThreadTag,
     User,
 )
-from arbibase_chat.services import _access, validation
+from arbibase_chat.services import _access, fulltext, validation
 from arbibase_chat.services._tx import reading
 from arbibase_chat.services.errors import Invalid, NotFound
 from arbibase_chat.services.reads import unread
@@ -55,7 +56,6 @@ PREVIEW_CHARS = 160
 T, P, M = MessagingThread, Participant, MessagingMessage
 Counterparty = aliased(User, name="counterparty")
 Other = aliased(Participant, name="other_participant")
-M2 = aliased(MessagingMessage, name="searched_message")
 
 
 def encode_cursor(last_message_at: datetime, thread_id: uuid.UUID) -> str:
@@ -225,7 +225,8 @@ def list_threads(
             )
         )
     if search:
-        thread_filters.append(_matches(search))
+        dialect = (db or get_engine()).dialect.name
+        thread_filters.append(_matches(search, dialect))
     if thread_filters:
         query = query.join(T, col(T.id) == col(P.thread_id))
         if search:  # it also matches the property and the counter-party's name
@@ -246,6 +247,8 @@ def list_threads(
         )
     rows_query = _inbox_rows(query.limit(size + 1).subquery("page"))
     with reading(db, as_user=user_id) as session:
+        if search:
+            fulltext.prefer_the_index(session)
         rows = session.execute(rows_query).all()
         page, more = rows[:size], len(rows) > size
         tags = _tags_for(session, (row[0].id for row in page))
@@ -292,7 +295,10 @@ def my_tags(*, user_id: uuid.UUID, db: Engine | None = None) -> list[str]:
         return [tag for tag in session.scalars(query).all() if tag is not None]
 
 
-def _matches(search: str) -> ColumnElement[bool]:
+def _matches(search: str, dialect: str) -> ColumnElement[bool]:
+    """The subject, the property or the counter-party's name holds the text (LIKE, on the
+    page's small rows), or a message of the thread holds its words (the full-text index,
+    `fulltext`: word prefixes, not any substring)."""
     needle = validation.clean_text(search, field="search", max_chars=100, single_line=True)
     escaped = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
@@ -300,13 +306,16 @@ def _matches(search: str) -> ColumnElement[bool]:
     def like(column: Any) -> ColumnElement[bool]:
         return func.lower(column).like(pattern, escape="\\")
 
-    return or_(
+    found = [
         like(col(T.subject)),
         like(col(Property.title)),
         like(col(Property.city)),
         like(col(Counterparty.display_name)),
-        exists().where(col(M2.thread_id) == col(T.id), like(col(M2.body))),
-    )
+    ]
+    terms = fulltext.words(needle, field="search")
+    if terms:
+        found.append(col(T.id).in_(fulltext.thread_ids(dialect, terms).correlate(None)))
+    return or_(*found)
 
 
 def read_thread_in(session: Session, *, user_id: uuid.UUID, thread_id: uuid.UUID) -> ThreadPublic:

@@ -106,6 +106,10 @@ CALLS: dict[str, Call] = {
         expected=_codes(*[400] * 5),
     ),
     "me": Call("GET /api/me", lambda c: "/api/me", expected=SIGNED_IN),
+    # Everyone signed in may search; what each finds is tests/api/test_search_api.py's.
+    "search_messages": Call(
+        "GET /api/messages/search", lambda c: "/api/messages/search?q=hello", expected=SIGNED_IN
+    ),
     "list_threads": Call(
         "GET /api/messages/threads", lambda c: "/api/messages/threads", expected=SIGNED_IN
     ),

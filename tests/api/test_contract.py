@@ -576,6 +576,7 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/me"),
     ("get", "/api/messages/threads"),
     ("post", "/api/messages/threads"),
+    ("get", "/api/messages/search"),
     ("patch", "/api/messages/threads/{threadId}"),
     ("get", "/api/messages/{threadId}"),
     ("post", "/api/messages/{threadId}"),

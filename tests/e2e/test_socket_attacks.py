@@ -48,6 +48,7 @@ from arbibase_chat.pages.portfolio import PortfolioState
 from arbibase_chat.pages.properties import PropertiesState
 from arbibase_chat.pages.property import PropertyState
 from arbibase_chat.pages.roi import RoiState
+from arbibase_chat.pages.search import SearchState
 from arbibase_chat.pages.settings import NotifyPrefs, SettingsState
 from arbibase_chat.pages.staff import StaffState
 from arbibase_chat.pages.thread import ChatState
@@ -313,6 +314,9 @@ def _hostile_arguments(scene: Scene, handler: str, params: list[str]) -> list[di
         "body": FORGED,
         "tag": FORGED,
         "search": "VICTIM",  # echoed back as the search box's value: not a secret
+        # Message search: the words of the victim's message (echoed back, not its text); a
+        # stranger's results must not hold SECRET_BODY.
+        "q": "VICTIM body",
         "email": pair.owner.email,
         "password": "not-their-password",
         "display_name": FORGED,
@@ -439,6 +443,7 @@ def _every_allowed_handler() -> list[tuple[str, str]]:
             ForgotState,
             ResetState,
             NotifyPrefs,
+            SearchState,
         )
     }
     pairs = [(state, name) for state, names in APP_HANDLERS.items() for name in sorted(names)]

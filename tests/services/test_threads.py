@@ -287,7 +287,9 @@ def test_inbox_search_matches_subject_property_person_and_text(db):
     assert found(pair.owner.display_name.upper()) == [pair.thread_id]  # counter-party
     assert found("REFUNDABLE") == [pair.thread_id]  # message text
     assert found("100%") == [pair.thread_id]  # LIKE wildcards are literal
-    assert found("100_") == []
+    assert found("1_0") == []  # `_` is literal in names, a word separator in message text
+    assert found("refund") == [pair.thread_id]  # message text: word prefixes (the index)...
+    assert found("fundable") == []  # ...not any substring
     assert found("nothing like this") == []
     # Another pair's words never surface in my search.
     messages.send_message(

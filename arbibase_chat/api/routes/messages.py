@@ -9,9 +9,11 @@ Edit and delete: 200 with the message (a delete: the tombstone, `deletedAt` set,
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arbibase_chat import aio
 from arbibase_chat.api.deps import CurrentUser, Db, run
@@ -20,12 +22,75 @@ from arbibase_chat.api.schemas import (
     MessageCreateIn,
     MessageEditIn,
     MessageList,
+    MessageSearchHit,
+    MessageSearchResults,
     ReadIn,
+    SnippetPieceOut,
 )
 from arbibase_chat.models import MessagePublic, ReadState
-from arbibase_chat.services import message_edits, messages, reads
+from arbibase_chat.services import fulltext, message_edits, messages, reads, search
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
+
+
+# Before `/{threadId}`: "search" must not be read as a thread id.
+@router.get("/search", response_model=MessageSearchResults, name="search_messages")
+async def search_messages(
+    user_id: CurrentUser,
+    db: Db,
+    q: Annotated[
+        str,
+        Query(
+            description="Words to find (all of them; the last one as a prefix)",
+            json_schema_extra={"minLength": 1, "maxLength": fulltext.MAX_QUERY_CHARS},
+        ),
+    ],
+    limit: Annotated[
+        int | None, Query(json_schema_extra={"minimum": 1, "maximum": search.MAX_LIMIT})
+    ] = None,
+    before: Annotated[
+        datetime | None, Query(description="Only messages sent before this time")
+    ] = None,
+) -> MessageSearchResults:
+    """Messages of my threads holding the words, best first (a stranger's are never there).
+    The snippet is plain-text pieces, never HTML."""
+    hits = await run(
+        search.search_messages,
+        user_id=user_id,
+        query=q,
+        limit=20 if limit is None else limit,
+        before=before,
+        db=db,
+    )
+    return MessageSearchResults(
+        results=[
+            MessageSearchHit(
+                threadId=h.thread_id,
+                messageId=h.message_id,
+                seq=h.seq,
+                snippet=[SnippetPieceOut(text=p.text, match=p.match) for p in h.snippet],
+                createdAt=h.created_at,
+                senderId=h.sender_id,
+                senderName=h.sender_name,
+                threadTitle=h.thread_title,
+                propertyTitle=h.property_title,
+                status=h.status,
+                rank=h.rank,
+            )
+            for h in hits
+        ]
+    )
+
+
+# Other methods on /search would reach `POST /{threadId}` (422 for "search") or the fallback
+# (whose Allow would list /{threadId}'s methods): 405, Allow GET, HEAD.
+@router.api_route(
+    "/search",
+    methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
+async def search_messages_other_methods() -> None:
+    raise StarletteHTTPException(405, "method not allowed", {"Allow": "GET, HEAD"})
 
 
 @router.get("/{threadId}", response_model=MessageList, name="list_messages")
