@@ -124,9 +124,7 @@ async def test_typing_goes_only_to_tabs_showing_the_thread_and_expires(running, 
     ]
 
 
-async def test_a_visible_reader_gets_the_message_read_and_the_sender_seen_in_one_push(
-    running, db
-):
+async def test_a_visible_reader_gets_the_message_read_and_the_sender_seen_in_one_push(running, db):
     hub, rec = running
     pair = Pair(db)
     await hub.drained()
