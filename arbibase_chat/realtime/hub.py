@@ -38,6 +38,8 @@ from arbibase_chat.services.errors import DomainError, NotFound
 log = logging.getLogger(__name__)
 
 TYPING_SECONDS = 5.0
+# Sessions resynced at once after a source reconnects (each reads its thread and inbox).
+RESYNC_CONCURRENCY = 8
 
 
 class _ResyncAll:
@@ -212,9 +214,7 @@ class Hub:
             return
         if isinstance(event, _ResyncAll):
             self._rows.clear()  # events may have been missed: nothing held can be trusted
-            await asyncio.gather(
-                *(self._push(token, Resync(user_id)) for user_id, token in self._all_sessions())
-            )
+            await self._resync_all()
             return
         if isinstance(event, events.AccountUpdated):
             # Nothing to compute: each of the user's sessions re-reads its own identity.
@@ -345,6 +345,26 @@ class Hub:
         await self._push_all(
             [UserUpdate(user_id=user_id, thread_id=thread_id, thread=row, unread_total=total)]
         )
+
+    async def _resync_all(self) -> None:
+        """Every session catches up, RESYNC_CONCURRENCY at a time. All at once, each push
+        held its tab's state lock while its reads queued behind every other tab's: after a
+        database restart with 250 tabs on a worker, all of them outlived Reflex's lock
+        timeout and were dropped (bench/FAULTS.md). A push that fails is tried once more."""
+        gate = asyncio.Semaphore(RESYNC_CONCURRENCY)
+
+        async def one(user_id: uuid.UUID, token: str) -> None:
+            async with gate:
+                assert self._push_to_session is not None
+                for attempt in (1, 2):
+                    try:
+                        await self._push_to_session(token, Resync(user_id))
+                        return
+                    except Exception:
+                        if attempt == 2:
+                            log.exception("realtime: resync of %s failed", token)
+
+        await asyncio.gather(*(one(user_id, token) for user_id, token in self._all_sessions()))
 
     def _already_routed(self, message_id: uuid.UUID) -> bool:
         if message_id in self._recent:

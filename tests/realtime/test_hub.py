@@ -159,3 +159,40 @@ async def test_a_visible_reader_gets_the_message_read_and_the_sender_seen_in_one
     assert isinstance(later, UserUpdate) and later.read_to is None
     assert later.thread is not None and later.thread.unread_count == 1
     assert (await aio.call(reads.unread_total, user_id=pair.owner.id, db=db)) == 1
+
+
+async def test_a_resync_reaches_every_session_a_few_at_a_time_and_retries_once(db):
+    from arbibase_chat.realtime import hub as hub_module
+    from arbibase_chat.realtime.updates import Resync
+
+    hub = Hub(db=db)
+    running_now, most, got = 0, 0, []
+    failed_once: set[str] = set()
+
+    async def slow_push(token: str, update) -> None:  # a tab's catch-up holding its lock
+        nonlocal running_now, most
+        running_now += 1
+        most = max(most, running_now)
+        try:
+            await asyncio.sleep(0.01)
+            if token == "tab-3" and token not in failed_once:
+                failed_once.add(token)
+                raise RuntimeError("lock expired")
+            got.append((token, update))
+        finally:
+            running_now -= 1
+
+    unsubscribe = hub.start(slow_push)
+    task = asyncio.create_task(hub.run())
+    try:
+        users = [uuid.uuid4() for _ in range(40)]
+        for i, user in enumerate(users):
+            hub.register(f"tab-{i}", user)
+        hub.resync()
+        await hub.drained()
+    finally:
+        unsubscribe()
+        task.cancel()
+    assert most == hub_module.RESYNC_CONCURRENCY
+    assert sorted(t for t, _ in got) == sorted(f"tab-{i}" for i in range(40))
+    assert all(isinstance(u, Resync) for _, u in got)
