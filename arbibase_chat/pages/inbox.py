@@ -76,6 +76,11 @@ class InboxState(rx.State):
         return len(self.rows) > 0
 
     @rx.var
+    def message_search_href(self) -> str:
+        """The same words searched through every message, ranked (pages/search.py)."""
+        return routes.search_for(self.search)
+
+    @rx.var
     def known_tags(self) -> list[str]:
         """What the tag filter offers: my tags, plus any a live row gained since, once per
         tag whatever its case (the filter ignores case)."""

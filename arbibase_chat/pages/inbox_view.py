@@ -154,6 +154,21 @@ def _filters_bar() -> rx.Component:
             on_submit=InboxState.run_search,
             width="100%",
         ),
+        # The inbox matches conversations; the words may be deep in a thread's history.
+        rx.cond(
+            InboxState.search != "",
+            rx.link(
+                rx.hstack(
+                    rx.icon("text-search", size=14),
+                    rx.text("Search all messages for “", InboxState.search, "”", trim="both"),
+                    align="center",
+                    spacing="1",
+                ),
+                href=InboxState.message_search_href,
+                id="search-all-messages",
+                size="2",
+            ),
+        ),
         rx.hstack(
             rx.segmented_control.root(
                 *[rx.segmented_control.item(s.title(), value=s) for s in STATUS_FILTERS],
