@@ -256,6 +256,9 @@ def append_in(
     now = utcnow()
     # One statement takes the next number and moves the thread to the top; on
     # Postgres its row lock queues concurrent senders of this thread.
+    # The statements below are Core (no autoflush): write the caller's pending ORM changes
+    # first, as an ORM statement here would have, or the expire below would discard them.
+    session.flush()
     conn = session.connection()
     # (A thread archived before 0011, or by a direct client, becomes active again.)
     next_seq = _NEXT_SEQ_REVIVING if thread.status == "archived" else _NEXT_SEQ
