@@ -24,6 +24,11 @@ load_dotenv(Path(__file__).resolve().parent / ".env", override=False)
 # event's envelope and never lets a forged frame of megabytes into the server's state.
 os.environ.setdefault("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(128 * 1024))
 
+# The production server is gunicorn with uvicorn workers, not granian: an idle websocket costs
+# ~50 KB there against ~180 KB, and gunicorn's arbiter respawns a worker that dies (granian's
+# whole server stops). Workers: WEB_CONCURRENCY (gunicorn's own setting; 1 by default).
+os.environ.setdefault("REFLEX_USE_GRANIAN", "false")
+
 _redis_url = os.environ.get("REDIS_URL") or None
 _state: dict[str, Any] = (
     {"redis_url": _redis_url, "state_manager_mode": rx.constants.StateManagerMode.REDIS}

@@ -13,7 +13,7 @@ connection each; a minimal HTTP/1.1 client, or httpx with --client httpx) sendin
 
 Reported per level: sends/s (2xx only), p50/p95/p99 latency, errors, the server's CPU use.
 The per-user send limit stays ON (it is in the path) but with limits the run never reaches.
-With --workers N > 1 the server runs N granian workers with Redis (REDIS_URL), as production
+With --workers N > 1 the server runs N gunicorn/uvicorn workers with Redis (REDIS_URL), as production
 does, so the limiter is the Redis one.
 
 Then, on the same database in the same run: the raw single-row insert rate (one write
@@ -216,7 +216,7 @@ def start_server(url: str, workdir: Path, workers: int, log: Path) -> LiveServer
         "JWT_SECRET": JWT_SECRET,
     }
     if workers > 1:
-        extra |= {"REDIS_URL": REDIS_URL, "GRANIAN_WORKERS": str(workers)}
+        extra |= {"REDIS_URL": REDIS_URL, "WEB_CONCURRENCY": str(workers)}
     env = server_env(url, workdir, WEB_DIR, extra)
     server = LiveServer(env=env, log_path=log)
     with _keep_lockfile_format():
@@ -465,7 +465,7 @@ def machine_facts(backends: list[str], workers: int) -> list[str]:
         f"python    {platform.python_version()}  SQLAlchemy {sqlalchemy.__version__}  "
         f"psycopg {psycopg.__version__}  httpx {httpx.__version__}",
         f"sqlite    {sqlite3.sqlite_version}",
-        f"server    reflex run --env prod, granian, {workers} worker(s)"
+        f"server    reflex run --env prod, gunicorn + uvicorn, {workers} worker(s)"
         + (" + Redis" if workers > 1 else " (no Redis)")
         + "; client and server share the machine",
     ]

@@ -5,7 +5,7 @@
 Pen test finding 7: 24 parallel logins raised `/api/me` from 10 to 125 ms, because every
 login's argon2 verify (production parameters: argon2id, 64 MiB, t=3, p=4) ran on the shared
 thread pool that every other request needs too. This runs the API (`create_api`, the same
-FastAPI app the Reflex server mounts) under granian, one worker, on a fresh SQLite database
+FastAPI app the Reflex server mounts) under uvicorn (h11, as the production server's worker), on a fresh SQLite database
 with one account whose hash has the production parameters, and for each PASSWORD_HASHING_THREADS
 value (0 = the shared pool, as before the bound; 1, 2 = that many password threads):
 
@@ -105,16 +105,16 @@ def start_server(database_url: str, extra: dict[str, str], log: Path) -> Server:
     cmd = [
         sys.executable,
         "-m",
-        "granian",
-        "--interface",
-        "asgi",
+        "uvicorn",  # the production server's worker (rxconfig.py: gunicorn + uvicorn)
+        "--http",
+        "h11",
         "--factory",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--workers",
-        "1",
+        "--log-level",
+        "warning",
         "arbibase_chat.api.app:create_api",
     ]
     with log.open("ab") as out:

@@ -31,8 +31,8 @@ and duplicate check); target load (every session sends at --rate for --seconds, 
 a drain; the database is counted and every recipient's deltas are checked (each partner
 message exactly once). Bodies carry sender, sequence number and send time. Then the raw limits
 on the same machine: single-row insert transactions on the same SQLite file, the services a
-message costs (called in-process), and a python-socketio echo server under granian (as Reflex
-runs it) with N clients. Everything is stopped and removed at the end (also on Ctrl-C/SIGTERM).
+message costs (called in-process), and a python-socketio echo server under uvicorn (h11 +
+websockets, the app server's worker) with N clients. Everything is stopped and removed at the end (also on Ctrl-C/SIGTERM).
 
 See bench/REALTIME.md for what each number means and the latest figures.
 """
@@ -572,8 +572,8 @@ class Tab:
 
 
 class Workers:
-    """The app's worker processes: the leaves of the server's process group (granian forks its
-    workers from reflex's process). RSS and CPU are summed over them."""
+    """The app's worker processes: the leaves of the server's process group (gunicorn's arbiter
+    forks its workers from reflex's process). RSS and CPU are summed over them."""
 
     def __init__(self, pgid: int) -> None:
         from tests.e2e.server import _group_members
@@ -723,14 +723,14 @@ def _echo_sio(async_mode: str) -> Any:
 
 
 def echo_app() -> Any:
-    """The ASGI echo app for granian (`--factory`), as Reflex runs its socket."""
+    """The ASGI echo app for uvicorn (`--factory`), as the app server runs its socket."""
     import socketio
 
     return socketio.ASGIApp(_echo_sio("asgi"), socketio_path="_event")
 
 
 def serve_aiohttp_echo(port: int) -> None:
-    """The same echo on aiohttp's own server: separates python-socketio's cost from granian's."""
+    """The same echo on aiohttp's own server: separates python-socketio's cost from the ASGI server's."""
     from aiohttp import web
 
     app = web.Application()
@@ -748,15 +748,15 @@ class Echo:
     kb_per_conn: float = 0.0
 
 
-async def echo_bench(n_clients: int, seconds: float, server: str = "granian") -> Echo:
+async def echo_bench(n_clients: int, seconds: float, server: str = "uvicorn") -> Echo:
     """N clients, each in a closed loop (emit, wait for the echo, emit again) for `seconds`."""
     import aiohttp
     import socketio
 
     port = free_port()
-    if server == "granian":
-        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host",
-               "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
+    if server == "uvicorn":
+        cmd = [sys.executable, "-m", "uvicorn", "--http", "h11", "--factory", "--host",
+               "127.0.0.1", "--port", str(port), "--log-level", "warning",
                "bench.realtime:echo_app"]  # fmt: skip
     else:
         cmd = [
@@ -1173,7 +1173,7 @@ async def run_one(
         # Several workers need Reflex's Redis state manager (rxconfig.py turns it on with
         # REDIS_URL), which also carries the hubs' bus; a Redis database of its own, emptied.
         extra["REDIS_URL"] = args.redis_url
-        extra["GRANIAN_WORKERS"] = str(workers_n)
+        extra["WEB_CONCURRENCY"] = str(workers_n)
         extra["REALTIME_CHANNEL"] = f"arbibase-bench:{secrets.token_hex(6)}"
         import redis
 
@@ -1356,7 +1356,7 @@ def machine_facts() -> list[str]:
     return [
         *common_facts(),
         f"software  python {platform.python_version()}  sqlite {sqlite3.sqlite_version}  "
-        f"reflex {version('reflex')}  granian {version('granian')}  "
+        f"reflex {version('reflex')}  gunicorn {version('gunicorn')}  uvicorn {version('uvicorn')}  "
         f"python-socketio {version('python-socketio')}  aiohttp {version('aiohttp')}",
         f"load      {loadavg()} (1/5/15-min averages)",
     ]
@@ -1442,8 +1442,8 @@ def report(results: list[RunResult]) -> list[str]:
             f"the workers top out near {ceiling * min(r.workers, os.cpu_count() or 1):,.0f} msg/s (services alone "
             f"{sum(r.services[k][1] * c for k, c in CALLS_PER_MESSAGE.items()):.1f} ms); no-DB "
             f"event round trip p50 {pct(r.reflex_rtt, 0.5):.1f} ms; socket layer per connection "
-            f"{r.echo.kb_per_conn:.0f} KB (granian) / {r.echo_aiohttp.kb_per_conn:.0f} KB (aiohttp "
-            f"server); echo {r.echo.rate:,.0f}/s (granian) / {r.echo_aiohttp.rate:,.0f}/s (aiohttp)"
+            f"{r.echo.kb_per_conn:.0f} KB (uvicorn) / {r.echo_aiohttp.kb_per_conn:.0f} KB (aiohttp "
+            f"server); echo {r.echo.rate:,.0f}/s (uvicorn) / {r.echo_aiohttp.rate:,.0f}/s (aiohttp)"
         )
     lines.append("")
     big = max(results, key=lambda r: r.n)
@@ -1517,7 +1517,7 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         nargs="+",
         default=[1],
-        help="granian workers (1); more than one runs Reflex's state and the realtime bus in "
+        help="server workers (WEB_CONCURRENCY, 1); more than one runs Reflex's state and the realtime bus in "
         "Redis (--redis-url). Several values: each N runs with each, in the same run (1 2)",
     )
     parser.add_argument(
@@ -1614,11 +1614,11 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f"{k} {res.services[k][0]:.2f}" for k in CALLS_PER_MESSAGE)
                 + " ms)"
             )
-            for server in ("granian", "aiohttp"):
+            for server in ("uvicorn", "aiohttp"):
                 if args.wait_quiet:
                     asyncio.run(wait_quiet(args.wait_quiet))
                 e = asyncio.run(echo_bench(n, args.echo_seconds, server))
-                if server == "granian":
+                if server == "uvicorn":
                     res.echo = e
                 else:
                     res.echo_aiohttp = e

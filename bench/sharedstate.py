@@ -468,7 +468,7 @@ async def run_config(
     # The hub variants run in an app without any rx.SharedState, like the product
     # (--hub-with-shared: with it, to see what merely defining one costs every event).
     with_shared = variant == "shared" or args.hub_with_shared
-    extra = {"GRANIAN_WORKERS": str(workers), "SHAREDBENCH_SHARED": "1" if with_shared else "0"}
+    extra = {"WEB_CONCURRENCY": str(workers), "SHAREDBENCH_SHARED": "1" if with_shared else "0"}
     if workers > 1:
         flush_redis(args.redis_url)
         extra["REDIS_URL"] = args.redis_url
@@ -744,7 +744,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=int, help="idle lines, one at a time (20)")
     parser.add_argument("--drain", type=float, help="max drain seconds per phase (25)")
     parser.add_argument(
-        "--workers", type=int, nargs="+", help="granian workers; >1 runs Redis state (1 2)"
+        "--workers",
+        type=int,
+        nargs="+",
+        help="server workers (WEB_CONCURRENCY); >1 runs Redis state (1 2)",
     )
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/12", help="its db is flushed"

@@ -1,7 +1,7 @@
 """Start and stop a real `reflex run --env prod` server for end-to-end tests.
 
 The server runs in its own session/process group (``start_new_session=True``, like ``setsid``)
-so that stopping it can signal the whole group: Reflex starts bun, granian and worker
+so that stopping it can signal the whole group: Reflex starts bun, gunicorn and worker
 processes, and killing only the top process leaves them running.
 """
 
@@ -142,7 +142,7 @@ class LiveServer:
         )
 
     def stop(self, grace: float = 10.0) -> None:
-        """Stop the whole process group (bun, granian, workers), SIGKILL after `grace` s."""
+        """Stop the whole process group (bun, gunicorn, workers), SIGKILL after `grace` s."""
         proc, self.proc = self.proc, None
         if proc is not None:
             pgid = proc.pid  # session leader: its pid is the group id

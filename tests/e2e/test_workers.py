@@ -1,4 +1,5 @@
-"""Scale-out mode, live: Postgres + Redis and two backend workers behind different ports.
+"""Scale-out mode, live: Postgres + Redis and two backend workers behind different ports; and
+one server with gunicorn's two workers surviving `kill -9` of each.
 
 Each browser is pinned to its own worker (worker A serves the operator, worker B the owner),
 so everything one sees of the other crossed between workers: messages through Postgres NOTIFY,
@@ -9,10 +10,15 @@ losing, repeating or reordering anything.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -145,5 +151,89 @@ def test_two_workers_stay_live_across_sql_inserts_and_a_postgres_restart(
     # And still live afterwards, both ways.
     send(olivia, f"all good {tag}")
     expect(bubble(alice, f"all good {tag}")).to_have_count(1)
+    alice.context.close()
+    olivia.context.close()
+
+
+def _gunicorn_workers(server: LiveServer) -> list[psutil.Process]:
+    """The server's worker processes: the children of gunicorn's arbiter."""
+    assert server.proc is not None
+    arbiters = [
+        p
+        for p in psutil.Process(server.proc.pid).children(recursive=True)
+        if "gunicorn" in " ".join(p.cmdline()) and p.children()
+    ]
+    assert len(arbiters) == 1, arbiters
+    return [p for p in arbiters[0].children() if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _respawned(server: LiveServer, gone: int, timeout: float = 60.0) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error):
+            procs = _gunicorn_workers(server)
+            if len(procs) == 2 and gone not in {p.pid for p in procs}:
+                return procs
+        time.sleep(0.2)
+    raise AssertionError(f"worker {gone} was not replaced within {timeout:.0f} s")
+
+
+@pytest.fixture
+def two_worker_server(tmp_path: Path, artifacts_dir: Path) -> Iterator[LiveServer]:
+    """One server with gunicorn's two workers (WEB_CONCURRENCY=2), Redis and SQLite."""
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    migrations.upgrade(url)
+    seed_demo(dbmod.get_engine(url))
+    dbmod.dispose_engine(url)
+    extra = {
+        "REDIS_URL": REDIS_URL,
+        "REALTIME_CHANNEL": f"arbibase-e2e:{uuid.uuid4().hex}",
+        "WEB_CONCURRENCY": "2",
+    }
+    server = LiveServer(
+        env=server_env(url, tmp_path / "srv", tmp_path / "web", extra),
+        log_path=artifacts_dir / "e2e-two-workers.log",
+    )
+    try:
+        server.start()
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.redis
+def test_a_killed_worker_is_replaced_and_its_tabs_carry_on(
+    two_worker_server: LiveServer, browser: Browser
+) -> None:
+    """kill -9 of each original worker in turn: gunicorn's arbiter starts a new one, every tab
+    that was on the dead worker reconnects (the port never stops answering) and catches up,
+    and nothing is lost or shown twice."""
+    server = two_worker_server
+    originals = _gunicorn_workers(server)
+    assert len(originals) == 2
+    alice = signed_in_page(browser, server.url, "alice@demo.arbibase.test")
+    olivia = signed_in_page(browser, server.url, "olivia@demo.arbibase.test")
+    open_thread(alice, THREAD)
+    open_thread(olivia, THREAD)
+    tag = uuid.uuid4().hex[:6]
+    sent: list[str] = []
+    for round_, victim in enumerate(originals):
+        os.kill(victim.pid, signal.SIGKILL)
+        _respawned(server, victim.pid)
+        # Both directions, whichever worker each tab is on now.
+        for who, page in (("alice", alice), ("olivia", olivia)):
+            text = f"after kill {round_} from {who} {tag}"
+            send(page, text)
+            sent.append(text)
+            expect(bubble(page, text)).to_have_attribute("data-status", "sent", timeout=30_000)
+    # Every original worker is gone: each tab has reconnected at least once.
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in originals)
+    for page in (alice, olivia):
+        expect(page.locator("#offline-banner")).to_be_hidden(timeout=30_000)
+        for text in sent:
+            expect(bubble(page, text)).to_have_count(1, timeout=30_000)
+        seqs = _seqs(page)
+        assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)), seqs
     alice.context.close()
     olivia.context.close()
