@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from arbibase_chat import log_redaction, routes
+from arbibase_chat import admission, log_redaction, routes
 from arbibase_chat.api import api_app
 from arbibase_chat.components import offline_banner
 from arbibase_chat.http_guard import ASGIApp as HttpGuardApp
@@ -70,6 +70,8 @@ app.app_wraps[(5, "Overlay")] = offline_banner.overlay
 # Browser-side chat behaviour (Enter to send, autoscroll, visibility): see assets/chat.js.
 # A reconnecting tab whose cookie changed loses the old identity before its state is sent.
 app.add_middleware(IdentityOnHydrate())
+# An overloaded worker refuses a send before Reflex loads the tab's state (admission.py).
+admission.install(app, f"{ChatState.get_full_name()}.send")
 app.head_components.append(rx.script(src="/chat.js"))
 # Notifications (issue #12): the unread total in the title and on the favicon, desktop
 # notifications and sound for new messages (assets/notify.js; settings on /settings).

@@ -2,7 +2,8 @@
 // reader scrolled up (then a "new messages" pill; images loading keep it pinned), loading
 // older history at the top while keeping the reading position, telling the server when the
 // tab is visible and when I type, focus on opening a thread, the desktop's Enter hint, and
-// messages typed while offline shown as waiting until the queued send reaches the server.
+// each send's text kept in a local bubble until the server's bubble shows (offline, or a send
+// the server never answered: "Not sent" with Retry).
 (function () {
   "use strict";
   try {
@@ -122,58 +123,135 @@
 
   function offline() { return !!document.getElementById("offline-banner"); }
 
-  // --- messages typed while offline ----------------------------------------------------------
-  // The form's send waits in Reflex's queue and goes out once on reconnect (the server gives
-  // it a client_msg_id then); meanwhile the text would vanish with the cleared composer, so a
-  // local bubble holds it until the server's own bubble with that text shows.
-  function mineWithText(text) {
-    if (!list) return 0;
-    let n = 0;
-    list.querySelectorAll(".message.mine:not(.offline-pending) .message-body").forEach(function (el) {
-      if (el.textContent.trim() === text.trim()) n++;
-    });
-    return n;
+  // --- the outbox: every send until its bubble shows ---------------------------------------
+  // The form clears the composer at submit, before the server has the text. Each send gets an
+  // id (the hidden #composer-send-id; pages/thread_send.py stores a (thread, sender, id) once)
+  // and is kept here until a bubble of mine with that id shows. Meanwhile a local bubble holds
+  // the text: at once while offline ("Waiting for connection": Reflex's queue sends it on
+  // reconnect), after SHOW_AFTER_MS online ("Sending…"). A send the server never answered —
+  // it could not load the tab's state (a Redis outage: Reflex's error toast), or the socket
+  // died with the event — turns "Not sent" with Retry, which sends the same id again: a send
+  // that did arrive after all is not stored twice.
+  const SHOW_AFTER_MS = 1500;
+  const GIVE_UP_MS = 10000; // connected this long without its bubble: not sent
+  const ERROR_GRACE_MS = 300; // an error toast older sends only: not the one just typed
+  const outbox = new Map(); // id → {text, thread (its page's path), at, failed}
+  let retryId = "";
+  let connectedSince = Date.now();
+  let wasOffline = false;
+
+  function newSendId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
   }
 
-  function queueLocal(text) {
-    const outbox = document.getElementById("offline-outbox");
-    if (!outbox) return;
+  function shownIds() {
+    const ids = new Set();
+    if (list) list.querySelectorAll(".message.mine[data-cmid]").forEach(function (el) {
+      const id = el.getAttribute("data-cmid");
+      if (id) ids.add(id);
+    });
+    return ids;
+  }
+
+  function localRow(id, rec) {
     const row = document.createElement("div");
-    row.className = "message mine offline-pending";
-    row.setAttribute("data-status", "waiting");
-    row.dataset.baseline = String(mineWithText(text));
+    row.className = "offline-pending";
+    row.dataset.sendId = id;
     row.style.cssText = "width:100%;display:flex;flex-direction:column;align-items:flex-end;gap:4px;padding:2px 0 6px";
     const body = document.createElement("div");
     body.className = "offline-body";
-    // Not sent yet: a pale, dashed bubble (full contrast in both themes), not a faded one.
-    body.textContent = text;
+    // Not stored yet: a pale, dashed bubble (full contrast in both themes), not a faded one.
+    body.textContent = rec.text;
     body.style.cssText = "max-width:85%;padding:8px 12px;border-radius:16px;background:var(--accent-3);color:var(--accent-12);border:1px dashed var(--accent-8);white-space:pre-wrap;word-break:break-word;font-size:var(--font-size-2);line-height:var(--line-height-2)";
+    const line = document.createElement("div");
+    line.style.cssText = "display:flex;align-items:center;gap:6px";
     const status = document.createElement("span");
     status.className = "offline-status";
-    status.textContent = "Waiting for connection";
     status.style.cssText = "font-size:12px;color:var(--gray-11)";
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "local-retry";
+    retry.textContent = "Retry";
+    retry.hidden = true;
+    retry.style.cssText = "font:inherit;font-size:12px;font-weight:500;min-height:24px;padding:2px 10px;border-radius:4px;border:0;cursor:pointer;background:var(--red-a3);color:var(--red-11)";
+    retry.addEventListener("click", function () { resend(id); });
+    line.appendChild(status);
+    line.appendChild(retry);
     row.appendChild(body);
-    row.appendChild(status);
-    outbox.appendChild(row);
-    toBottom();
+    row.appendChild(line);
+    return row;
+  }
+
+  function resend(id) {
+    const rec = outbox.get(id);
+    const form = document.getElementById("composer-form");
+    const composer = document.getElementById("composer");
+    if (!rec || !form || !composer) return;
+    const draft = composer.value; // whatever is being typed now stays
+    composer.value = rec.text;
+    retryId = id;
+    form.requestSubmit(); // the form's own handler reads the fields and resets them at once
+    composer.value = draft;
+  }
+
+  function errorToastShown() {
+    return !!document.querySelector('[data-sonner-toast][data-type="error"]');
   }
 
   function settleOutbox() {
-    document.querySelectorAll("#offline-outbox .offline-pending").forEach(function (row) {
-      const text = row.querySelector(".offline-body").textContent;
-      if (mineWithText(text) > Number(row.dataset.baseline)) { row.remove(); return; }
-      const status = row.querySelector(".offline-status");
-      const words = offline() ? "Waiting for connection" : "Sending…";
-      if (status.textContent !== words) status.textContent = words;
+    const box = document.getElementById("offline-outbox");
+    const thread = location.pathname; // the thread's page (its data-thread comes later)
+    const now = Date.now();
+    const away = offline();
+    if (away) wasOffline = true;
+    else if (wasOffline) { wasOffline = false; connectedSince = now; }
+    const shown = shownIds();
+    const error = errorToastShown();
+    outbox.forEach(function (rec, id) {
+      if (shown.has(id)) { outbox.delete(id); return; }
+      if (!away && !rec.failed) {
+        const waited = now - Math.max(rec.at, connectedSince);
+        if (waited >= GIVE_UP_MS || (error && now - rec.at >= ERROR_GRACE_MS)) rec.failed = true;
+      }
+    });
+    if (box) {
+      box.querySelectorAll(".offline-pending").forEach(function (row) {
+        const rec = outbox.get(row.dataset.sendId || "");
+        if (!rec || rec.thread !== thread) row.remove();
+      });
+    }
+    outbox.forEach(function (rec, id) {
+      if (!box || rec.thread !== thread) return;
+      const show = away || rec.failed || now - rec.at >= SHOW_AFTER_MS;
+      let row = box.querySelector('.offline-pending[data-send-id="' + id + '"]');
+      if (!show) { if (row) row.remove(); return; }
+      if (!row) { row = localRow(id, rec); box.appendChild(row); toBottom(); }
+      const state = away ? "waiting" : rec.failed ? "failed" : "sending";
+      if (row.getAttribute("data-status") === state) return;
+      row.setAttribute("data-status", state);
+      row.querySelector(".offline-status").textContent =
+        away ? "Waiting for connection" : rec.failed ? "Not sent" : "Sending…";
+      row.querySelector(".offline-status").style.color = rec.failed && !away ? "var(--red-11)" : "var(--gray-11)";
+      row.querySelector(".local-retry").hidden = away || !rec.failed;
     });
   }
+  // Time passes without the page changing (a send never answered): look again now and then.
+  setInterval(function () { if (outbox.size) settleOutbox(); }, 500);
 
   document.addEventListener("submit", function (ev) {
     if (!ev.target || ev.target.id !== "composer-form") return;
     const composer = document.getElementById("composer");
+    const field = document.getElementById("composer-send-id");
     const text = composer ? composer.value : "";
+    const id = retryId || newSendId();
+    retryId = "";
+    if (field) field.value = id;
     typingSentAt = 0; // the server stops my typing notice when the message is stored
-    if (text.trim() && offline()) queueLocal(text);
+    if (!text.trim() || !list) return;
+    outbox.set(id, { text: text, thread: location.pathname, at: Date.now(), failed: false });
+    settleOutbox();
   }, true);
 
   // --- timed mutes ending ---------------------------------------------------------------------

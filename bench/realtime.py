@@ -44,6 +44,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -388,6 +389,16 @@ class Stats:
     deltas: int = 0
     sampled_bytes: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Sends the worker refused at its socket as busy (arbibase_chat/admission.py): a toast
+    # alone, no delta; never stored, never confirmed.
+    refused: int = 0
+
+
+@functools.cache
+def _busy_text() -> str:
+    from arbibase_chat.aio import BUSY
+
+    return BUSY
 
 
 class Tab:
@@ -514,7 +525,11 @@ class Tab:
         if st.deltas % 25 == 0:
             st.sampled_bytes.append(len(json.dumps(update)))
         delta = update.get("delta") or {}
-        for ev in update.get("events") or ():
+        events = update.get("events") or ()
+        if not delta and events and _busy_text() in json.dumps(events):
+            st.refused += 1
+            return
+        for ev in events:
             name = ev.get("name", "") if isinstance(ev, dict) else str(ev)
             # A redirect (to /login) means the cookie was refused; a toast is an error.
             if name in ("_redirect", "_call_function", "_call_script"):
@@ -1065,8 +1080,10 @@ async def run_phase(
         missing = sum(
             len(t.stats.sent)
             - len(t.stats.confirmed)
+            - t.stats.refused
             + len(tabs[t.partner].stats.sent)
             - len(t.stats.got)
+            - tabs[t.partner].stats.refused
             for t in tabs
         )
         got_hist.append((time.time(), sum(len(t.stats.got) for t in tabs)))

@@ -417,6 +417,8 @@ def message_bubble(
         custom_attrs={
             "data-seq": view.seq,
             "data-status": view.status,
+            # My sends' ids: assets/chat.js keeps a send's text until its bubble shows.
+            "data-cmid": rx.cond(view.mine, view.client_msg_id, ""),
             "data-group-end": rx.cond(view.group_end, "1", "0"),
         },
         width="100%",

@@ -17,7 +17,7 @@ from typing import Any
 
 import reflex as rx
 
-from arbibase_chat import aio, routes
+from arbibase_chat import admission, aio, routes
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.models import MessagePublic, ThreadPublic
 from arbibase_chat.pages import (
@@ -287,7 +287,10 @@ class ChatState(rx.State):
 
     @rx.event(background=True)
     async def send(self, form_data: dict[str, Any]):
-        return await thread_send.send_text(self, form_data)
+        try:
+            return await thread_send.send_text(self, form_data)
+        finally:
+            admission.sends.finished()  # admitted at the socket (arbibase_chat/admission.py)
 
     @rx.event(background=True)
     async def retry(self, client_msg_id: str):

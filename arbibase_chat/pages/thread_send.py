@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 import uuid
 import weakref
@@ -57,7 +58,7 @@ async def send_text(chat: ChatState, form_data: Any) -> Any:
     if len(body) > MAX_MESSAGE_CHARS:
         # The composer stops at the limit; only a forged event gets here. Nothing is kept.
         return rx.toast.error(f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.")
-    client_msg_id = uuid.uuid4().hex
+    client_msg_id = _browser_send_id(form_data) or uuid.uuid4().hex
     async with chat:
         user_id = await chat._user()
         if user_id is None:
@@ -73,24 +74,44 @@ async def send_text(chat: ChatState, form_data: Any) -> Any:
         if not chat.open_id or chat.open_id != (route_id or chat.open_id):
             return rx.toast.error("This conversation could not be opened; nothing was sent.")
         window = chat._window()
-        window.add_pending(
-            MessageView(
-                id=f"pending-{client_msg_id}",
-                seq=window.last_seq() + 1,
-                mine=True,
-                sender_name="You",
-                segments=segments(body),
-                created_at=utcnow().isoformat(),
-                status="pending",
-                client_msg_id=client_msg_id,
+        if not window.holds(client_msg_id):
+            window.add_pending(
+                MessageView(
+                    id=f"pending-{client_msg_id}",
+                    seq=window.last_seq() + 1,
+                    mine=True,
+                    sender_name="You",
+                    segments=segments(body),
+                    created_at=utcnow().isoformat(),
+                    status="pending",
+                    client_msg_id=client_msg_id,
+                )
             )
-        )
+        elif window.failed_body(client_msg_id) is not None:
+            window.set_status(client_msg_id, "pending")
+        else:
+            # The browser sent this one again (assets/chat.js's "Not sent · Retry" for a send
+            # it saw no answer to) and it is here already, pending or stored: one bubble, and
+            # the tab gets the window again (the answer it missed may have been lost).
+            chat.items = window.items
+            return None
         await chat._keep(window)
         # Storing the message ends my typing notice (the hub's); the next keystroke is a new
         # one and must go out at once, as assets/chat.js expects, not wait out the throttle.
         chat._last_typing_sent = 0.0
         target = _Target(chat.router.session.client_token, chat.open_id, chat._counterparty_id)
     return await _store(chat, target, user_id, client_msg_id, body)
+
+
+_SEND_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _browser_send_id(form_data: dict[str, Any]) -> str | None:
+    """The id assets/chat.js gives each send (a hidden field): a resend of a send that was
+    never answered reuses it, and the service stores a (thread, sender, id) once. Anything
+    else is ignored and the server picks one."""
+    value = form_data.get("client_msg_id")
+    return value if isinstance(value, str) and _SEND_ID.fullmatch(value) else None
 
 
 async def retry(chat: ChatState, client_msg_id: Any) -> Any:

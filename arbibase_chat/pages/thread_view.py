@@ -615,6 +615,9 @@ def _reply_box() -> rx.Component:
                     padding_bottom="6px",
                 ),
             ),
+            # Each send's id, filled by assets/chat.js at submit: a resend of a send that got
+            # no answer reuses it and is stored once (pages/thread_send.py).
+            rx.el.input(type="hidden", name="client_msg_id", id="composer-send-id"),
             rx.hstack(
                 rx.cond(ChatState.can_attach, _attach_button(), _attach_locked()),
                 _text_box(),

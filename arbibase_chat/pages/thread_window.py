@@ -55,6 +55,10 @@ class MessageWindow:
         """A bubble of mine not stored yet (pending or failed)."""
         return any(v.client_msg_id == client_msg_id and v.status != "sent" for v in self.items)
 
+    def holds(self, client_msg_id: str) -> bool:
+        """A bubble of mine with this client_msg_id, in any state."""
+        return any(v.client_msg_id == client_msg_id for v in self.items)
+
     def failed_body(self, client_msg_id: str) -> str | None:
         view = next((v for v in self.items if v.client_msg_id == client_msg_id), None)
         if view is None or view.status != "failed":
