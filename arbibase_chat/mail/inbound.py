@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import email
 import logging
+import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -435,12 +436,19 @@ def bridge_events_to_redis(settings: Settings, engine: Engine) -> Callable[[], N
 
 
 async def serve_forever(*, host: str | None = None, port: int | None = None) -> None:
-    """`cli mail-in`: the listener in the foreground until cancelled (Ctrl-C)."""
+    """`cli mail-in`: the listener in the foreground until Ctrl-C or SIGTERM (a clean stop)."""
     from arbibase_chat.db import get_engine
 
     settings = get_settings()
     stop_bridge = bridge_events_to_redis(settings, get_engine())
     server = await start_listener(host=host, port=port, settings=settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Our own handlers: a process started in the background inherits SIGINT ignored (and
+    # Python then never raises KeyboardInterrupt); a supervisor stops it with SIGTERM.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on this platform
+            loop.add_signal_handler(signum, stop.set)
     try:
         for sock in server.sockets:
             print(
@@ -448,7 +456,7 @@ async def serve_forever(*, host: str | None = None, port: int | None = None) -> 
                 f"{sock.getsockname()}",
                 flush=True,
             )
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await stop_listener(server)
         stop_bridge()
