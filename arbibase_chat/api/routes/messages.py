@@ -8,11 +8,13 @@ Edit and delete: 200 with the message (a delete: the tombstone, `deletedAt` set,
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
+from pydantic import BeforeValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arbibase_chat import aio
@@ -33,6 +35,20 @@ from arbibase_chat.services import fulltext, message_edits, messages, reads, sea
 router = APIRouter(prefix="/api/messages", tags=["messages"])
 
 
+def _iso_only(value: Any) -> Any:
+    """The schema says an ISO 8601 string: a bare number (pydantic would read it as a Unix
+    time) is refused, as the schema promises (schemathesis: negative_data_rejection)."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip())
+    ):
+        raise ValueError("expected an ISO 8601 date and time, e.g. 2026-12-05T10:00:00Z")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
 # Before `/{threadId}`: "search" must not be read as a thread id.
 @router.get("/search", response_model=MessageSearchResults, name="search_messages")
 async def search_messages(
@@ -49,7 +65,8 @@ async def search_messages(
         int | None, Query(json_schema_extra={"minimum": 1, "maximum": search.MAX_LIMIT})
     ] = None,
     before: Annotated[
-        datetime | None, Query(description="Only messages sent before this time")
+        IsoDateTime | None,
+        Query(description="Only messages sent before this time (ISO 8601)"),
     ] = None,
 ) -> MessageSearchResults:
     """Messages of my threads holding the words, best first (a stranger's are never there).
