@@ -100,6 +100,7 @@ SCENARIOS = ("kill", "redis", "postgres", "storm", "soak")
 STORM_TARGET_S = 30.0
 #: The final drain ends early when no delivery at all happened for this long.
 DRAIN_STALL_S = 30.0
+GIVE_UP_S = 10.0  # assets/chat.js GIVE_UP_MS: connected this long without its bubble
 #: The words of an error toast inside a `_call_function` event (JSON-escaped JavaScript).
 TOAST_RE = re.compile(r'\[\\?"error\\?"\]\(\\?"(.*?)\\?"\)')
 #: Hard bound per scenario on top of its planned load and drain.
@@ -110,8 +111,10 @@ SETUP_BUDGET_S = 600.0
 
 
 class FaultTab(Tab):
-    """A `Tab` that reconnects like the browser, queues what is typed while offline and
-    retries what its own list shows as failed."""
+    """A `Tab` that reconnects like the browser, queues what is typed while offline, retries
+    what its own list shows as failed, and — as assets/chat.js does — resends under the same
+    client_msg_id a send that never showed a bubble (never answered: emitted into a dying
+    worker, refused as busy) once it has been connected GIVE_UP_S without it."""
 
     def __init__(self, idx: int, *, urls: list[str], **kw: Any) -> None:
         super().__init__(idx, base_url=urls[idx % 2], **kw)
@@ -129,6 +132,11 @@ class FaultTab(Tab):
         self.pending_now: dict[int, str] = {}  # my n -> client_msg_id, "pending" in the last list
         self.failed_now: set[int] = set()
         self.retries: collections.Counter[str] = collections.Counter()
+        self.send_ids: dict[int, str] = {}  # my n -> the client_msg_id chat.js would give it
+        self.bodies: dict[int, str] = {}
+        self.emitted_at: dict[int, float] = {}  # my n -> last emit (first or resend)
+        self.shown: set[int] = set()  # my n that showed a bubble (pending, sent or failed)
+        self.resends: collections.Counter[int] = collections.Counter()
         self.own_dups = 0
         self.connect_errors: collections.Counter[str] = collections.Counter()
         self.redirects = 0
@@ -226,16 +234,34 @@ class FaultTab(Tab):
         except Exception:
             self.queue.append((n, body))
 
-    async def _emit_send(self, _n: int, body: str) -> None:
+    async def _emit_send(self, n: int, body: str) -> None:
+        cmid = self.send_ids.setdefault(n, uuid.uuid4().hex)
+        self.bodies[n] = body
         await self.sio.emit(
             "event",
             {
                 "name": self.names.send,
-                "payload": {"form_data": {"body": body}},
+                "payload": {"form_data": {"body": body, "client_msg_id": cmid}},
                 "router_data": self.router_data(),
             },
             namespace=NAMESPACE,
         )
+        self.emitted_at[n] = time.time()
+
+    def unanswered(self) -> list[int]:
+        """Sent, but no bubble of it ever showed."""
+        return [n for n in self.emitted_at if n not in self.shown]
+
+    async def resend_unanswered(self, max_tries: int = 3) -> None:
+        """chat.js's "Not sent · Retry", clicked: the same id again (stored once at most)."""
+        now = time.time()
+        for n in self.unanswered():
+            since = max(self.emitted_at[n], self.back_at or 0.0)
+            if not self.online or now - since < GIVE_UP_S or self.resends[n] >= max_tries:
+                continue
+            self.resends[n] += 1
+            with contextlib.suppress(Exception):
+                await self._emit_send(n, self.bodies[n])
 
     async def retry_failed(self, max_tries: int = 3) -> None:
         for cmid in [c for c, n in self.failed_seen.items() if n in self.failed_now]:
@@ -279,6 +305,7 @@ class FaultTab(Tab):
             if m is None or int(m.group(1)) != self.idx:
                 continue
             n, status = int(m.group(2)), item.get("status")
+            self.shown.add(n)
             if status == "sent":
                 mine[n] += 1
             elif status == "failed":
@@ -373,6 +400,7 @@ class Result:
     failed_shown: int = 0
     failed_pending: int = 0
     failed_silent: int = 0
+    resent: int = 0  # unanswered sends sent again under their id (chat.js's Retry)
     retried: int = 0
     queued_left: int = 0
     duplicated: int = 0
@@ -589,16 +617,18 @@ async def drain(tabs: list[FaultTab], url: str, pop: Population, limit_s: float)
             for t in tabs:
                 if t.online:
                     await t.retry_failed()
+                    await t.resend_unanswered()
         found = await read_stored(url, pop)
         if found is not None:
             stored, _ = found
             queued = sum(len(t.queue) for t in tabs)
             unseen = sum(1 for (s, k) in stored if k not in tabs[s ^ 1].stats.got)
             pending = sum(len(t.pending_now) for t in tabs)
-            if queued == 0 and unseen == 0 and pending == 0:
+            unanswered = sum(len(t.unanswered()) for t in tabs)
+            if queued == 0 and unseen == 0 and pending == 0 and unanswered == 0:
                 done = True
                 break
-            left = queued + unseen + pending
+            left = queued + unseen + pending + unanswered
             if best is None or left < best:
                 best, last_progress = left, time.time()
             elif time.time() - last_progress > DRAIN_STALL_S:
@@ -651,6 +681,7 @@ def judge(
         res.duplicated += t.stats.duplicates
         res.own_duplicated += t.own_dups
         res.retried += sum(t.retries.values())
+        res.resent += sum(t.resends.values())
         res.queued_left += len(t.queue)
         res.redirects += t.redirects
         for e in t.stats.errors:
@@ -708,9 +739,15 @@ async def inject(world: World, tabs: list[FaultTab], res: Result) -> tuple[float
         await asyncio.sleep(2.0)
         server_a = world.servers[0]
         alive = server_a.proc is not None and server_a.proc.poll() is None
+        now = world.workers()[0]
+        replaced = now is not None and victim.pid not in {p.pid for p in now.procs}
         res.notes.append(
             "server A's reflex/gunicorn parent "
-            + ("still runs (without a worker)" if alive else "exited after its worker died")
+            + (
+                ("still runs, with a new worker" if replaced else "still runs, without a worker")
+                if alive
+                else "exited after its worker died"
+            )
             + f"; /ping on A {'answers' if port_open(server_a.port) else 'refused'}"
         )
         return t0, t0
@@ -936,7 +973,8 @@ def report(res: Result) -> list[str]:
             "" if res.drained else " (lost = not delivered when deliveries stopped or at the limit)"
         ),
         f"  failed (never stored) {res.failed}: shown failed {res.failed_shown}, stuck pending "
-        f"{res.failed_pending}, no trace {res.failed_silent}; retries sent {res.retried}; "
+        f"{res.failed_pending}, no trace {res.failed_silent}; retries sent {res.retried}, "
+        f"unanswered sends sent again {res.resent}; "
         f"still queued {res.queued_left}",
     ]
     if res.scenario != "soak":

@@ -93,3 +93,11 @@ def _toast(words: str) -> str:
 )
 def test_what_users_were_shown_is_classified(event: str, kind: str) -> None:
     assert error_kind(event) == kind
+
+
+def test_a_send_without_a_bubble_is_unanswered_until_one_shows() -> None:
+    tab = _tab(0)
+    tab.emitted_at = {1: 1.0, 2: 1.0}
+    assert tab.unanswered() == [1, 2]
+    tab._items([_item(0, 1, mine=True, status="pending", seq=1)], now=2.0)
+    assert tab.unanswered() == [2]  # any bubble answers it, pending included
