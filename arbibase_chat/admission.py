@@ -34,6 +34,7 @@ from arbibase_chat.config import get_settings
 log = logging.getLogger(__name__)
 
 ADMITTED_TTL_SECONDS = 30.0
+LOG_EVERY_SECONDS = 10.0
 
 
 class Admission:
@@ -44,6 +45,9 @@ class Admission:
         self._ttl = ttl
         self._admitted: collections.deque[float] = collections.deque()
         self.refused = 0
+        self._logged_at = -LOG_EVERY_SECONDS
+        self.admitted_total = 0
+        self.finished_total = 0
 
     def in_flight(self) -> int:
         cutoff = time.monotonic() - self._ttl
@@ -55,12 +59,27 @@ class Admission:
         limit = self._limit()
         if limit and self.in_flight() >= limit:
             self.refused += 1
+            now = time.monotonic()
+            if now - self._logged_at >= LOG_EVERY_SECONDS:
+                # An operator should see a worker turning sends away (at most every 10 s).
+                self._logged_at = now
+                log.warning(
+                    "admission: %d sends refused as busy so far (%d admitted in flight, "
+                    "MAX_SENDS_IN_FLIGHT=%d; %d admitted, %d finished)",
+                    self.refused,
+                    len(self._admitted),
+                    limit,
+                    self.admitted_total,
+                    self.finished_total,
+                )
             return False
         self._admitted.append(time.monotonic())
+        self.admitted_total += 1
         return True
 
     def finished(self) -> None:
         """One admitted send is over (the oldest place is freed: they are alike)."""
+        self.finished_total += 1
         if self._admitted:
             self._admitted.popleft()
 

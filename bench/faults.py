@@ -401,6 +401,7 @@ class Result:
     failed_pending: int = 0
     failed_silent: int = 0
     resent: int = 0  # unanswered sends sent again under their id (chat.js's Retry)
+    busy: int = 0  # sends refused at the socket as busy (arbibase_chat/admission.py)
     retried: int = 0
     queued_left: int = 0
     duplicated: int = 0
@@ -682,6 +683,7 @@ def judge(
         res.own_duplicated += t.own_dups
         res.retried += sum(t.retries.values())
         res.resent += sum(t.resends.values())
+        res.busy += t.stats.refused
         res.queued_left += len(t.queue)
         res.redirects += t.redirects
         for e in t.stats.errors:
@@ -974,7 +976,7 @@ def report(res: Result) -> list[str]:
         ),
         f"  failed (never stored) {res.failed}: shown failed {res.failed_shown}, stuck pending "
         f"{res.failed_pending}, no trace {res.failed_silent}; retries sent {res.retried}, "
-        f"unanswered sends sent again {res.resent}; "
+        f"unanswered sends sent again {res.resent} (refused as busy: {res.busy}); "
         f"still queued {res.queued_left}",
     ]
     if res.scenario != "soak":
