@@ -57,7 +57,9 @@ class Admission:
 
     def admit(self) -> bool:
         limit = self._limit()
-        if limit and self.in_flight() >= limit:
+        if not limit:  # no bound: nothing to count (and nothing would ever prune the places)
+            return True
+        if self.in_flight() >= limit:
             self.refused += 1
             now = time.monotonic()
             if now - self._logged_at >= LOG_EVERY_SECONDS:

@@ -37,6 +37,7 @@ def test_zero_means_no_bound() -> None:
     gate = Admission(lambda: 0)
     assert all(gate.admit() for _ in range(1000))
     assert gate.refused == 0
+    assert gate.in_flight() == 0  # not counted: nothing would prune them
 
 
 def test_only_the_send_event_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
