@@ -108,11 +108,13 @@ app.add_page(
     title="Choose a new password · ArbiBase Chat",
     on_load=ResetState.load,
 )
+# Leaving a thread stops showing it live (ChatState.close) before anything else loads: a
+# message arriving while the next page queries is not read on arrival by a thread left.
 app.add_page(
     inbox_page,
     route=routes.INBOX,
     title="Inbox · ArbiBase Chat",
-    on_load=[InboxState.load, ChatState.close],
+    on_load=[ChatState.close, InboxState.load],
 )
 app.add_page(
     thread_page,
@@ -124,57 +126,57 @@ app.add_page(
     verify_page,
     route=routes.VERIFY,
     title="Verify ownership · ArbiBase Chat",
-    on_load=[VerifyState.load, InboxState.load_badge, ChatState.close],
+    on_load=[ChatState.close, VerifyState.load, InboxState.load_badge],
 )
 app.add_page(
     staff_page,
     route=routes.STAFF_VERIFICATIONS,
     title="Verifications · ArbiBase Chat",
-    on_load=[StaffState.load, InboxState.load_badge],
+    on_load=[ChatState.close, StaffState.load, InboxState.load_badge],
 )
 app.add_page(
     settings_page,
     route=routes.SETTINGS,
     title="Settings · ArbiBase Chat",
-    on_load=[SettingsState.load, ChatState.close],
+    on_load=[ChatState.close, SettingsState.load],
 )
 app.add_page(
     search_page,
     route=routes.SEARCH,
     title="Search messages · ArbiBase Chat",
-    on_load=[SearchState.load, ChatState.close],
+    on_load=[ChatState.close, SearchState.load],
 )
 app.add_page(
     portfolio_page,
     route=routes.PORTFOLIO,
     title="Portfolio · ArbiBase Chat",
-    on_load=[PortfolioState.load, ChatState.close],
+    on_load=[ChatState.close, PortfolioState.load],
 )
-# The Property Browser; leaving a thread for it stops showing that thread live (ChatState.close).
+# The Property Browser.
 app.add_page(
     properties_page,
     route=routes.PROPERTIES,
     title="Properties · ArbiBase Chat",
-    on_load=[PropertiesState.load, ChatState.close],
+    on_load=[ChatState.close, PropertiesState.load],
 )
 app.add_page(
     property_page,
     route=routes.PROPERTY,
     title="Property · ArbiBase Chat",
-    on_load=[PropertyState.load, ChatState.close],
+    on_load=[ChatState.close, PropertyState.load],
 )
 app.add_page(
     roi_page,
     route=routes.ROI,
     title="ROI Calculator · ArbiBase Chat",
-    on_load=[RoiState.load, ChatState.close],
+    on_load=[ChatState.close, RoiState.load],
 )
 # An e-mail's offer link: a confirmation page; loading it changes nothing.
 app.add_page(
     offer_confirm_page,
     route=routes.OFFER,
     title="Offer · ArbiBase Chat",
-    on_load=[OfferConfirmState.load, ChatState.close],
+    on_load=[ChatState.close, OfferConfirmState.load],
 )
 # Unknown addresses (Reflex's "404" route): a styled page with a way back to the inbox.
 app.add_page(not_found_page, route="404", title="Page not found · ArbiBase Chat")

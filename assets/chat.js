@@ -299,6 +299,7 @@
     hintComposer();
     settleOutbox();
     scheduleMuteEnd();
+    syncVisibility();
   }
   new MutationObserver(onDomChanged).observe(document.documentElement, { childList: true, subtree: true });
 
@@ -350,9 +351,23 @@
     }
   });
 
+  // What this document last told the server (null: nothing yet, or the server agrees).
+  let visibilityAsked = null;
+  function tellVisibility(hidden) {
+    if (click(hidden ? "tab-hidden" : "tab-visible")) visibilityAsked = hidden;
+  }
   document.addEventListener("visibilitychange", function () {
-    click(document.visibilityState === "visible" ? "tab-visible" : "tab-hidden");
+    tellVisibility(document.visibilityState !== "visible");
   });
+  // The server's view of this tab (pages/thread_view.py #tab-held-hidden) can come from an
+  // earlier document of the same session: set it right once, without repeating the ask.
+  function syncVisibility() {
+    if (!document.getElementById("tab-visible")) return;
+    const hidden = document.visibilityState !== "visible";
+    const held = !!document.getElementById("tab-held-hidden");
+    if (held === hidden) visibilityAsked = null;
+    else if (visibilityAsked !== hidden) tellVisibility(hidden);
+  }
 
   // An owner waiting for verification: read the account again now and then (a decision made
   // from the CLI cannot be pushed on SQLite). The button exists only while that shows.

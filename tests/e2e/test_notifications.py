@@ -365,6 +365,9 @@ def test_a_muted_thread_is_silent_and_out_of_the_total(browser: Browser, people:
     page.locator("#nav-inbox").click()
     # (On the inbox before hiding: a hidden thread page would not read the thread later.)
     expect(page).to_have_url(re.compile(r"/inbox/?$"))
+    # (The address changes before the thread page unmounts: hidden while it still showed,
+    # the tab would tell that page, not the inbox.)
+    expect(page.locator("#message-list")).to_have_count(0)
     expect(row).to_be_visible()
     hide(page)
     people.operator_says("Quiet, please")
@@ -403,6 +406,25 @@ def test_a_muted_thread_is_silent_and_out_of_the_total(browser: Browser, people:
     page.wait_for_function("window.__chimes === 1")
     expect(nav_total(page)).to_have_text("1")
     expect(page).to_have_title("(1) Inbox · ArbiBase Chat")
+    page.context.close()
+
+
+def test_a_tab_hidden_then_reloaded_visible_reads_again(browser: Browser, people: People) -> None:
+    """The server's "hidden" outlives the document (a reload keeps the session): the new,
+    visible document sets it right, so what arrives is read, not left unread under my eyes."""
+    page = owner_page(browser, people)
+    page.goto(f"{people.base}/threads/{people.thread_id}")
+    expect(page.locator("#message-list")).to_be_visible()
+    hide(page)
+    expect(page.locator("#tab-held-hidden")).to_have_count(1)
+    page.reload()  # a new document: visible
+    expect(page.locator("#message-list")).to_be_visible()
+    expect(page.locator("#tab-held-hidden")).to_have_count(0)
+    people.operator_says("Still there?")
+    expect(page.locator("#message-list .message")).to_contain_text(["Still there?"])
+    row = page.locator(f'.thread-row[data-thread-id="{people.thread_id}"]')
+    page.wait_for_timeout(500)  # the read is pushed with the message, or not at all
+    expect(row.locator(".thread-unread")).to_have_count(0)
     page.context.close()
 
 
