@@ -167,7 +167,9 @@ APP_HANDLERS = {
     },
     # Message search: `load` reads the URL's `?q=`, `submit` the form's `q`; the words go to
     # services/search.py as the signed-in user, who finds only their own threads' messages.
+    # `leave` (the page unmounts) clears this tab's own search and takes nothing.
     "reflex___state____state.arbibase_chat___pages___search____search_state": {
+        "leave",
         "load",
         "submit",
     },

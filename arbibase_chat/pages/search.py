@@ -19,6 +19,7 @@ from arbibase_chat.services import search
 from arbibase_chat.services.errors import DomainError
 from arbibase_chat.session import SessionState, user_view
 
+SEARCH_INPUT_ID = "message-search-input"
 STATUS_LABELS = {"archived": "Archived", "closed": "Closed"}
 
 
@@ -86,8 +87,16 @@ class SearchState(rx.State):
             return rx.redirect(routes.login_then(routes.SEARCH))
         await (await self.get_state(InboxState))._load_badge(user_id)
         raw = self.router.page.params.get("q", "")
-        await self._run(raw if isinstance(raw, str) else "")
-        return None
+        query = raw if isinstance(raw, str) else ""
+        await self._run(query)
+        # The box shows the address's words; with none, it keeps whatever is being typed.
+        return rx.set_value(SEARCH_INPUT_ID, self.query) if self.query else None
+
+    @rx.event
+    def leave(self):
+        """The page unmounts: forget the search, so the next visit to /search does not show
+        this one's results until its own `load` lands."""
+        self.query, self.error, self.results, self.searched = "", "", [], False
 
     @rx.event
     async def submit(self, form_data: dict[str, Any]):

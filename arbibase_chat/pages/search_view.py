@@ -7,7 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from arbibase_chat.pages.inbox_view import inbox_navbar
-from arbibase_chat.pages.search import Piece, ResultRow, SearchState
+from arbibase_chat.pages.search import SEARCH_INPUT_ID, Piece, ResultRow, SearchState
 
 
 def _piece(piece: rx.Var[Piece]) -> rx.Component:
@@ -77,11 +77,11 @@ def search_content() -> rx.Component:
             rx.hstack(
                 rx.input(
                     name="q",
-                    default_value=SearchState.query,
-                    key=SearchState.query,
+                    # Never remounted by the state (a key would wipe what is being typed
+                    # when a load lands); `load` writes an address's `?q=` into it.
                     placeholder="Words in your messages",
                     aria_label="Search messages",
-                    id="message-search-input",
+                    id=SEARCH_INPUT_ID,
                     max_length=100,
                     flex="1",
                     size="3",
@@ -114,6 +114,7 @@ def search_content() -> rx.Component:
         ),
         spacing="4",
         width="100%",
+        on_unmount=SearchState.leave,
     )
 
 

@@ -113,6 +113,7 @@ def test_muted_thread_screens(
     page.screenshot(path=str(artifacts_dir / f"mute-menu-{size}-{scheme}.png"))
     page.locator(".mute-1d").click()
     expect(page.locator("#chat-muted")).to_contain_text("Muted until")
+    expect(page.locator("#mute-menu-status")).to_have_count(0)  # the menu has closed
     _no_horizontal_overflow(page)
     if size == "phone":
         # No badge beside the name on a phone (it cut the name to one letter): the bell-off

@@ -4,12 +4,13 @@ scrolled to, marked), at desktop and phone widths, light and dark."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Literal
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, WebSocketRoute, expect
 
 from arbibase_chat import db as dbmod
 from arbibase_chat import routes
@@ -21,6 +22,75 @@ pytestmark = [pytest.mark.browser]
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
 OLD_SEQ = 10  # older than the newest page (50): the thread page must page it in
+
+
+class _HoldServer:
+    """Holds the server's frames to the tab while `hold` is set (a slow load), then lets
+    them through in order."""
+
+    def __init__(self) -> None:
+        self.hold = False
+        self._held: list[str | bytes] = []
+        self._ws: WebSocketRoute | None = None
+
+    def __call__(self, ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        self._ws = ws
+
+        def from_server(message: str | bytes) -> None:
+            if self.hold:
+                self._held.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    def release(self) -> None:
+        self.hold = False
+        assert self._ws is not None
+        for message in self._held:
+            self._ws.send(message)
+        self._held.clear()
+
+
+def test_words_typed_while_the_page_loads_are_kept(
+    live_server: str, browser: Browser, e2e_database_url: str
+) -> None:
+    """Back on /search after a search, the box is typed into before the page's load lands:
+    the load clears the old search without wiping the new words (the box was keyed by the
+    query and remounted), and Enter searches for them."""
+    engine = dbmod.get_engine(e2e_database_url)
+    word = f"gnu{uuid.uuid4().hex[:6]}"
+    pair = factories.Pair(engine)
+    messages.send_message(
+        user_id=pair.operator.id, thread_id=pair.thread_id, body=f"about the {word}", db=engine
+    )
+    tap = _HoldServer()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.route_web_socket(re.compile(r"/_event"), tap)
+    try:
+        log_in(page, live_server, pair.owner.email, factories.PASSWORD)
+        page.goto(live_server + routes.search_for("garage"))
+        expect(page.locator("#search-empty")).to_be_visible()
+        page.locator("#nav-inbox").click()
+        expect(page.locator(".thread-row").first).to_be_visible()
+        tap.hold = True
+        page.locator("#open-message-search").click()
+        expect(page).to_have_url(live_server + routes.SEARCH)
+        box = page.locator("#message-search-input")
+        box.fill(word)
+        page.wait_for_timeout(300)
+        tap.release()
+        page.wait_for_timeout(500)  # the held load (and the page leaving) applied
+        expect(box).to_have_value(word)
+        box.press("Enter")
+        expect(page.locator(".search-result")).to_have_count(1)
+        expect(page).to_have_url(live_server + routes.search_for(word))
+        expect(box).to_have_value(word)
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize(("size", "scheme"), [("desktop", "light"), ("phone", "dark")])
