@@ -1195,6 +1195,9 @@ async def run_one(
         import redis
 
         redis.Redis.from_url(args.redis_url).flushdb()
+    for item in args.server_env:
+        key, _, value = item.partition("=")
+        extra[key] = value
     if args.rate > 5.0:
         # The per-user send limit (5/s, burst 20) would refuse the bench's senders.
         extra["SEND_RATE_PER_SECOND"] = str(args.rate * 2)
@@ -1544,6 +1547,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/13", help="its db is flushed"
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the server (A/B of a setting, e.g. REFLEX_OPLOCK_ENABLED=true; "
+        "REFLEX_* from the shell is not passed on)",
     )
     parser.add_argument(
         "--database",
