@@ -11,9 +11,14 @@ answered at once with one socket frame (the "busy" toast; assets/chat.js then sh
 as "Not sent" with Retry, which reuses the send's id) and never reaches Reflex's event queue:
 no state is loaded, locked or sent. Every other event passes untouched.
 
-A send counts from admission until `finished` (pages/thread_send.py, when its store is over).
-An admitted event that never reaches the handler (its state could not be loaded) would hold a
-place forever, so places also lapse after ADMITTED_TTL_SECONDS.
+A send holds a place from admission until `finished` (ChatState.send's `finally`). Between
+admission and `started` (the handler's first line) its place is "waiting": an admitted event
+Reflex never runs (its socket went away, a reconnect superseded it) would otherwise hold its
+place until a long timeout. That happened after a 1,000-tab reconnect storm: both workers
+sat idle with every place held by sends that never ran, refusing all others for 30 s
+(bench/FAULTS.md finding 6). Background handlers start as soon as Reflex dequeues them, so
+a place still waiting after WAITING_TTL_SECONDS is given back; a started send is counted
+exactly (its `finally` always runs).
 """
 
 from __future__ import annotations
@@ -33,27 +38,30 @@ from arbibase_chat.config import get_settings
 
 log = logging.getLogger(__name__)
 
-ADMITTED_TTL_SECONDS = 30.0
+WAITING_TTL_SECONDS = 5.0
 LOG_EVERY_SECONDS = 10.0
 
 
 class Admission:
     """This worker's admitted sends (one event loop per worker: no lock needed)."""
 
-    def __init__(self, limit: Callable[[], int], ttl: float = ADMITTED_TTL_SECONDS) -> None:
+    def __init__(self, limit: Callable[[], int], ttl: float = WAITING_TTL_SECONDS) -> None:
         self._limit = limit
         self._ttl = ttl
-        self._admitted: collections.deque[float] = collections.deque()
+        self._waiting: collections.deque[float] = collections.deque()  # admitted, not started
+        self.running = 0  # started, not finished
         self.refused = 0
+        self.never_started = 0  # waiting places given back after the TTL
         self._logged_at = -LOG_EVERY_SECONDS
         self.admitted_total = 0
         self.finished_total = 0
 
     def in_flight(self) -> int:
         cutoff = time.monotonic() - self._ttl
-        while self._admitted and self._admitted[0] < cutoff:
-            self._admitted.popleft()
-        return len(self._admitted)
+        while self._waiting and self._waiting[0] < cutoff:
+            self._waiting.popleft()
+            self.never_started += 1
+        return len(self._waiting) + self.running
 
     def admit(self) -> bool:
         limit = self._limit()
@@ -66,24 +74,32 @@ class Admission:
                 # An operator should see a worker turning sends away (at most every 10 s).
                 self._logged_at = now
                 log.warning(
-                    "admission: %d sends refused as busy so far (%d admitted in flight, "
-                    "MAX_SENDS_IN_FLIGHT=%d; %d admitted, %d finished)",
+                    "admission: %d sends refused as busy so far (%d running, %d waiting to "
+                    "start, MAX_SENDS_IN_FLIGHT=%d; %d admitted, %d finished, %d never started)",
                     self.refused,
-                    len(self._admitted),
+                    self.running,
+                    len(self._waiting),
                     limit,
                     self.admitted_total,
                     self.finished_total,
+                    self.never_started,
                 )
             return False
-        self._admitted.append(time.monotonic())
+        self._waiting.append(time.monotonic())
         self.admitted_total += 1
         return True
 
+    def started(self) -> None:
+        """An admitted send's handler runs (its place stops waiting: the oldest, they are
+        alike). Called for every send, also when no bound is set."""
+        if self._waiting:
+            self._waiting.popleft()
+        self.running += 1
+
     def finished(self) -> None:
-        """One admitted send is over (the oldest place is freed: they are alike)."""
+        """A started send is over."""
         self.finished_total += 1
-        if self._admitted:
-            self._admitted.popleft()
+        self.running = max(0, self.running - 1)
 
 
 sends = Admission(lambda: get_settings().max_sends_in_flight)

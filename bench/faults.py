@@ -137,6 +137,11 @@ class FaultTab(Tab):
         self.emitted_at: dict[int, float] = {}  # my n -> last emit (first or resend)
         self.shown: set[int] = set()  # my n that showed a bubble (pending, sent or failed)
         self.resends: collections.Counter[int] = collections.Counter()
+        # A person clicks Retry some time after "Not sent" shows, not on the same tick as
+        # everyone else: with every tab back at the same instant, resends on the tick came
+        # in bursts every 10 s, and each worker admitted its bound of each burst and refused
+        # the rest (FAULTS.md finding 6).
+        self.retry_after: dict[int, float] = {}
         self.own_dups = 0
         self.connect_errors: collections.Counter[str] = collections.Counter()
         self.redirects = 0
@@ -257,9 +262,11 @@ class FaultTab(Tab):
         now = time.time()
         for n in self.unanswered():
             since = max(self.emitted_at[n], self.back_at or 0.0)
-            if not self.online or now - since < GIVE_UP_S or self.resends[n] >= max_tries:
+            wait = GIVE_UP_S + self.retry_after.setdefault(n, random.uniform(0, GIVE_UP_S))
+            if not self.online or now - since < wait or self.resends[n] >= max_tries:
                 continue
             self.resends[n] += 1
+            self.retry_after.pop(n, None)  # the next try draws its own delay
             with contextlib.suppress(Exception):
                 await self._emit_send(n, self.bodies[n])
 

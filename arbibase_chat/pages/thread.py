@@ -287,10 +287,11 @@ class ChatState(rx.State):
 
     @rx.event(background=True)
     async def send(self, form_data: dict[str, Any]):
+        admission.sends.started()  # admitted at the socket (arbibase_chat/admission.py)
         try:
             return await thread_send.send_text(self, form_data)
         finally:
-            admission.sends.finished()  # admitted at the socket (arbibase_chat/admission.py)
+            admission.sends.finished()
 
     @rx.event(background=True)
     async def retry(self, client_msg_id: str):
