@@ -86,9 +86,7 @@ class SearchState(rx.State):
         if user_id is None:
             return rx.redirect(routes.login_then(routes.SEARCH))
         await (await self.get_state(InboxState))._load_badge(user_id)
-        raw = self.router.page.params.get("q", "")
-        query = raw if isinstance(raw, str) else ""
-        await self._run(query)
+        await self._run(self.router.url.query_parameters.get("q", ""))
         # The box shows the address's words; with none, it keeps whatever is being typed.
         return rx.set_value(SEARCH_INPUT_ID, self.query) if self.query else None
 
