@@ -56,7 +56,14 @@ config = rx.Config(
     # Theme lives here: `rx.App(theme=...)` is deprecated since Reflex 0.9 (removed in 1.0).
     plugins=[
         rx.plugins.RadixThemesPlugin(
-            theme=rx.theme(appearance="inherit", accent_color="indigo", radius="medium")
+            theme=rx.theme(
+                appearance="inherit",
+                accent_color="indigo",
+                radius="medium",
+                # Menus, popovers and dialogs on a solid panel: the translucent default let
+                # the messages under an open menu show through its items.
+                panel_background="solid",
+            )
         )
     ],
     # The sitemap needs a public deploy_url and is of no use for a logged-in chat.

@@ -57,6 +57,13 @@ def test_inbox_and_thread_screens(
     page.context.close()
 
 
+def _settled(page: Page) -> None:
+    """Every CSS animation over (a menu fading in would be caught half transparent)."""
+    page.wait_for_function(
+        "document.getAnimations().every(a => a.playState !== 'running')", timeout=5_000
+    )
+
+
 def _navbar_one_row(page: Page) -> None:
     """The navbar keeps its height (it never wraps) and shows every control it has."""
     box = page.locator("#navbar").bounding_box()
@@ -110,6 +117,7 @@ def test_muted_thread_screens(
     expect(page.locator("#message-list .message")).to_have_count(2)
     page.locator("#mute-menu").click()
     expect(page.locator(".mute-1h")).to_be_visible()
+    _settled(page)
     page.screenshot(path=str(artifacts_dir / f"mute-menu-{size}-{scheme}.png"))
     page.locator(".mute-1d").click()
     expect(page.locator("#chat-muted")).to_contain_text("Muted until")
@@ -128,6 +136,7 @@ def test_muted_thread_screens(
     page.locator("#mute-menu").click()
     expect(page.locator("#mute-menu-status")).to_contain_text("Muted until")
     expect(page.locator(".unmute")).to_be_visible()
+    _settled(page)
     page.screenshot(path=str(artifacts_dir / f"mute-menu-muted-{size}-{scheme}.png"))
     page.keyboard.press("Escape")
     page.locator("#nav-inbox").click()
