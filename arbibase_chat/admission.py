@@ -12,13 +12,11 @@ as "Not sent" with Retry, which reuses the send's id) and never reaches Reflex's
 no state is loaded, locked or sent. Every other event passes untouched.
 
 A send holds a place from admission until `finished` (ChatState.send's `finally`). Between
-admission and `started` (the handler's first line) its place is "waiting": an admitted event
-Reflex never runs (its socket went away, a reconnect superseded it) would otherwise hold its
-place until a long timeout. That happened after a 1,000-tab reconnect storm: both workers
-sat idle with every place held by sends that never ran, refusing all others for 30 s
-(bench/FAULTS.md finding 6). Background handlers start as soon as Reflex dequeues them, so
-a place still waiting after WAITING_TTL_SECONDS is given back; a started send is counted
-exactly (its `finally` always runs).
+admission and `started` (the handler's first line) its place is "waiting". An admitted event
+Reflex never runs (its socket went away, a reconnect superseded it) must not hold its place
+for long, and background handlers start as soon as Reflex dequeues them: a place still
+waiting after WAITING_TTL_SECONDS is given back. A started send is counted exactly (its
+`finally` always runs), however long its store takes.
 """
 
 from __future__ import annotations

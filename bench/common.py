@@ -34,6 +34,14 @@ INSERT_BODY = "x" * 150
 # --- statistics ---------------------------------------------------------------------------------
 
 
+def env_setting(item: str) -> tuple[str, str]:
+    """argparse type of `--server-env KEY=VALUE` (a setting to A/B on the bench's servers)."""
+    key, sep, value = item.partition("=")
+    if not key or not sep:
+        raise ValueError(f"not KEY=VALUE: {item!r}")
+    return key, value
+
+
 def pct(samples: list[float], q: float) -> float:
     """The q-quantile (0..1) of `samples`, interpolated linearly between the two closest ranks
     (numpy's default); NaN when there are none."""

@@ -72,7 +72,7 @@ from typing import Any
 
 import psutil
 
-from bench.common import free_port, loadavg, pct
+from bench.common import env_setting, free_port, loadavg, pct
 from bench.realtime import (
     ARTIFACTS,
     BODY_RE,
@@ -472,9 +472,7 @@ class World:
             "REALTIME_CHANNEL": f"arbibase-faults:{secrets.token_hex(6)}",
             "WEB_CONCURRENCY": "1",
         }
-        for item in self.args.server_env:
-            key, _, value = item.partition("=")
-            shared[key] = value
+        shared.update(self.args.server_env)
         for i, name in enumerate("ab"):
             workdir = self.tmp / f"server-{name}"
             workdir.mkdir()
@@ -1093,7 +1091,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="redis: SHUTDOWN NOSAVE (a crash) instead of SAVE")  # fmt: skip
     parser.add_argument("--supervisor-check", action="store_true",
                         help="also kill one of the server's own 2 workers (WEB_CONCURRENCY=2)")  # fmt: skip
-    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--server-env", action="append", type=env_setting, default=[], metavar="KEY=VALUE",
                         help="extra environment for both servers (A/B of a setting)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="20 tabs, short phases (< 3 min)")
     args = parser.parse_args(argv)

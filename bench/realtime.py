@@ -72,6 +72,7 @@ from bench.common import (
     FAKE_HASH,
     create_pg_database,
     drop_pg_database,
+    env_setting,
     free_port,
     loadavg,
     pct,
@@ -1195,9 +1196,7 @@ async def run_one(
         import redis
 
         redis.Redis.from_url(args.redis_url).flushdb()
-    for item in args.server_env:
-        key, _, value = item.partition("=")
-        extra[key] = value
+    extra.update(args.server_env)
     if args.rate > 5.0:
         # The per-user send limit (5/s, burst 20) would refuse the bench's senders.
         extra["SEND_RATE_PER_SECOND"] = str(args.rate * 2)
@@ -1551,6 +1550,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--server-env",
         action="append",
+        type=env_setting,
         default=[],
         metavar="KEY=VALUE",
         help="extra environment for the server (A/B of a setting, e.g. REFLEX_OPLOCK_ENABLED=true; "

@@ -28,8 +28,8 @@ def test_the_bound_refuses_and_finished_frees_a_place() -> None:
 def test_an_admitted_send_that_never_starts_gives_its_place_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Its event was dropped before the handler ran (FAULTS.md finding 6): the place is
-    back after the waiting TTL, while a started send keeps its place however long it runs."""
+    """Its event was dropped before the handler ran (a socket gone, a reconnect): the place
+    is back after the waiting TTL, while a started send keeps its place however long it runs."""
     now = [1000.0]
     monkeypatch.setattr(admission.time, "monotonic", lambda: now[0])
     gate = Admission(lambda: 2, ttl=5.0)

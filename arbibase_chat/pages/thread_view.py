@@ -924,9 +924,7 @@ def _hidden_triggers() -> rx.Component:
         # Shown while the server holds this tab hidden. The state outlives the document (a
         # reload keeps the session), so chat.js compares it with the new document's own
         # visibility: a tab hidden, then reloaded visible, would otherwise never read.
-        rx.cond(
-            ChatState.tab_visible, rx.fragment(), rx.el.span(id="tab-held-hidden", hidden=True)
-        ),
+        rx.cond(~ChatState.tab_visible, rx.el.span(id="tab-held-hidden", hidden=True)),
         rx.el.button(
             id="typing-start",
             on_click=ChatState.composer_changed("typing"),
