@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import cast
 
 import reflex as rx
@@ -27,7 +27,7 @@ from arbibase_chat.realtime.bus import RedisBus
 from arbibase_chat.realtime.hub import PushToSession, hub
 from arbibase_chat.realtime.pg_listener import PgListener, libpq_dsn
 from arbibase_chat.realtime.reflex_sockets import connected_here
-from arbibase_chat.realtime.updates import Resync, TypingUpdate, Update, UserUpdate
+from arbibase_chat.realtime.updates import AccountChanged, Resync, Update, UserUpdate
 from arbibase_chat.services import events, reads
 from arbibase_chat.services.errors import DomainError
 
@@ -52,7 +52,7 @@ def make_push_to_session(app: rx.App) -> PushToSession:
         finally:
             marking.pop(key, None)
 
-    async def push_to_session(token: str, update: Update) -> None:
+    async def push_to_session(token: str, updates: Sequence[Update]) -> None:
         if not connected_here(app, token):
             # Tab closed or reconnecting: drop it; when its page loads again it registers
             # anew and catches up from the newest message it holds.
@@ -61,23 +61,23 @@ def make_push_to_session(app: rx.App) -> PushToSession:
         live = views.registered()
         if not live:
             return
-        to_mark: set[str] = set()
+        to_mark: set[tuple[str, str]] = set()  # (user, thread) now shown unread, visibly
         async with app.modify_state(rx.BaseStateToken(ident=token, cls=live[0])) as root:
-            for cls in live:
-                view = cast(views.LiveView, await root.get_state(cls))
-                if isinstance(update, Resync):
-                    thread_id = await view._live_resync(update.user_id)
-                else:
-                    thread_id = await view._live_apply(update)
-                if thread_id:
-                    to_mark.add(thread_id)
-        if isinstance(update, TypingUpdate):
-            return
-        own = update.message if isinstance(update, UserUpdate) else None
-        if own is not None and own.sender_id == update.user_id and own.client_msg_id:
-            views.delivered_own(token, own.client_msg_id)  # the send needs no update of its own
-        for thread_id in to_mark:
-            key = (str(update.user_id), thread_id)
+            shown = [cast(views.LiveView, await root.get_state(cls)) for cls in live]
+            for update in updates:
+                for view in shown:
+                    if isinstance(update, Resync):
+                        thread_id = await view._live_resync(update.user_id)
+                    else:
+                        thread_id = await view._live_apply(update)
+                    if thread_id and isinstance(update, Resync | UserUpdate | AccountChanged):
+                        to_mark.add((str(update.user_id), thread_id))
+        for update in updates:
+            if not isinstance(update, UserUpdate) or (own := update.message) is None:
+                continue
+            if own.sender_id == update.user_id and own.client_msg_id:
+                views.delivered_own(token, own.client_msg_id)  # the send needs no update
+        for key in to_mark:
             if key in marking:
                 marking[key] = True  # the running task marks once more
                 continue

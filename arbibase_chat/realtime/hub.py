@@ -6,6 +6,12 @@ post-commit events (one worker on SQLite), a Redis channel every worker shares (
 workers on SQLite), or the Postgres listener (NOTIFY from any client). The hub works out once
 per event and per affected user what changed (one small set of queries), and hands that to
 `deliver(token, update)` for each of the user's connected sessions. No session polls.
+
+Working out what changed is done in one place, in event order (the rows and totals held are
+folds of the events before). Putting it into the tabs is not: each tab has a lane of its own,
+so routing moves on to the next event while a tab's state is loaded and saved, and a tab that
+fell behind gets everything it is owed in one state update. A tab gets its updates in the
+order they were routed.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
@@ -46,10 +52,23 @@ class _ResyncAll:
     """Queue marker: resync every registered session, in order with the events around it."""
 
 
-# The worker's way to put one update into one connected session (realtime/delivery.py).
-PushToSession = Callable[[str, Update], Awaitable[None]]
+@dataclass(frozen=True)
+class _CheckTotal:
+    """Queue marker: read the user's unread total again (see `Hub._total_after`)."""
+
+    user_id: uuid.UUID
+    thread_id: uuid.UUID  # the thread of the fold that made the total unsure
+
+
+# The worker's way to put updates into one connected session, in order, as one state update
+# (realtime/delivery.py).
+PushToSession = Callable[[str, Sequence[Update]], Awaitable[None]]
 Publish = Callable[[TypingSignal], None]
-QueueItem = events.DomainEvent | TypingSignal | _ResyncAll
+QueueItem = events.DomainEvent | TypingSignal | _ResyncAll | _CheckTotal
+# How long after a fold that may have counted an event twice the total is read again, and
+# how long an event may take from its commit to the hub's queue.
+TOTAL_RECHECK_SECONDS = 0.25
+TRANSIT_SECONDS = 0.05
 # How many message ids the hub remembers to drop a second arrival of the same message (the
 # Redis bus and the Postgres listener can both carry one around a listener reconnect).
 RECENT_MESSAGES = 4096
@@ -68,7 +87,9 @@ class Hub:
         self._db = db  # None: the app's database (tests pass their own engine)
         self._sessions: dict[str, _Session] = {}
         self._by_user: dict[uuid.UUID, set[str]] = defaultdict(set)
-        self._queue: asyncio.Queue[QueueItem] | None = None
+        # Each item with the monotonic time it reached this process.
+        self._queue: asyncio.Queue[tuple[float, QueueItem]] | None = None
+        self._received_at = 0.0  # of the item being routed
         self._loop: asyncio.AbstractEventLoop | None = None
         self._push_to_session: PushToSession | None = None
         self._publish_typing: Publish | None = None  # None: typing stays in this worker
@@ -77,10 +98,17 @@ class Hub:
         self._stash_lock = threading.Lock()
         self._rows = rows.RowCache()
         self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
-        self._pending: set[asyncio.Future[None]] = set()
+        # Per tab: the updates routed for it and not yet put in, and the task putting them.
+        self._lanes: dict[str, list[Update]] = {}
+        self._lane_tasks: dict[str, asyncio.Task[None]] = {}
+        self._resync_gate: asyncio.Semaphore | None = None
         # Reads this hub made and already folded into what it pushed: their own event is
         # dropped here when it comes back (other workers still route it to their tabs).
         self._own_reads: set[tuple[uuid.UUID, uuid.UUID, int]] = set()
+        # When each user's total was last read from the database (monotonic, wall clock),
+        # and the users whose total is to be read again shortly.
+        self._total_read_at: dict[uuid.UUID, tuple[float, float]] = {}
+        self._rechecks: set[uuid.UUID] = set()
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -131,6 +159,7 @@ class Hub:
             if not self._by_user[session.user_id]:
                 del self._by_user[session.user_id]
                 self._rows.forget_user(session.user_id)
+                self._total_read_at.pop(session.user_id, None)
 
     def tokens_of(self, user_id: uuid.UUID) -> list[str]:
         return list(self._by_user.get(user_id, ()))
@@ -156,6 +185,7 @@ class Hub:
         """
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
+        self._resync_gate = asyncio.Semaphore(RESYNC_CONCURRENCY)
         self._push_to_session = push_to_session
         self._publish_typing = publish_typing
         if not local_events:
@@ -175,24 +205,24 @@ class Hub:
 
         def on_commit(event: events.DomainEvent) -> None:
             # Called in the thread that committed: hop onto the loop, never block it.
-            loop.call_soon_threadsafe(queue.put_nowait, event)
+            loop.call_soon_threadsafe(queue.put_nowait, (time.monotonic(), event))
 
         return events.subscribe(on_commit)
 
     def receive(self, item: events.DomainEvent | TypingSignal) -> None:
         """An event or typing signal from outside this process (call on the hub's loop)."""
         assert self._queue is not None, "start() first"
-        self._queue.put_nowait(item)
+        self._queue.put_nowait((time.monotonic(), item))
 
     def resync(self) -> None:
         """Tell every registered session to catch up (call on the hub's loop)."""
         assert self._queue is not None, "start() first"
-        self._queue.put_nowait(_ResyncAll())
+        self._queue.put_nowait((time.monotonic(), _ResyncAll()))
 
     async def run(self) -> None:
         assert self._queue is not None, "start() first"
         while True:
-            event = await self._queue.get()
+            self._received_at, event = await self._queue.get()
             try:
                 await self._route(event)
             except Exception:
@@ -201,10 +231,18 @@ class Hub:
                 self._queue.task_done()
 
     async def drained(self) -> None:
-        """Wait until every event received so far has been routed (tests, bench)."""
+        """Wait until every event received so far has been routed and put into its tabs,
+        totals read again included (tests, bench)."""
         assert self._queue is not None, "start() first"
         await asyncio.sleep(0)  # let events handed over with call_soon_threadsafe land
-        await self._queue.join()
+        while True:
+            await self._queue.join()
+            if self._lane_tasks:
+                await asyncio.gather(*self._lane_tasks.values(), return_exceptions=True)
+            elif self._rechecks:
+                await asyncio.sleep(TOTAL_RECHECK_SECONDS / 5)
+            else:
+                return
 
     # --- routing ----------------------------------------------------------------------------
 
@@ -212,18 +250,18 @@ class Hub:
         if isinstance(event, TypingSignal):
             self._fan_out_typing(event.thread_id, event.to_user, event.name)
             return
+        if isinstance(event, _CheckTotal):
+            await self._check_total(event)
+            return
         if isinstance(event, _ResyncAll):
             self._rows.clear()  # events may have been missed: nothing held can be trusted
-            await self._resync_all()
+            for user_id, token in self._all_sessions():
+                self._deliver(token, Resync(user_id))
             return
         if isinstance(event, events.AccountUpdated):
             # Nothing to compute: each of the user's sessions re-reads its own identity.
-            await asyncio.gather(
-                *(
-                    self._push(t, AccountChanged(event.user_id))
-                    for t in self.tokens_of(event.user_id)
-                )
-            )
+            for token in self.tokens_of(event.user_id):
+                self._deliver(token, AccountChanged(event.user_id))
             return
         if isinstance(event, events.MessageCreated) and self._already_routed(event.message_id):
             return
@@ -251,17 +289,13 @@ class Hub:
         if isinstance(event, events.MessageCreated):
             await self._push_reading(event, affected, updates)
         else:
-            await self._push_all(updates)
+            self._deliver_all(updates)
 
-    async def _push_all(self, updates: list[UserUpdate | None]) -> None:
-        await asyncio.gather(
-            *(
-                self._push(token, update)
-                for update in updates
-                if update is not None
-                for token in self.tokens_of(update.user_id)
-            )
-        )
+    def _deliver_all(self, updates: list[UserUpdate | None]) -> None:
+        for update in updates:
+            if update is not None:
+                for token in self.tokens_of(update.user_id):
+                    self._deliver(token, update)
 
     async def _push_reading(
         self,
@@ -283,7 +317,7 @@ class Hub:
             and self._reads_here(u, event.thread_id)
         ]
         if not readers:
-            await self._push_all(updates)
+            self._deliver_all(updates)
             return
         marks = {
             reader: asyncio.ensure_future(
@@ -293,7 +327,6 @@ class Hub:
             )
             for reader in readers
         }
-        pushes = []
         for reader in readers:
             # What the read will do at least: up to this message.
             read_now = events.ReadUpdated(
@@ -305,8 +338,8 @@ class Hub:
             by_user[reader] = _merged(
                 by_user[reader], await self._update_for(reader, read_now, None)
             )
-            pushes.append(self._push_all([by_user.pop(reader)]))
-        await asyncio.gather(*pushes, *marks.values(), return_exceptions=True)
+            self._deliver_all([by_user.pop(reader)])
+        await asyncio.gather(*marks.values(), return_exceptions=True)
         for reader, mark in marks.items():
             try:
                 state = mark.result()
@@ -328,7 +361,7 @@ class Hub:
             )
             for user in list(by_user):  # the others: "Seen" moves
                 by_user[user] = _merged(by_user[user], await self._update_for(user, stored, None))
-        await self._push_all(list(by_user.values()))
+        self._deliver_all(list(by_user.values()))
 
     async def _correct(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
         """The read pushed on arrival was not stored: push the row and total as they are."""
@@ -340,31 +373,10 @@ class Hub:
         except DomainError:
             return
         self._rows.put(user_id, row)
-        total = await aio.call_realtime(reads.unread_total, user_id=user_id, db=self._db)
-        self._rows.set_total(user_id, total)
-        await self._push_all(
+        total = await self._read_total(user_id)
+        self._deliver_all(
             [UserUpdate(user_id=user_id, thread_id=thread_id, thread=row, unread_total=total)]
         )
-
-    async def _resync_all(self) -> None:
-        """Every session catches up, RESYNC_CONCURRENCY at a time. All at once, each push
-        held its tab's state lock while its reads queued behind every other tab's: after a
-        database restart with 250 tabs on a worker, all of them outlived Reflex's lock
-        timeout and were dropped (bench/FAULTS.md). A push that fails is tried once more."""
-        gate = asyncio.Semaphore(RESYNC_CONCURRENCY)
-
-        async def one(user_id: uuid.UUID, token: str) -> None:
-            async with gate:
-                assert self._push_to_session is not None
-                for attempt in (1, 2):
-                    try:
-                        await self._push_to_session(token, Resync(user_id))
-                        return
-                    except Exception:
-                        if attempt == 2:
-                            log.exception("realtime: resync of %s failed", token)
-
-        await asyncio.gather(*(one(user_id, token) for user_id, token in self._all_sessions()))
 
     def _already_routed(self, message_id: uuid.UUID) -> bool:
         if message_id in self._recent:
@@ -436,6 +448,8 @@ class Hub:
             # The total is the sum of the rows' unread counts: it moves as this row moved.
             total = known + new.unread_count - old.unread_count
             self._rows.set_total(user_id, total)
+            if total != known and self._maybe_counted(user_id, event, new):
+                self._recheck_total(user_id, event.thread_id)
             return total if total != known else None
         # A new message from the other side, or my own cursor moving, can change my unread
         # total: read it. Anything else leaves it alone, except that sending reads what came
@@ -445,18 +459,101 @@ class Hub:
             or isinstance(event, events.ReadUpdated)
             or ever_muted
         ):
-            total = await aio.call_realtime(reads.unread_total, user_id=user_id, db=self._db)
-            self._rows.set_total(user_id, total)
-            return total
+            return await self._read_total(user_id)
         self._rows.drop_total(user_id)
         return None
 
-    async def _push(self, token: str, update: Update) -> None:
-        assert self._push_to_session is not None
+    async def _read_total(self, user_id: uuid.UUID) -> int:
+        total = await aio.call_realtime(reads.unread_total, user_id=user_id, db=self._db)
+        self._rows.set_total(user_id, total)
+        self._total_read_at[user_id] = (time.monotonic(), time.time())
+        return total
+
+    def _maybe_counted(
+        self, user_id: uuid.UUID, event: events.ThreadEvent, row: ThreadPublic
+    ) -> bool:
+        """The user's total was read from the database after this event was stored, so the
+        fold just made may count the event twice. The rows held are folds of the events
+        routed so far; a total read counts every event stored so far, some of which may
+        still wait in the queue: when their turn comes, their row moves and the fold adds
+        them again (seen: a badge of 4 for 3 unread messages)."""
+        read_at = self._total_read_at.get(user_id)
+        if read_at is None:
+            return False
+        read_monotonic, read_wall = read_at
+        if self._received_at <= read_monotonic + TRANSIT_SECONDS:
+            return True
+        # From Redis or Postgres an event may travel longer: a message's own time tells.
+        last = row.last_message
+        return (
+            isinstance(event, events.MessageCreated)
+            and last is not None
+            and last.created_at.timestamp() <= read_wall + TRANSIT_SECONDS
+        )
+
+    def _recheck_total(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
+        """Read the total again shortly, in turn with the events (one pending per user)."""
+        if user_id in self._rechecks or self._loop is None or self._queue is None:
+            return
+        self._rechecks.add(user_id)
+        self._loop.call_later(
+            TOTAL_RECHECK_SECONDS,
+            self._queue.put_nowait,
+            (time.monotonic(), _CheckTotal(user_id, thread_id)),
+        )
+
+    async def _check_total(self, check: _CheckTotal) -> None:
+        self._rechecks.discard(check.user_id)
+        if not self._by_user.get(check.user_id):
+            return  # no tab of theirs left here
+        known = self._rows.total(check.user_id)
+        total = await self._read_total(check.user_id)
+        if total != known:
+            self._deliver_all(
+                [UserUpdate(user_id=check.user_id, thread_id=check.thread_id, unread_total=total)]
+            )
+
+    # --- lanes: putting updates into tabs ---------------------------------------------------
+
+    def _deliver(self, token: str, update: Update) -> None:
+        """Queue `update` for `token`; its lane puts it in after what was queued before."""
+        waiting = self._lanes.get(token)
+        if waiting is not None:
+            waiting.append(update)  # the lane's task takes it with its next batch
+            return
+        self._lanes[token] = [update]
+        self._lane_tasks[token] = asyncio.create_task(self._run_lane(token))
+
+    async def _run_lane(self, token: str) -> None:
         try:
-            await self._push_to_session(token, update)
-        except Exception:
-            log.exception("realtime: delivery to %s failed", token)
+            while batch := self._lanes.get(token):
+                self._lanes[token] = []
+                await self._push_batch(token, batch)
+        finally:
+            self._lanes.pop(token, None)
+            self._lane_tasks.pop(token, None)
+
+    async def _push_batch(self, token: str, batch: list[Update]) -> None:
+        """One state update for everything the tab is owed. A batch with a catch-up goes
+        RESYNC_CONCURRENCY at a time and is tried twice: all at once, each push held its
+        tab's state lock while its reads queued behind every other tab's, and after a
+        database restart with 250 tabs on a worker all of them outlived Reflex's lock timeout
+        and were dropped (bench/FAULTS.md)."""
+        assert self._push_to_session is not None and self._resync_gate is not None
+        if not any(isinstance(update, Resync) for update in batch):
+            try:
+                await self._push_to_session(token, batch)
+            except Exception:
+                log.exception("realtime: delivery to %s failed", token)
+            return
+        async with self._resync_gate:
+            for attempt in (1, 2):
+                try:
+                    await self._push_to_session(token, batch)
+                    return
+                except Exception:
+                    if attempt == 2:
+                        log.exception("realtime: resync of %s failed", token)
 
     # --- typing (ephemeral: never stored) ---------------------------------------------------
 
@@ -494,9 +591,7 @@ class Hub:
     def _fan_out_typing(self, thread_id: uuid.UUID, to_user: uuid.UUID, name: str) -> None:
         for token in self.tokens_of(to_user):
             if self.open_thread_of(token) == thread_id:
-                task = asyncio.ensure_future(self._push(token, TypingUpdate(thread_id, name)))
-                self._pending.add(task)  # keep a reference until it is done
-                task.add_done_callback(self._pending.discard)
+                self._deliver(token, TypingUpdate(thread_id, name))
 
 
 def _merged(first: UserUpdate | None, then: UserUpdate | None) -> UserUpdate | None:

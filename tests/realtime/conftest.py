@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 import redis
@@ -23,8 +23,8 @@ class Recorder:
         self.got: list[tuple[str, Update]] = []
         self.arrived = asyncio.Event()
 
-    async def __call__(self, token: str, update: Update) -> None:
-        self.got.append((token, update))
+    async def __call__(self, token: str, updates: Sequence[Update]) -> None:
+        self.got.extend((token, update) for update in updates)
         self.arrived.set()
 
     async def wait_for(self, count: int, timeout: float = 5) -> None:

@@ -166,10 +166,11 @@ async def test_a_resync_reaches_every_session_a_few_at_a_time_and_retries_once(d
     from arbibase_chat.realtime.updates import Resync
 
     hub = Hub(db=db)
-    running_now, most, got = 0, 0, []
+    running_now, most = 0, 0
+    got: list[tuple[str, object]] = []
     failed_once: set[str] = set()
 
-    async def slow_push(token: str, update) -> None:  # a tab's catch-up holding its lock
+    async def slow_push(token: str, updates) -> None:  # a tab's catch-up holding its lock
         nonlocal running_now, most
         running_now += 1
         most = max(most, running_now)
@@ -178,7 +179,7 @@ async def test_a_resync_reaches_every_session_a_few_at_a_time_and_retries_once(d
             if token == "tab-3" and token not in failed_once:
                 failed_once.add(token)
                 raise RuntimeError("lock expired")
-            got.append((token, update))
+            got.extend((token, update) for update in updates)
         finally:
             running_now -= 1
 
@@ -196,3 +197,60 @@ async def test_a_resync_reaches_every_session_a_few_at_a_time_and_retries_once(d
     assert most == hub_module.RESYNC_CONCURRENCY
     assert sorted(t for t, _ in got) == sorted(f"tab-{i}" for i in range(40))
     assert all(isinstance(u, Resync) for _, u in got)
+
+
+async def test_a_slow_tab_holds_up_no_one_and_gets_what_it_missed_in_order_in_one_update(db):
+    """Each tab has its own lane: routing goes on while one tab's state is busy, and what
+    queued up for that tab meanwhile arrives as one batch, in the order it was routed."""
+    hub = Hub(db=db)
+    slow_tab_free = asyncio.Event()
+    batches: list[tuple[str, list]] = []
+    arrived = asyncio.Event()
+
+    async def push(token: str, updates) -> None:
+        if token == "slow":
+            await slow_tab_free.wait()  # its state is locked by something long
+        batches.append((token, list(updates)))
+        arrived.set()
+
+    unsubscribe = hub.start(push)
+    task = asyncio.create_task(hub.run())
+    try:
+        busy, other = Pair(db), Pair(db)
+        await hub.drained()
+        hub.register("slow", busy.owner.id)
+        hub.register("fast", other.owner.id)
+        for body in ("one", "two", "three"):
+            await aio.call(
+                messages.send_message,
+                user_id=busy.operator.id,
+                thread_id=busy.thread_id,
+                body=body,
+                db=db,
+            )
+        await aio.call(
+            messages.send_message,
+            user_id=other.operator.id,
+            thread_id=other.thread_id,
+            body="meanwhile",
+            db=db,
+        )
+        async with asyncio.timeout(5):
+            while not any(token == "fast" for token, _ in batches):
+                arrived.clear()
+                await arrived.wait()
+        assert [token for token, _ in batches] == ["fast"]  # the slow tab is still busy
+        slow_tab_free.set()
+        await hub.drained()
+    finally:
+        unsubscribe()
+        task.cancel()
+    slow = [updates for token, updates in batches if token == "slow"]
+    # The first update went in alone; the two routed while it was stuck came as one.
+    bodies = [[u.message.body for u in updates if u.message] for updates in slow]
+    assert bodies[:2] == [["one"], ["two", "three"]]
+    # The badge ends on the stored count. (The first total, read while "two" and "three"
+    # were stored but not yet routed, counted them already; their folds added them again,
+    # and the total read again afterwards put it right.)
+    totals = [u.unread_total for updates in slow for u in updates if u.unread_total is not None]
+    assert totals[-1] == 3
