@@ -25,7 +25,7 @@ sessions that talk to it exactly as the browser does:
   background task: the pending bubble, then the store, then the sent bubble).
 
 Phases per N: one pair verifies the path (a partner's message arrives as a delta on
-ChatState.items); worker RSS before/after the other sessions connect; idle delivery (one
+ChatState's message window: `tail`, or `history` when the split moved); worker RSS before/after the other sessions connect; idle delivery (one
 message at a time); steady load (--steady-rate msg/s in total, drained completely: exact lost
 and duplicate check); target load (every session sends at --rate for --seconds, open loop);
 a drain; the database is counted and every recipient's deltas are checked (each partner
@@ -426,6 +426,9 @@ class Tab:
         self.path = f"/threads/{self.thread_id}"
         self.token = str(uuid.uuid4())
         self.stats = Stats()
+        # ChatState's message window as this tab holds it: the history and the live tail
+        # arrive apart, each whole when it changed.
+        self._window: dict[str, list[dict[str, Any]]] = {"history": [], "tail": []}
         self.hydrated = asyncio.Event()
         self.on_partner: Callable[[Tab, int, float], None] | None = None
         self.sio = socketio.AsyncClient(
@@ -536,8 +539,11 @@ class Tab:
             if name in ("_redirect", "_call_function", "_call_script"):
                 st.errors.append(json.dumps(ev)[:300])
         chat = delta.get(self.names.chat)
-        if chat and "items_rx_state_" in chat:
-            self._items(chat["items_rx_state_"], now)
+        parts = [p for p in ("history", "tail") if f"{p}_rx_state_" in (chat or {})]
+        if chat and parts:
+            for part in parts:
+                self._window[part] = chat[f"{part}_rx_state_"]
+            self._items([*self._window["history"], *self._window["tail"]], now)
         waiting = self._waiting
         if chat and waiting is not None and waiting[0] in chat and not waiting[1].done():
             waiting[1].set_result(None)
@@ -546,7 +552,7 @@ class Tab:
             self.hydrated.set()
 
     def _items(self, items: list[dict[str, Any]], now: float) -> None:
-        """ChatState.items arrives whole: record each partner message the first time it shows."""
+        """The window after a delta: record each partner message the first time it shows."""
         st = self.stats
         seen_here: collections.Counter[int] = collections.Counter()
         last_seq = 0
@@ -1235,12 +1241,12 @@ async def run_one(
         first = await _one_message(tabs[0], tabs[1], timeout=15)
         if first is None:
             raise RuntimeError(
-                "verification failed: the partner's message did not arrive as a ChatState.items "
+                "verification failed: the partner's message did not arrive as a ChatState window "
                 f"delta within 15 s; errors {tabs[0].stats.errors + tabs[1].stats.errors}; "
                 f"server log {server.log_path}"
             )
         out(
-            f"  verified: session 1 got session 0's message as a ChatState.items delta after {first:.1f} ms"
+            f"  verified: session 1 got session 0's message as a ChatState window delta after {first:.1f} ms"
         )
         await asyncio.sleep(1.0)
 
@@ -1437,7 +1443,7 @@ def report(results: list[RunResult]) -> list[str]:
     lines = [
         "steady = --steady-rate msg/s in total, drained; load = every session at --rate.",
         "msg/s in the load window: offered (sent), persisted (rows), delivered (partner deltas);",
-        "latency = sender's send -> the partner's ChatState.items delta, ms.",
+        "latency = sender's send -> the partner's ChatState window delta, ms.",
         f"{'N/wk':>8} {'st.p50':>7} {'st.p99':>7} {'offered':>8} {'persist':>8} {'deliver':>8} "
         f"{'p50':>8} {'p99':>8} {'idle50':>7} {'lost':>5} {'dup':>4} {'KB/sess':>8} "
         f"{'CPU':>5} {'echo/s':>7} {'ins/s':>7}",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any, cast
 
@@ -91,10 +91,13 @@ def human_size(size: object) -> str:
 
 
 def label_days(views: list[MessageView], zone: tzinfo) -> None:
-    """Mark the first message of each local day with a label ("Today", "Mon, Nov 23")."""
+    """Mark the first message of each local day with a label ("Today", "Mon, Nov 23").
+
+    A changed view is replaced in `views`, never changed in place: the lists a tab was sent
+    share their views with the next window (ChatState._show compares them)."""
     today = datetime.now(zone).date()
     previous = None
-    for view in views:
+    for i, view in enumerate(views):
         day = datetime.fromisoformat(view.created_at).astimezone(zone).date()
         label = ""
         if day != previous:
@@ -104,8 +107,8 @@ def label_days(views: list[MessageView], zone: tzinfo) -> None:
                 label = "Yesterday"
             else:
                 label = day.strftime("%a, %b %-d, %Y")
-        if view.day_label != label:  # a write marks the whole list for resending
-            view.day_label = label
+        if view.day_label != label:
+            views[i] = replace(view, day_label=label)
         previous = day
 
 
@@ -115,10 +118,11 @@ GROUP_SECONDS = 5 * 60
 
 def group_runs(views: list[MessageView]) -> None:
     """Mark the last message of each run of one sender's plain messages (no day between,
-    each within GROUP_SECONDS of the previous): only that one shows the name and time."""
+    each within GROUP_SECONDS of the previous): only that one shows the name and time. A
+    changed view is replaced in `views`, as in `label_days`."""
     if not views:
         return  # a thread with no message yet (its first is being written)
-    for view, after in zip(views, [*views[1:], None], strict=True):
+    for i, (view, after) in enumerate(zip(views, [*views[1:], None], strict=True)):
         end = True
         if after is not None and _groupable(view) and _groupable(after):
             gap = datetime.fromisoformat(after.created_at) - datetime.fromisoformat(view.created_at)
@@ -129,8 +133,8 @@ def group_runs(views: list[MessageView]) -> None:
                 and view.status == after.status
                 and 0 <= gap.total_seconds() <= GROUP_SECONDS
             )
-        if view.group_end != end:  # a write marks the whole list for resending
-            view.group_end = end
+        if view.group_end != end:
+            views[i] = replace(view, group_end=end)
 
 
 def _groupable(view: MessageView) -> bool:

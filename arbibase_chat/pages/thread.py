@@ -31,7 +31,7 @@ from arbibase_chat.pages import (
     thread_status,
 )
 from arbibase_chat.pages.inbox import InboxState
-from arbibase_chat.pages.thread_window import PAGE, MessageWindow
+from arbibase_chat.pages.thread_window import PAGE, MessageWindow, tail_start
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import Update
 from arbibase_chat.services import inbox, messages, reads, threads
@@ -92,24 +92,25 @@ class ChatState(rx.State):
     deleting_id: str = ""
     # Close / reopen asked for, awaiting confirmation (pages/thread_status.py)
     confirm_status_to: str = ""
-    # Conversation (see MessageWindow)
-    items: list[MessageView] = []
+    # Conversation (see MessageWindow): the window, sent to the tab in two parts, the live
+    # tail apart from the history before it (thread_window.tail_start)
+    history: list[MessageView] = []
+    tail: list[MessageView] = []
+    seen_id: str = ""  # my latest message the other side has read ("Seen" goes under it)
     has_older: bool = False
     seen_seq: int = 0  # the other side has read my messages up to this number
     typing_name: str = ""
     tab_visible: bool = True
     upload_percent: int = 0
     uploading: bool = False
+    _items: list[MessageView] = []  # the whole window: history + tail
+    _tail_at: int = 0
     _me: str = ""
     _counterparty_id: str = ""
     _names: dict[str, str] = {}
     _last_typing_sent: float = 0.0
     _cards: dict[str, dict[str, Any]] = {}  # message id -> its offer card's fields
     _terms: dict[str, dict[str, Any]] = {}  # offer id -> its terms (the counter form's start)
-
-    @rx.var
-    def seen_id(self) -> str:
-        return MessageWindow(self.items).seen_id(self.seen_seq)
 
     @rx.var
     def is_closed(self) -> bool:
@@ -132,15 +133,40 @@ class ChatState(rx.State):
         return str(self.router.page.params.get("thread_id", "") or "")
 
     def _window(self) -> MessageWindow:
-        return MessageWindow(list(self.items), self.has_older)
+        # The views themselves, not Reflex's change-tracking proxies of them: comparing and
+        # relabelling a window of proxies was half the CPU of a message with 100 in view.
+        # Nothing changes a view in place (thread_window.py), so sharing them is safe.
+        return MessageWindow(list(self.get_value("_items")), self.has_older)
 
     async def _keep(self, window: MessageWindow) -> None:
         """Label the days and assign what changed (Reflex resends every assigned var)."""
         window.label((await self.get_state(SessionState))._zone())
-        if window.items != self.items:
-            self.items = window.items
+        self._show(window.items)
         if window.has_older != self.has_older:
             self.has_older = window.has_older
+
+    def _show(self, items: list[MessageView], *, again: bool = False) -> None:
+        """Put the window on screen: a new message resends the short live tail, not the
+        window (up to WINDOW messages, each update carried all of them before). `again`:
+        send both parts even if unchanged (the tab may have missed them)."""
+        if items != self.get_value("_items") or again:
+            self._items = items
+            history = self.get_value("history")
+            start = tail_start(items, history, self._tail_at)
+            self._tail_at = start
+            if items[:start] != history or again:
+                self.history = items[:start]
+            if items[start:] != self.get_value("tail") or again:
+                self.tail = items[start:]
+        self._see()
+
+    def _see(self, seq: int | None = None) -> None:
+        """The other side has read my messages up to `seq` (None: as known)."""
+        if seq is not None and seq > self.seen_seq:
+            self.seen_seq = seq
+        seen = MessageWindow(self.get_value("_items")).seen_id(self.seen_seq)
+        if seen != self.seen_id:
+            self.seen_id = seen
 
     def _views(self, batch: list[MessagePublic]) -> list[MessageView]:
         views = [MessageView.from_message(m, me=self._me, names=self._names) for m in batch]
@@ -159,8 +185,9 @@ class ChatState(rx.State):
         for name, value in header.items():
             if getattr(self, name) != value:
                 setattr(self, name, value)
-        if thread.counterparty_last_read_seq > self.seen_seq:
-            self.seen_seq = thread.counterparty_last_read_seq
+        if str(thread.id) != self.open_id:
+            self.seen_seq = 0  # another thread: its own "Seen"
+        self._see(thread.counterparty_last_read_seq)
         self._counterparty_id = str(thread.counterparty_id)
         self._names = {self._me: "You", str(thread.counterparty_id): thread.counterparty_name}
 
@@ -221,11 +248,12 @@ class ChatState(rx.State):
                 inbox.get_thread, user_id=user_id, thread_id=self._route_thread_id()
             )
         except DomainError:
-            self.not_found, self.open_id, self.items = True, "", []
+            self.not_found, self.open_id = True, ""
+            self._show([])
             return None
         self.not_found = False
         self._apply_header(thread)
-        revisit = self.open_id == str(thread.id) and bool(self.items)
+        revisit = self.open_id == str(thread.id) and bool(self._items)
         self.open_id = str(thread.id)
         if not revisit:
             self.counter_for = self.decline_for = self.confirm_offer = ""
@@ -267,7 +295,8 @@ class ChatState(rx.State):
     async def close(self):
         """Leaving the thread page: stop showing this thread live."""
         live.show_thread(self.router.session.client_token, None)
-        self.open_id, self.items, self.typing_name = "", [], ""
+        self.open_id, self.typing_name = "", ""
+        self._show([])
         (await self.get_state(InboxState)).selected_id = ""
 
     @rx.event

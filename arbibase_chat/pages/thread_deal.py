@@ -132,9 +132,7 @@ async def load_property(chat: ChatState, user_id: uuid.UUID, property_id: uuid.U
 
 def redecorate(chat: ChatState) -> None:
     """The cards changed: apply them to the offer messages already in the window."""
-    decorated = decorate(chat.items, chat._cards)
-    if decorated != chat.items:
-        chat.items = decorated
+    chat._show(decorate(chat.get_value("_items"), chat._cards))
 
 
 async def _user(chat: ChatState) -> uuid.UUID | None:

@@ -57,8 +57,8 @@ async def apply(chat: ChatState, update: Update) -> str | None:
         return None  # pushed for a user this tab no longer shows
     if update.thread is not None:
         chat._apply_header(update.thread)
-    if update.seen_seq is not None and update.seen_seq > chat.seen_seq:
-        chat.seen_seq = update.seen_seq
+    if update.seen_seq is not None:
+        chat._see(update.seen_seq)
     window = chat._window()
     if update.reload:
         window.replace_newest(chat._views(await chat._page(update.user_id)), page=PAGE)

@@ -93,7 +93,7 @@ async def send_text(chat: ChatState, form_data: Any) -> Any:
             # The browser sent this one again (assets/chat.js's "Not sent · Retry" for a send
             # it saw no answer to) and it is here already, pending or stored: one bubble, and
             # the tab gets the window again (the answer it missed may have been lost).
-            chat.items = window.items
+            chat._show(window.items, again=True)
             return None
         await chat._keep(window)
         # Storing the message ends my typing notice (the hub's); the next keystroke is a new

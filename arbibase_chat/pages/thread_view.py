@@ -466,11 +466,15 @@ def _messages() -> rx.Component:
                 padding="8px",
             ),
         ),
-        rx.foreach(
-            ChatState.items,
-            lambda view: message_bubble(
-                view, ChatState.seen_id, ChatState.retry, OFFER_EVENTS, EDIT_EVENTS
-            ),
+        # The window in two parts (ChatState._show): the history, then the live tail.
+        *(
+            rx.foreach(
+                part,
+                lambda view: message_bubble(
+                    view, ChatState.seen_id, ChatState.retry, OFFER_EVENTS, EDIT_EVENTS
+                ),
+            )
+            for part in (ChatState.history, ChatState.tail)
         ),
         # Messages typed while the socket is down, drawn by assets/chat.js until the
         # queued send reaches the server (React renders no children here, so it leaves

@@ -8,8 +8,11 @@ A plain class (no Reflex) so the rules are unit-tested directly (tests/ui/test_t
 - my own message arrives twice (the send's return and the hub's push) and shows once; its
   pending bubble (matched by `client_msg_id`) gives way to the stored one;
 - pending and failed bubbles stay last, in the order typed;
-- at most WINDOW stored messages are kept while following the conversation at the bottom;
-  older ones are paged in on demand (`has_older`);
+- at most WINDOW stored messages are kept while following the conversation at the bottom
+  (trimmed back to WINDOW once TAIL_MAX more arrived, so the older part stays put between
+  trims); older ones are paged in on demand (`has_older`);
+- the tab is sent the window in two parts (`tail_start`): the newest few, which change with
+  every message, apart from the rest, which is sent again only when it changed;
 - the first message of each local day carries the day's label; the last of each run of one
   sender's messages a few minutes apart carries the name and time (`group_runs`).
 """
@@ -23,6 +26,19 @@ from arbibase_chat.components.message_bubble import MessageView, group_runs, lab
 
 WINDOW = 200
 PAGE = 50  # messages per history page
+# The live tail: up to TAIL_MAX newest items travel apart from the rest of the window; when
+# it is longer, the split moves so that the tail holds the newest TAIL_KEEP again.
+TAIL_MAX = 24
+TAIL_KEEP = 8
+
+
+def tail_start(items: list[MessageView], history: list[MessageView], start: int) -> int:
+    """Where `items` splits into the history the tab holds and the live tail: `start` again
+    while the tab's history is still what `items` begins with and the tail is short, else a
+    new split (the history is then sent again, once per TAIL_MAX - TAIL_KEEP messages)."""
+    if start <= len(items) and len(items) - start <= TAIL_MAX and items[:start] == history:
+        return start
+    return max(0, len(items) - TAIL_KEEP)
 
 
 @dataclass
@@ -89,7 +105,7 @@ class MessageWindow:
                 by_seq[view.seq] = view
         pending = [v for v in self.items if v.status != "sent" and v.client_msg_id not in arrived]
         ordered = [by_seq[s] for s in sorted(by_seq)]
-        if len(ordered) > WINDOW:
+        if len(ordered) > WINDOW + TAIL_MAX:
             ordered = ordered[-WINDOW:]
             self.has_older = True
         self.items = ordered + pending

@@ -150,6 +150,11 @@ class RawTab:
                 value = changes[f"{name}{FIELD}"]
         return value
 
+    def messages(self, chat_state: str) -> list[Any]:
+        """The thread's message window as the tab holds it: ChatState's history, then its
+        live tail (pushed apart)."""
+        return [*(self.var(chat_state, "history") or []), *(self.var(chat_state, "tail") or [])]
+
     def redirects(self) -> list[str]:
         found = []
         for update in self.updates:

@@ -59,7 +59,7 @@ async def test_a_burst_past_the_bound_is_refused_at_the_socket(
         await tab.settle(quiet=1.5, limit=60)
         pushed = tab.updates[before:]
         busy = sum(1 for u in pushed if _busy_only(u))
-        items = tab.var(chat, "items") or []
+        items = tab.messages(chat)
         mine = [
             item
             for item in items

@@ -215,7 +215,7 @@ def assert_nothing_leaked(tab: RawTab, scene: Scene, what: str) -> None:
     pushed = tab.text()
     for secret in scene.secrets:
         assert secret not in pushed, f"{what}: the victims' {secret!r} reached the attacker"
-    assert FORGED not in json.dumps(tab.var(state_name(ChatState), "items") or [])
+    assert FORGED not in json.dumps(tab.messages(state_name(ChatState)))
 
 
 async def _tab(scene: Scene, *, token: str, path: str | None = None) -> RawTab:
@@ -523,7 +523,7 @@ async def test_oversized_frames_and_sends_are_refused(scene: Scene) -> None:
     try:
         await tab.emit(state_name(ChatState), "send", {"form_data": {"body": "x" * 10_001}})
         await tab.settle()
-        items = tab.var(state_name(ChatState), "items") or []
+        items = tab.messages(state_name(ChatState))
         assert all(len(json.dumps(item)) < 20_000 for item in items)
         assert "limited to 10,000 characters" in tab.text()
         await tab.emit(state_name(ChatState), "send", {"form_data": {"body": "y" * 800_000}})

@@ -20,7 +20,7 @@ from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagePublic
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_window import MessageWindow
-from arbibase_chat.services import inbox, message_edits, messages, ratelimit, tokens
+from arbibase_chat.services import inbox, message_edits, messages, ratelimit, reads, tokens
 from arbibase_chat.session import SessionState
 from tests.factories import Pair
 
@@ -97,7 +97,7 @@ async def test_edit_and_delete_through_the_handlers(app_db) -> None:
         user_id=pair.owner.id, thread_id=pair.thread_id, body="theirs", db=app_db
     )
     chat._me, chat.open_id = str(pair.operator.id), str(pair.thread_id)
-    chat.items = chat._views([mine, theirs])
+    chat._show(chat._views([mine, theirs]))
     # The other side's bubble, a forged id or a non-string opens nothing.
     for forged in (str(theirs.id), "nope", 5, None):
         await _call(chat, "start_edit", forged)
@@ -110,12 +110,12 @@ async def test_edit_and_delete_through_the_handlers(app_db) -> None:
     await _call(chat, "start_edit", str(mine.id))
     await _call(chat, "save_edit", {"body": "hello, edited"})
     assert chat.editing_id == ""
-    shown = next(v for v in chat.items if v.id == str(mine.id))
+    shown = next(v for v in chat._items if v.id == str(mine.id))
     assert shown.edited and "".join(s.text for s in shown.segments) == "hello, edited"
     await _call(chat, "ask_delete", str(mine.id))
     assert chat.deleting_id == str(mine.id)
     await _call(chat, "confirm_delete")
-    shown = next(v for v in chat.items if v.id == str(mine.id))
+    shown = next(v for v in chat._items if v.id == str(mine.id))
     assert chat.deleting_id == "" and shown.deleted and not shown.editable
     audit = message_edits.list_edits(
         user_id=pair.owner.id, thread_id=pair.thread_id, message_id=mine.id, db=app_db
@@ -129,7 +129,7 @@ async def test_a_refusal_is_a_toast_and_changes_nothing(app_db) -> None:
     session.access_token = tokens.issue_access_token(user_id=pair.owner.id)
     theirs = _public(pair)
     chat._me, chat.open_id = str(pair.owner.id), str(pair.thread_id)
-    chat.items = chat._views([theirs])
+    chat._show(chat._views([theirs]))
     # A forged state (the id set without the menu): the service still says no.
     chat.editing_id = str(theirs.id)
     result = await _call(chat, "save_edit", {"body": "forged"})
@@ -158,3 +158,46 @@ def test_the_inbox_row_of_a_deleted_last_message(db) -> None:
     )
     thread = inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
     assert ThreadRow.from_thread(thread).preview == "Message deleted"
+
+
+def test_a_new_message_resends_the_tail_not_the_window() -> None:
+    """ChatState._show: the tab's window travels as history + live tail; appending marks only
+    the tail for resending, and the parts always add up to the window."""
+    from arbibase_chat.pages.thread_window import TAIL_MAX, TAIL_KEEP
+
+    _, chat = _tab()
+    views = [MessageView(id=f"m{s}", seq=s, status="sent") for s in range(1, 101)]
+    chat._show(views)
+    assert [*chat.history, *chat.tail] == views and len(chat.tail) == TAIL_KEEP
+    for seq in range(101, 101 + TAIL_MAX - TAIL_KEEP):
+        chat.dirty_vars.clear()
+        views = [*views, MessageView(id=f"m{seq}", seq=seq, status="sent")]
+        chat._show(views)
+        assert "tail" in chat.dirty_vars and "history" not in chat.dirty_vars
+        assert [*chat.history, *chat.tail] == views
+    # The tail at its longest: the split moves once, and the history goes out again.
+    chat.dirty_vars.clear()
+    views = [*views, MessageView(id="last", seq=200, status="sent")]
+    chat._show(views)
+    assert {"history", "tail"} <= chat.dirty_vars and len(chat.tail) == TAIL_KEEP
+    assert [*chat.history, *chat.tail] == views
+
+
+def test_each_thread_has_its_own_seen(app_db) -> None:
+    """Found with the tail split: "Seen" stayed at the last thread's number when the tab
+    opened another thread, so my messages there showed "Seen" before they were read."""
+    read, unread = Pair(app_db), Pair(app_db)
+    for pair in (read, unread):
+        for body in ("one", "two", "three"):
+            messages.send_message(
+                user_id=pair.operator.id, thread_id=pair.thread_id, body=body, db=app_db
+            )
+    reads.mark_read(user_id=read.owner.id, thread_id=read.thread_id, db=app_db)
+    _, chat = _tab()
+    first = inbox.get_thread(user_id=read.operator.id, thread_id=read.thread_id, db=app_db)
+    chat._apply_header(first)
+    chat.open_id = str(first.id)
+    assert chat.seen_seq == 3
+    second = inbox.get_thread(user_id=unread.operator.id, thread_id=unread.thread_id, db=app_db)
+    chat._apply_header(second)
+    assert chat.seen_seq == 0

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from arbibase_chat.components.message_bubble import MessageView
-from arbibase_chat.pages.thread_window import WINDOW, MessageWindow
+from arbibase_chat.pages.thread_window import (
+    TAIL_KEEP,
+    TAIL_MAX,
+    WINDOW,
+    MessageWindow,
+    tail_start,
+)
 from arbibase_chat.textlinks import segments
 
 NOW = datetime.now(UTC)
@@ -89,6 +96,31 @@ def test_the_window_keeps_the_newest_200() -> None:
     window = MessageWindow()
     window.merge([stored(s) for s in range(1, WINDOW + 51)])
     assert len(window.items) == WINDOW and window.items[0].seq == 51 and window.has_older
+    # Following the conversation, the oldest go only once TAIL_MAX more arrived: the older
+    # part stays what the tab holds between trims (tail_start).
+    for seq in range(WINDOW + 51, WINDOW + 51 + TAIL_MAX):
+        window.merge([stored(seq)])
+    assert len(window.items) == WINDOW + TAIL_MAX and window.items[0].seq == 51
+    window.merge([stored(WINDOW + 51 + TAIL_MAX)])
+    assert len(window.items) == WINDOW and window.items[-1].seq == WINDOW + 51 + TAIL_MAX
+
+
+def test_the_tail_travels_apart_and_the_history_stays_put() -> None:
+    items = [stored(s) for s in range(1, 41)]
+    start = tail_start(items, [], 0)
+    assert start == 40 - TAIL_KEEP
+    history = items[:start]
+    # New messages: the split stays while the tail is short, so the history is not resent.
+    for seq in range(41, 41 + TAIL_MAX - TAIL_KEEP):
+        items = [*items, stored(seq)]
+        assert tail_start(items, history, start) == start
+    items = [*items, stored(41 + TAIL_MAX - TAIL_KEEP)]
+    moved = tail_start(items, history, start)
+    assert moved == len(items) - TAIL_KEEP  # one resend of the history per TAIL_MAX - TAIL_KEEP
+    # Anything in the history changed (an edit, older messages paged in): a new split.
+    edited = [replace(items[0], segments=[]), *items[1:]]
+    assert tail_start(edited, items[:moved], moved) == len(items) - TAIL_KEEP
+    assert tail_start(items[:3], items[:moved], moved) == 0
 
 
 def test_paging_older_and_gaps() -> None:
