@@ -19,7 +19,7 @@ from arbibase_chat.components.thread_row import ThreadRow
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagePublic
 from arbibase_chat.pages.thread import ChatState
-from arbibase_chat.pages.thread_window import MessageWindow
+from arbibase_chat.pages.thread_window import TAIL_KEEP, TAIL_MAX, MessageWindow
 from arbibase_chat.services import inbox, message_edits, messages, ratelimit, reads, tokens
 from arbibase_chat.session import SessionState
 from tests.factories import Pair
@@ -163,8 +163,6 @@ def test_the_inbox_row_of_a_deleted_last_message(db) -> None:
 def test_a_new_message_resends_the_tail_not_the_window() -> None:
     """ChatState._show: the tab's window travels as history + live tail; appending marks only
     the tail for resending, and the parts always add up to the window."""
-    from arbibase_chat.pages.thread_window import TAIL_MAX, TAIL_KEEP
-
     _, chat = _tab()
     views = [MessageView(id=f"m{s}", seq=s, status="sent") for s in range(1, 101)]
     chat._show(views)
