@@ -54,7 +54,7 @@ class _ResyncAll:
 
 @dataclass(frozen=True)
 class _CheckTotal:
-    """Queue marker: read the user's unread total again (see `Hub._total_after`)."""
+    """Queue marker: read the user's unread total again (see `Hub._maybe_counted`)."""
 
     user_id: uuid.UUID
     thread_id: uuid.UUID  # the thread of the fold that made the total unsure
