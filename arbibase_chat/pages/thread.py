@@ -103,8 +103,6 @@ class ChatState(rx.State):
     tab_visible: bool = True
     upload_percent: int = 0
     uploading: bool = False
-    _items: list[MessageView] = []  # the whole window: history + tail
-    _tail_at: int = 0
     _me: str = ""
     _counterparty_id: str = ""
     _names: dict[str, str] = {}
@@ -132,11 +130,15 @@ class ChatState(rx.State):
     def _route_thread_id(self) -> str:
         return str(self.router.page.params.get("thread_id", "") or "")
 
+    def _on_screen(self) -> list[MessageView]:
+        """The window the tab holds (history + tail): the views themselves, not Reflex's
+        change-tracking proxies of them. Comparing and relabelling a window of proxies was
+        half the CPU of a message with 100 in view; nothing changes a view in place
+        (thread_window.py), so sharing them is safe."""
+        return [*self.get_value("history"), *self.get_value("tail")]
+
     def _window(self) -> MessageWindow:
-        # The views themselves, not Reflex's change-tracking proxies of them: comparing and
-        # relabelling a window of proxies was half the CPU of a message with 100 in view.
-        # Nothing changes a view in place (thread_window.py), so sharing them is safe.
-        return MessageWindow(list(self.get_value("_items")), self.has_older)
+        return MessageWindow(self._on_screen(), self.has_older)
 
     async def _keep(self, window: MessageWindow) -> None:
         """Label the days and assign what changed (Reflex resends every assigned var)."""
@@ -149,22 +151,19 @@ class ChatState(rx.State):
         """Put the window on screen: a new message resends the short live tail, not the
         window (up to WINDOW messages, each update carried all of them before). `again`:
         send both parts even if unchanged (the tab may have missed them)."""
-        if items != self.get_value("_items") or again:
-            self._items = items
-            history = self.get_value("history")
-            start = tail_start(items, history, self._tail_at)
-            self._tail_at = start
-            if items[:start] != history or again:
-                self.history = items[:start]
-            if items[start:] != self.get_value("tail") or again:
-                self.tail = items[start:]
+        history = self.get_value("history")
+        start = tail_start(items, history)
+        if items[:start] != history or again:
+            self.history = items[:start]
+        if items[start:] != self.get_value("tail") or again:
+            self.tail = items[start:]
         self._see()
 
     def _see(self, seq: int | None = None) -> None:
         """The other side has read my messages up to `seq` (None: as known)."""
         if seq is not None and seq > self.seen_seq:
             self.seen_seq = seq
-        seen = MessageWindow(self.get_value("_items")).seen_id(self.seen_seq)
+        seen = MessageWindow(self._on_screen()).seen_id(self.seen_seq)
         if seen != self.seen_id:
             self.seen_id = seen
 
@@ -253,7 +252,7 @@ class ChatState(rx.State):
             return None
         self.not_found = False
         self._apply_header(thread)
-        revisit = self.open_id == str(thread.id) and bool(self._items)
+        revisit = self.open_id == str(thread.id) and bool(self._on_screen())
         self.open_id = str(thread.id)
         if not revisit:
             self.counter_for = self.decline_for = self.confirm_offer = ""

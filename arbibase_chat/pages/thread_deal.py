@@ -132,7 +132,7 @@ async def load_property(chat: ChatState, user_id: uuid.UUID, property_id: uuid.U
 
 def redecorate(chat: ChatState) -> None:
     """The cards changed: apply them to the offer messages already in the window."""
-    chat._show(decorate(chat.get_value("_items"), chat._cards))
+    chat._show(decorate(chat._on_screen(), chat._cards))
 
 
 async def _user(chat: ChatState) -> uuid.UUID | None:

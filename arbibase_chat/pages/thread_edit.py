@@ -28,7 +28,7 @@ def _held(chat: ChatState, message_id: Any) -> MessageView | None:
     nothing opens)."""
     if not isinstance(message_id, str) or not message_id:
         return None
-    for view in chat.get_value("_items"):
+    for view in chat._on_screen():
         if view.id == message_id and view.status == "sent" and view.mine and view.editable:
             return view
     return None

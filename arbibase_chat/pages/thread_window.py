@@ -32,11 +32,13 @@ TAIL_MAX = 24
 TAIL_KEEP = 8
 
 
-def tail_start(items: list[MessageView], history: list[MessageView], start: int) -> int:
-    """Where `items` splits into the history the tab holds and the live tail: `start` again
-    while the tab's history is still what `items` begins with and the tail is short, else a
-    new split (the history is then sent again, once per TAIL_MAX - TAIL_KEEP messages)."""
-    if start <= len(items) and len(items) - start <= TAIL_MAX and items[:start] == history:
+def tail_start(items: list[MessageView], history: list[MessageView]) -> int:
+    """Where `items` splits into the history the tab holds and the live tail: where it does
+    now while the tab's history is still what `items` begins with and the tail is short,
+    else a new split (the history is then sent again, once per TAIL_MAX - TAIL_KEEP
+    messages)."""
+    start = len(history)
+    if len(items) - start <= TAIL_MAX and items[:start] == history:
         return start
     return max(0, len(items) - TAIL_KEEP)
 

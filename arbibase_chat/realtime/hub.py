@@ -211,13 +211,16 @@ class Hub:
 
     def receive(self, item: events.DomainEvent | TypingSignal) -> None:
         """An event or typing signal from outside this process (call on the hub's loop)."""
-        assert self._queue is not None, "start() first"
-        self._queue.put_nowait((time.monotonic(), item))
+        self._put(item)
 
     def resync(self) -> None:
         """Tell every registered session to catch up (call on the hub's loop)."""
+        self._put(_ResyncAll())
+
+    def _put(self, item: QueueItem) -> None:
+        """Queue `item` stamped with when it reached this process (on the hub's loop)."""
         assert self._queue is not None, "start() first"
-        self._queue.put_nowait((time.monotonic(), _ResyncAll()))
+        self._queue.put_nowait((time.monotonic(), item))
 
     async def run(self) -> None:
         assert self._queue is not None, "start() first"
@@ -493,14 +496,10 @@ class Hub:
 
     def _recheck_total(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
         """Read the total again shortly, in turn with the events (one pending per user)."""
-        if user_id in self._rechecks or self._loop is None or self._queue is None:
+        if user_id in self._rechecks or self._loop is None:
             return
         self._rechecks.add(user_id)
-        self._loop.call_later(
-            TOTAL_RECHECK_SECONDS,
-            self._queue.put_nowait,
-            (time.monotonic(), _CheckTotal(user_id, thread_id)),
-        )
+        self._loop.call_later(TOTAL_RECHECK_SECONDS, self._put, _CheckTotal(user_id, thread_id))
 
     async def _check_total(self, check: _CheckTotal) -> None:
         self._rechecks.discard(check.user_id)

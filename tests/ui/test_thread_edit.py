@@ -110,12 +110,12 @@ async def test_edit_and_delete_through_the_handlers(app_db) -> None:
     await _call(chat, "start_edit", str(mine.id))
     await _call(chat, "save_edit", {"body": "hello, edited"})
     assert chat.editing_id == ""
-    shown = next(v for v in chat._items if v.id == str(mine.id))
+    shown = next(v for v in chat._on_screen() if v.id == str(mine.id))
     assert shown.edited and "".join(s.text for s in shown.segments) == "hello, edited"
     await _call(chat, "ask_delete", str(mine.id))
     assert chat.deleting_id == str(mine.id)
     await _call(chat, "confirm_delete")
-    shown = next(v for v in chat._items if v.id == str(mine.id))
+    shown = next(v for v in chat._on_screen() if v.id == str(mine.id))
     assert chat.deleting_id == "" and shown.deleted and not shown.editable
     audit = message_edits.list_edits(
         user_id=pair.owner.id, thread_id=pair.thread_id, message_id=mine.id, db=app_db

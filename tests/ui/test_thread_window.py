@@ -107,20 +107,20 @@ def test_the_window_keeps_the_newest_200() -> None:
 
 def test_the_tail_travels_apart_and_the_history_stays_put() -> None:
     items = [stored(s) for s in range(1, 41)]
-    start = tail_start(items, [], 0)
+    start = tail_start(items, [])
     assert start == 40 - TAIL_KEEP
     history = items[:start]
     # New messages: the split stays while the tail is short, so the history is not resent.
     for seq in range(41, 41 + TAIL_MAX - TAIL_KEEP):
         items = [*items, stored(seq)]
-        assert tail_start(items, history, start) == start
+        assert tail_start(items, history) == start
     items = [*items, stored(41 + TAIL_MAX - TAIL_KEEP)]
-    moved = tail_start(items, history, start)
+    moved = tail_start(items, history)
     assert moved == len(items) - TAIL_KEEP  # one resend of the history per TAIL_MAX - TAIL_KEEP
     # Anything in the history changed (an edit, older messages paged in): a new split.
     edited = [replace(items[0], segments=[]), *items[1:]]
-    assert tail_start(edited, items[:moved], moved) == len(items) - TAIL_KEEP
-    assert tail_start(items[:3], items[:moved], moved) == 0
+    assert tail_start(edited, items[:moved]) == len(items) - TAIL_KEEP
+    assert tail_start(items[:3], items[:moved]) == 0
 
 
 def test_paging_older_and_gaps() -> None:
