@@ -68,6 +68,7 @@ from typing import Any
 
 import psutil
 
+from arbibase_chat.pages.thread_window import PARTS
 from bench.common import (
     FAKE_HASH,
     create_pg_database,
@@ -426,9 +427,9 @@ class Tab:
         self.path = f"/threads/{self.thread_id}"
         self.token = str(uuid.uuid4())
         self.stats = Stats()
-        # ChatState's message window as this tab holds it: the history and the live tail
+        # ChatState's message window as this tab holds it: its parts (history, recent, tail)
         # arrive apart, each whole when it changed.
-        self._window: dict[str, list[dict[str, Any]]] = {"history": [], "tail": []}
+        self._window: dict[str, list[dict[str, Any]]] = {part: [] for part in PARTS}
         self.hydrated = asyncio.Event()
         self.on_partner: Callable[[Tab, int, float], None] | None = None
         self.sio = socketio.AsyncClient(
@@ -539,11 +540,11 @@ class Tab:
             if name in ("_redirect", "_call_function", "_call_script"):
                 st.errors.append(json.dumps(ev)[:300])
         chat = delta.get(self.names.chat)
-        parts = [p for p in ("history", "tail") if f"{p}_rx_state_" in (chat or {})]
+        parts = [p for p in PARTS if f"{p}_rx_state_" in (chat or {})]
         if chat and parts:
             for part in parts:
                 self._window[part] = chat[f"{part}_rx_state_"]
-            self._items([*self._window["history"], *self._window["tail"]], now)
+            self._items([view for part in PARTS for view in self._window[part]], now)
         waiting = self._waiting
         if chat and waiting is not None and waiting[0] in chat and not waiting[1].done():
             waiting[1].set_result(None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from itertools import pairwise
 from typing import Any
 
 import reflex as rx
@@ -31,7 +32,7 @@ from arbibase_chat.pages import (
     thread_status,
 )
 from arbibase_chat.pages.inbox import InboxState
-from arbibase_chat.pages.thread_window import PAGE, MessageWindow, tail_start
+from arbibase_chat.pages.thread_window import PAGE, PARTS, MessageWindow, split_window
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import Update
 from arbibase_chat.services import inbox, messages, reads, threads
@@ -92,9 +93,10 @@ class ChatState(rx.State):
     deleting_id: str = ""
     # Close / reopen asked for, awaiting confirmation (pages/thread_status.py)
     confirm_status_to: str = ""
-    # Conversation (see MessageWindow): the window, sent to the tab in two parts, the live
-    # tail apart from the history before it (thread_window.tail_start)
+    # Conversation (see MessageWindow): the window, sent to the tab in PARTS, oldest first:
+    # the newest few apart from the recent ones and the history (thread_window.split_window)
     history: list[MessageView] = []
+    recent: list[MessageView] = []
     tail: list[MessageView] = []
     seen_id: str = ""  # my latest message the other side has read ("Seen" goes under it)
     has_older: bool = False
@@ -130,12 +132,16 @@ class ChatState(rx.State):
     def _route_thread_id(self) -> str:
         return str(self.router.page.params.get("thread_id", "") or "")
 
+    def _held(self) -> list[list[MessageView]]:
+        """The PARTS the tab holds: the views themselves, not Reflex's change-tracking
+        proxies of them. Comparing and relabelling a window of proxies was half the CPU of a
+        message with 100 in view; nothing changes a view in place (thread_window.py), so
+        sharing them is safe."""
+        return [self.get_value(part) for part in PARTS]
+
     def _on_screen(self) -> list[MessageView]:
-        """The window the tab holds (history + tail): the views themselves, not Reflex's
-        change-tracking proxies of them. Comparing and relabelling a window of proxies was
-        half the CPU of a message with 100 in view; nothing changes a view in place
-        (thread_window.py), so sharing them is safe."""
-        return [*self.get_value("history"), *self.get_value("tail")]
+        """The window the tab holds (its PARTS, joined)."""
+        return [view for part in self._held() for view in part]
 
     def _window(self) -> MessageWindow:
         return MessageWindow(self._on_screen(), self.has_older)
@@ -148,15 +154,15 @@ class ChatState(rx.State):
             self.has_older = window.has_older
 
     def _show(self, items: list[MessageView], *, again: bool = False) -> None:
-        """Put the window on screen: a new message resends the short live tail, not the
-        window (up to WINDOW messages, each update carried all of them before). `again`:
-        send both parts even if unchanged (the tab may have missed them)."""
-        history = self.get_value("history")
-        start = tail_start(items, history)
-        if items[:start] != history or again:
-            self.history = items[:start]
-        if items[start:] != self.get_value("tail") or again:
-            self.tail = items[start:]
+        """Put the window on screen: a new message resends the short tail and now and then
+        the parts before it, not the window (up to WINDOW messages; each update carried all
+        of them once). `again`: send every part even if unchanged (the tab may have missed
+        them)."""
+        held = self._held()
+        edges = [0, *split_window(items, held[:-1]), len(items)]
+        for name, part, (start, end) in zip(PARTS, held, pairwise(edges), strict=True):
+            if again or items[start:end] != part:
+                setattr(self, name, items[start:end])
         self._see()
 
     def _see(self, seq: int | None = None) -> None:

@@ -19,6 +19,7 @@ from arbibase_chat.pages.thread import UPLOAD_ID, ChatState
 from arbibase_chat.pages.thread_ai_view import suggestion_chips
 from arbibase_chat.pages.thread_mute import MUTE_MENU
 from arbibase_chat.pages.thread_status_view import status_confirm_dialog, status_menu_items
+from arbibase_chat.pages.thread_window import PARTS
 from arbibase_chat.pages.verify_view import needs_verification, verify_banner
 from arbibase_chat.services.validation import MAX_MESSAGE_CHARS
 
@@ -466,7 +467,7 @@ def _messages() -> rx.Component:
                 padding="8px",
             ),
         ),
-        # The window in two parts (ChatState._show): the history, then the live tail.
+        # The window in its parts (ChatState._show), oldest first.
         *(
             rx.foreach(
                 part,
@@ -474,7 +475,7 @@ def _messages() -> rx.Component:
                     view, ChatState.seen_id, ChatState.retry, OFFER_EVENTS, EDIT_EVENTS
                 ),
             )
-            for part in (ChatState.history, ChatState.tail)
+            for part in (getattr(ChatState, name) for name in PARTS)
         ),
         # Messages typed while the socket is down, drawn by assets/chat.js until the
         # queued send reaches the server (React renders no children here, so it leaves

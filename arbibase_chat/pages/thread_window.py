@@ -9,10 +9,11 @@ A plain class (no Reflex) so the rules are unit-tested directly (tests/ui/test_t
   pending bubble (matched by `client_msg_id`) gives way to the stored one;
 - pending and failed bubbles stay last, in the order typed;
 - at most WINDOW stored messages are kept while following the conversation at the bottom
-  (trimmed back to WINDOW once TAIL_MAX more arrived, so the older part stays put between
+  (trimmed back to WINDOW once TRIM_AFTER more arrived, so the older part stays put between
   trims); older ones are paged in on demand (`has_older`);
-- the tab is sent the window in two parts (`tail_start`): the newest few, which change with
-  every message, apart from the rest, which is sent again only when it changed;
+- the tab is sent the window in PARTS (`split_window`): the newest few, which change with
+  every message, the recent ones before them, sent again every few messages, and the
+  history, sent again only once per dozens of messages or when it changed;
 - the first message of each local day carries the day's label; the last of each run of one
   sender's messages a few minutes apart carries the name and time (`group_runs`).
 """
@@ -26,21 +27,33 @@ from arbibase_chat.components.message_bubble import MessageView, group_runs, lab
 
 WINDOW = 200
 PAGE = 50  # messages per history page
-# The live tail: up to TAIL_MAX newest items travel apart from the rest of the window; when
-# it is longer, the split moves so that the tail holds the newest TAIL_KEEP again.
-TAIL_MAX = 24
-TAIL_KEEP = 8
+#: What the tab is sent the window as, oldest part first (ChatState's vars of these names).
+PARTS = ("history", "recent", "tail")
+#: For each part but the last, (most, keep): the part stays what the tab holds while at most
+#: `most` items follow it; past that it is split anew so that `keep` items follow it. A
+#: message then resends the tail (2-6 views), the recent part every 4 messages and the history
+#: every 24: about 15 views a message, against the whole window (up to 200) in one list.
+LEVELS = ((32, 8), (6, 2))
+#: The window is trimmed back to WINDOW only this many messages past it (so the history is
+#: not resent for a trim between its own resends).
+TRIM_AFTER = LEVELS[0][0]
 
 
-def tail_start(items: list[MessageView], history: list[MessageView]) -> int:
-    """Where `items` splits into the history the tab holds and the live tail: where it does
-    now while the tab's history is still what `items` begins with and the tail is short,
-    else a new split (the history is then sent again, once per TAIL_MAX - TAIL_KEEP
-    messages)."""
-    start = len(history)
-    if len(items) - start <= TAIL_MAX and items[:start] == history:
-        return start
-    return max(0, len(items) - TAIL_KEEP)
+def split_window(items: list[MessageView], held: list[list[MessageView]]) -> list[int]:
+    """Where `items` splits into PARTS, given the parts the tab holds (`held`, oldest first;
+    the last part is not needed). A part the tab holds stays where it is while `items` still
+    has it there and few enough items follow it; else it and every later part split anew."""
+    bounds: list[int] = []
+    start = 0
+    fresh = False
+    for (most, keep), part in zip(LEVELS, held, strict=True):
+        end = start + len(part)
+        if fresh or len(items) - end > most or end > len(items) or items[start:end] != part:
+            fresh = True
+            end = max(start, len(items) - keep)
+        bounds.append(end)
+        start = end
+    return bounds
 
 
 @dataclass
@@ -107,7 +120,7 @@ class MessageWindow:
                 by_seq[view.seq] = view
         pending = [v for v in self.items if v.status != "sent" and v.client_msg_id not in arrived]
         ordered = [by_seq[s] for s in sorted(by_seq)]
-        if len(ordered) > WINDOW + TAIL_MAX:
+        if len(ordered) > WINDOW + TRIM_AFTER:
             ordered = ordered[-WINDOW:]
             self.has_older = True
         self.items = ordered + pending

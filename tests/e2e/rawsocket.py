@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 import socketio  # type: ignore[import-untyped]
 
 from arbibase_chat.config import ACCESS_TOKEN_COOKIE
+from arbibase_chat.pages.thread_window import PARTS
 from arbibase_chat.session import SessionState
 
 NAMESPACE = "/_event"
@@ -151,9 +152,9 @@ class RawTab:
         return value
 
     def messages(self, chat_state: str) -> list[Any]:
-        """The thread's message window as the tab holds it: ChatState's history, then its
-        live tail (pushed apart)."""
-        return [*(self.var(chat_state, "history") or []), *(self.var(chat_state, "tail") or [])]
+        """The thread's message window as the tab holds it: ChatState's parts, oldest first
+        (each pushed apart, whole when it changed)."""
+        return [view for part in PARTS for view in self.var(chat_state, part) or []]
 
     def redirects(self) -> list[str]:
         found = []

@@ -19,7 +19,7 @@ from arbibase_chat.components.thread_row import ThreadRow
 from arbibase_chat.config import get_settings
 from arbibase_chat.models import MessagePublic
 from arbibase_chat.pages.thread import ChatState
-from arbibase_chat.pages.thread_window import TAIL_KEEP, TAIL_MAX, MessageWindow
+from arbibase_chat.pages.thread_window import LEVELS, PARTS, MessageWindow
 from arbibase_chat.services import inbox, message_edits, messages, ratelimit, reads, tokens
 from arbibase_chat.session import SessionState
 from tests.factories import Pair
@@ -161,24 +161,34 @@ def test_the_inbox_row_of_a_deleted_last_message(db) -> None:
 
 
 def test_a_new_message_resends_the_tail_not_the_window() -> None:
-    """ChatState._show: the tab's window travels as history + live tail; appending marks only
-    the tail for resending, and the parts always add up to the window."""
+    """ChatState._show: the tab's window travels in PARTS; appending marks the tail for
+    resending and the parts before it only now and then, and the parts always add up to the
+    window."""
     _, chat = _tab()
+    (most, keep), (recent_most, recent_keep) = LEVELS
+
+    def window() -> list[MessageView]:
+        return [view for part in PARTS for view in getattr(chat, part)]
+
     views = [MessageView(id=f"m{s}", seq=s, status="sent") for s in range(1, 101)]
     chat._show(views)
-    assert [*chat.history, *chat.tail] == views and len(chat.tail) == TAIL_KEEP
-    for seq in range(101, 101 + TAIL_MAX - TAIL_KEEP):
+    assert window() == views and len(chat.tail) == recent_keep
+    assert len(chat.recent) == keep - recent_keep
+    sent = {part: 0 for part in PARTS}
+    for seq in range(101, 101 + most - keep + 1):
         chat.dirty_vars.clear()
         views = [*views, MessageView(id=f"m{seq}", seq=seq, status="sent")]
         chat._show(views)
-        assert "tail" in chat.dirty_vars and "history" not in chat.dirty_vars
-        assert [*chat.history, *chat.tail] == views
-    # The tail at its longest: the split moves once, and the history goes out again.
+        assert "tail" in chat.dirty_vars and window() == views
+        for part in PARTS:
+            sent[part] += part in chat.dirty_vars
+    # The history went out once (when the tail and the recent part grew past `most`).
+    assert sent["history"] == 1 and len(chat.recent) + len(chat.tail) == keep
+    assert sent["recent"] <= (most - keep + 1) // (recent_most - recent_keep + 1) + 1
+    # Sent again on request, every part (a tab that may have missed them).
     chat.dirty_vars.clear()
-    views = [*views, MessageView(id="last", seq=200, status="sent")]
-    chat._show(views)
-    assert {"history", "tail"} <= chat.dirty_vars and len(chat.tail) == TAIL_KEEP
-    assert [*chat.history, *chat.tail] == views
+    chat._show(views, again=True)
+    assert set(PARTS) <= chat.dirty_vars and window() == views
 
 
 def test_each_thread_has_its_own_seen(app_db) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.pages.thread_window import (
-    TAIL_KEEP,
-    TAIL_MAX,
+    LEVELS,
+    TRIM_AFTER,
     WINDOW,
     MessageWindow,
-    tail_start,
+    split_window,
 )
 from arbibase_chat.textlinks import segments
 
@@ -96,31 +97,54 @@ def test_the_window_keeps_the_newest_200() -> None:
     window = MessageWindow()
     window.merge([stored(s) for s in range(1, WINDOW + 51)])
     assert len(window.items) == WINDOW and window.items[0].seq == 51 and window.has_older
-    # Following the conversation, the oldest go only once TAIL_MAX more arrived: the older
-    # part stays what the tab holds between trims (tail_start).
-    for seq in range(WINDOW + 51, WINDOW + 51 + TAIL_MAX):
+    # Following the conversation, the oldest go only once TRIM_AFTER more arrived: the older
+    # part stays what the tab holds between trims (split_window).
+    for seq in range(WINDOW + 51, WINDOW + 51 + TRIM_AFTER):
         window.merge([stored(seq)])
-    assert len(window.items) == WINDOW + TAIL_MAX and window.items[0].seq == 51
-    window.merge([stored(WINDOW + 51 + TAIL_MAX)])
-    assert len(window.items) == WINDOW and window.items[-1].seq == WINDOW + 51 + TAIL_MAX
+    assert len(window.items) == WINDOW + TRIM_AFTER and window.items[0].seq == 51
+    window.merge([stored(WINDOW + 51 + TRIM_AFTER)])
+    assert len(window.items) == WINDOW and window.items[-1].seq == WINDOW + 51 + TRIM_AFTER
 
 
-def test_the_tail_travels_apart_and_the_history_stays_put() -> None:
+def _parts(items, bounds):
+    edges = [0, *bounds, len(items)]
+    return [items[a:b] for a, b in pairwise(edges)]
+
+
+def test_the_tail_travels_apart_and_the_parts_before_it_stay_put() -> None:
+    (most, keep), (recent_most, recent_keep) = LEVELS
     items = [stored(s) for s in range(1, 41)]
-    start = tail_start(items, [])
-    assert start == 40 - TAIL_KEEP
-    history = items[:start]
-    # New messages: the split stays while the tail is short, so the history is not resent.
-    for seq in range(41, 41 + TAIL_MAX - TAIL_KEEP):
+    bounds = split_window(items, [[], []])
+    assert bounds == [40 - keep, 40 - recent_keep]
+    history, recent, tail = _parts(items, bounds)
+    resent = {"history": 0, "recent": 0}
+    # One message at a time: the tail always goes, the parts before it only now and then.
+    for seq in range(41, 41 + 4 * most):
         items = [*items, stored(seq)]
-        assert tail_start(items, history) == start
-    items = [*items, stored(41 + TAIL_MAX - TAIL_KEEP)]
-    moved = tail_start(items, history)
-    assert moved == len(items) - TAIL_KEEP  # one resend of the history per TAIL_MAX - TAIL_KEEP
-    # Anything in the history changed (an edit, older messages paged in): a new split.
-    edited = [replace(items[0], segments=[]), *items[1:]]
-    assert tail_start(edited, items[:moved]) == len(items) - TAIL_KEEP
-    assert tail_start(items[:3], items[:moved]) == 0
+        bounds = split_window(items, [history, recent])
+        new_history, new_recent, tail = _parts(items, bounds)
+        assert [*new_history, *new_recent, *tail] == items
+        assert 1 <= len(tail) <= recent_most
+        resent["history"] += new_history != history
+        resent["recent"] += new_recent != recent
+        history, recent = new_history, new_recent
+    # The history once per (most - keep + 1) messages, the recent part once per
+    # (recent_most - recent_keep + 1) or when the history moved.
+    messages = 4 * most
+    assert resent["history"] == messages // (most - keep + 1)
+    assert resent["recent"] <= messages // (recent_most - recent_keep + 1) + resent["history"]
+    # Anything in the history changed (an edit, older messages paged in): all split anew.
+    edited = [replace(items[0], edited=True), *items[1:]]
+    assert split_window(edited, [history, recent]) == [
+        len(items) - keep,
+        len(items) - recent_keep,
+    ]
+    # A change in the recent part leaves the history where it is.
+    at = len(history)
+    changed = [*items[:at], replace(items[at], edited=True), *items[at + 1 :]]
+    assert split_window(changed, [history, recent]) == [at, len(items) - recent_keep]
+    # The window shrank below what the tab holds (a reload of the newest page).
+    assert split_window(items[:3], [history, recent]) == [0, 1]
 
 
 def test_paging_older_and_gaps() -> None:
