@@ -10,10 +10,18 @@ from typing import Any, cast
 
 import reflex as rx
 
-from arbibase_chat.components.offer_card import OfferEvents, offer_card
+from arbibase_chat.components.offer_card import OfferCardView, OfferEvents, offer_card
 from arbibase_chat.models import MessagePublic
 from arbibase_chat.services.message_edits import may_change
 from arbibase_chat.textlinks import Segment, segments
+
+
+@dataclass
+class AttachmentView:
+    url: str = ""
+    name: str = ""
+    size: str = ""  # "1.2 MB"
+    thumbnail_url: str = ""  # an image's small version ("" for other files)
 
 
 @dataclass
@@ -28,25 +36,12 @@ class MessageView:
     day_label: str = ""  # set on the first message of a day
     status: str = "sent"  # sent | pending | failed
     client_msg_id: str = ""
-    has_attachment: bool = False
-    attachment_url: str = ""
-    attachment_name: str = ""
-    attachment_size: str = ""
-    thumbnail_url: str = ""
-    # An offer card (kind "offer", pages/thread_deal.py fills these from the offers table; a
+    # What most messages lack is None, not a row of empty fields: every update carries the
+    # newest views, and the empty fields were half of a text message's JSON.
+    attachment: AttachmentView | None = None
+    # An offer card (kind "offer", pages/thread_deal.py fills it from the offers table; a
     # message whose offer row does not point back at it stays a plain bubble).
-    offer_id: str = ""
-    offer_version: int = 0
-    offer_status: str = ""
-    offer_headline: str = ""
-    offer_by: str = ""  # "operator" | "owner"
-    offer_rows: list[list[str]] = field(default_factory=list)  # [label, value]
-    offer_changes: list[str] = field(default_factory=list)  # "rent $2,400/mo → $2,250/mo"
-    offer_actions: list[str] = field(default_factory=list)
-    offer_expires_at: str = ""
-    offer_reason: str = ""
-    offer_numbers: list[list[str]] = field(default_factory=list)  # the ROI, when visible
-    offer_note: str = ""  # what the maker wrote with it ("" when nothing)
+    offer: OfferCardView | None = None
     # Edits (services/message_edits.py): "edited" label; the tombstone; my own text message
     # still inside the edit window when the view was made (the menu; the service decides).
     edited: bool = False
@@ -69,11 +64,16 @@ class MessageView:
             segments=segments(message.body or ""),
             created_at=message.created_at.isoformat(),
             client_msg_id=message.client_msg_id or "",
-            has_attachment=message.attachment_url is not None,
-            attachment_url=message.attachment_url or "",
-            attachment_name=attachment.filename if attachment else "Attachment",
-            attachment_size=human_size(attachment.size_bytes) if attachment else "",
-            thumbnail_url=(attachment.thumbnail_url or "") if attachment else "",
+            attachment=(
+                None
+                if message.attachment_url is None
+                else AttachmentView(
+                    url=message.attachment_url,
+                    name=attachment.filename if attachment else "Attachment",
+                    size=human_size(attachment.size_bytes) if attachment else "",
+                    thumbnail_url=(attachment.thumbnail_url or "") if attachment else "",
+                )
+            ),
             edited=message.edited_at is not None,
             deleted=message.deleted_at is not None,
             editable=may_change(message, me=me),
@@ -151,7 +151,7 @@ def group_runs(views: list[MessageView]) -> None:
 
 
 def _groupable(view: MessageView) -> bool:
-    return view.kind == "text" and not view.offer_id and not view.deleted
+    return view.kind == "text" and view.offer is None and not view.deleted
 
 
 # Colours on my own (accent) bubble and on theirs (gray 3): each pair is at least 4.5:1 in
@@ -178,16 +178,17 @@ def _text(segment: Segment, mine: Any) -> rx.Component:
 
 
 def _attachment(view: MessageView) -> rx.Component:
+    file = cast("AttachmentView", view.attachment)  # read only where it is set (the cond)
     return rx.cond(
-        view.has_attachment,
+        view.attachment,
         rx.cond(
-            view.thumbnail_url != "",
+            file.thumbnail_url != "",
             rx.link(
                 # A fixed box (cropped to fill, as chat apps do): the list's height is known
                 # before the image loads, so opening a thread lands at the bottom.
                 rx.image(
-                    src=view.thumbnail_url,
-                    alt=view.attachment_name,
+                    src=file.thumbnail_url,
+                    alt=file.name,
                     width="240px",
                     height="180px",
                     max_width="100%",
@@ -197,7 +198,7 @@ def _attachment(view: MessageView) -> rx.Component:
                     display="block",
                     class_name="attachment-thumb",
                 ),
-                href=view.attachment_url,
+                href=file.url,
                 is_external=True,
                 rel="noopener noreferrer nofollow",
             ),
@@ -205,7 +206,7 @@ def _attachment(view: MessageView) -> rx.Component:
                 rx.hstack(
                     rx.icon("paperclip", size=14, flex_shrink="0"),
                     rx.text(
-                        view.attachment_name,
+                        file.name,
                         size="2",
                         weight="medium",
                         class_name="attachment-name",
@@ -213,7 +214,7 @@ def _attachment(view: MessageView) -> rx.Component:
                         overflow_wrap="anywhere",  # long names break only where they must
                     ),
                     rx.text(
-                        view.attachment_size,
+                        file.size,
                         size="1",
                         class_name="attachment-size",
                         color=rx.color("gray", 11),
@@ -222,7 +223,7 @@ def _attachment(view: MessageView) -> rx.Component:
                     align="center",
                     spacing="2",
                 ),
-                href=view.attachment_url,
+                href=file.url,
                 is_external=True,
                 rel="noopener noreferrer nofollow",
                 class_name="attachment-chip",
@@ -259,6 +260,10 @@ def _system(view: MessageView) -> rx.Component:
         background=rx.color("gray", 2),
         width="100%",
     )
+
+
+def _has_file(view: MessageView) -> Any:
+    return cast("rx.Var", view.attachment).bool()
 
 
 def _no_text(view: MessageView) -> Any:
@@ -339,7 +344,7 @@ def message_bubble(
             class_name="message-body",
         ),
         # A file alone (a photo, a chip) sits in a thin frame; text keeps its margins.
-        padding=rx.cond(view.has_attachment & _no_text(view), "4px", "8px 12px"),
+        padding=rx.cond(_has_file(view) & _no_text(view), "4px", "8px 12px"),
         border_radius="16px",
         max_width=["85%", "75%", "70%"],
         background=rx.cond(view.mine, rx.color("accent", 9), rx.color("gray", 3)),
@@ -348,7 +353,7 @@ def message_bubble(
         border=rx.cond(view.kind == "offer", f"2px solid {rx.color('amber', 8)}", "none"),
     )
     bubble = (
-        rx.cond(view.offer_id != "", offer_card(view, offer_events, _attachment(view)), plain)
+        rx.cond(view.offer, offer_card(view.offer, offer_events, _attachment(view)), plain)
         if offer_events is not None
         else plain
     )

@@ -1,13 +1,13 @@
 """An offer as a card in the conversation: terms, what a counter changed, status, actions.
 
-Rendered in place of a plain bubble for an offer message (MessageView.offer_id set). The
-actions shown are those the server said the viewer may take (`offer_actions`); the server
-checks them again when they are used.
+Rendered in place of a plain bubble for an offer message (MessageView.offer set). The
+actions shown are those the server said the viewer may take (`OfferCardView.actions`); the
+server checks them again when they are used.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import reflex as rx
@@ -30,6 +30,25 @@ STATUS_WORDS = {
     "withdrawn": "Withdrawn",
     "expired": "Expired",
 }
+
+
+@dataclass
+class OfferCardView:
+    """One offer version as its card shows it (pages/thread_deal.py fills it from the offers
+    table)."""
+
+    id: str = ""
+    version: int = 0
+    status: str = ""
+    headline: str = ""
+    by: str = ""  # "operator" | "owner"
+    rows: list[list[str]] = field(default_factory=list)  # [label, value]
+    changes: list[str] = field(default_factory=list)  # "rent $2,400/mo → $2,250/mo"
+    actions: list[str] = field(default_factory=list)
+    expires_at: str = ""
+    reason: str = ""
+    numbers: list[list[str]] = field(default_factory=list)  # the ROI, when visible
+    note: str = ""  # what the maker wrote with it ("" when nothing)
 
 
 @dataclass(frozen=True)
@@ -72,38 +91,38 @@ def _row(pair: Any) -> rx.Component:
     )
 
 
-def offer_card(view: Any, events: OfferEvents, attachment: rx.Component) -> rx.Component:
-    title = rx.cond(view.offer_version > 1, "Counter-offer", "Offer")
+def offer_card(card: Any, events: OfferEvents, attachment: rx.Component) -> rx.Component:
+    title = rx.cond(card.version > 1, "Counter-offer", "Offer")
     return rx.box(
         rx.hstack(
             rx.icon("handshake", size=16, color=rx.color("amber", 11)),
             rx.text(
                 title,
                 " v",
-                view.offer_version,
+                card.version,
                 " · from the ",
-                view.offer_by,
+                card.by,
                 size="1",
                 weight="medium",
                 color=rx.color("gray", 11),
             ),
             rx.spacer(),
-            status_badge(view.offer_status, class_name="offer-status"),
+            status_badge(card.status, class_name="offer-status"),
             align="center",
             width="100%",
         ),
         rx.text(
-            view.offer_headline,
+            card.headline,
             size="4",
             weight="bold",
             class_name="offer-headline",
             padding_top="4px",
         ),
         rx.cond(
-            view.offer_changes.length() > 0,
+            card.changes.length() > 0,
             rx.vstack(
                 rx.foreach(
-                    view.offer_changes,
+                    card.changes,
                     lambda change: rx.text(
                         change, size="1", weight="medium", class_name="offer-change"
                     ),
@@ -118,16 +137,16 @@ def offer_card(view: Any, events: OfferEvents, attachment: rx.Component) -> rx.C
             ),
         ),
         rx.vstack(
-            rx.foreach(view.offer_rows, _row),
+            rx.foreach(card.rows, _row),
             spacing="1",
             padding_top="8px",
             width="100%",
         ),
         rx.cond(
-            view.offer_numbers.length() > 0,
+            card.numbers.length() > 0,
             rx.vstack(
                 rx.text("Projected numbers", size="1", weight="bold"),
-                rx.foreach(view.offer_numbers, _row),
+                rx.foreach(card.numbers, _row),
                 spacing="1",
                 padding_top="8px",
                 width="100%",
@@ -135,9 +154,9 @@ def offer_card(view: Any, events: OfferEvents, attachment: rx.Component) -> rx.C
             ),
         ),
         rx.cond(
-            view.offer_note != "",
+            card.note != "",
             rx.text(
-                view.offer_note,
+                card.note,
                 size="2",
                 white_space="pre-wrap",
                 padding_top="8px",
@@ -146,62 +165,62 @@ def offer_card(view: Any, events: OfferEvents, attachment: rx.Component) -> rx.C
         ),
         rx.box(attachment, padding_top="8px"),
         rx.cond(
-            view.offer_reason != "",
-            rx.text("Reason: ", view.offer_reason, size="1", color=rx.color("gray", 11)),
+            card.reason != "",
+            rx.text("Reason: ", card.reason, size="1", color=rx.color("gray", 11)),
         ),
         rx.cond(
-            view.offer_status == "sent",
+            card.status == "sent",
             rx.text(
                 "Valid until ",
-                rx.moment(view.offer_expires_at, format="lll"),
+                rx.moment(card.expires_at, format="lll"),
                 size="1",
                 color=rx.color("gray", 11),
                 padding_top="4px",
             ),
         ),
         rx.cond(
-            view.offer_actions.length() > 0,
+            card.actions.length() > 0,
             rx.hstack(
                 rx.cond(
-                    view.offer_actions.contains("accept"),
+                    card.actions.contains("accept"),
                     rx.button(
                         rx.icon("check", size=14),
                         "Accept",
                         size="2",
                         **solid("green"),
-                        on_click=events.ask("accept", view.offer_id),
+                        on_click=events.ask("accept", card.id),
                         class_name="offer-accept",
                     ),
                 ),
                 rx.cond(
-                    view.offer_actions.contains("counter"),
+                    card.actions.contains("counter"),
                     rx.button(
                         "Counter",
                         size="2",
                         variant="soft",
-                        on_click=events.counter(view.offer_id),
+                        on_click=events.counter(card.id),
                         class_name="offer-counter",
                     ),
                 ),
                 rx.cond(
-                    view.offer_actions.contains("decline"),
+                    card.actions.contains("decline"),
                     rx.button(
                         "Decline",
                         size="2",
                         variant="soft",
                         color_scheme="red",
-                        on_click=events.decline(view.offer_id),
+                        on_click=events.decline(card.id),
                         class_name="offer-decline",
                     ),
                 ),
                 rx.cond(
-                    view.offer_actions.contains("withdraw"),
+                    card.actions.contains("withdraw"),
                     rx.button(
                         "Withdraw",
                         size="2",
                         variant="soft",
                         color_scheme="gray",
-                        on_click=events.ask("withdraw", view.offer_id),
+                        on_click=events.ask("withdraw", card.id),
                         class_name="offer-withdraw",
                     ),
                 ),
@@ -211,7 +230,7 @@ def offer_card(view: Any, events: OfferEvents, attachment: rx.Component) -> rx.C
             ),
         ),
         class_name="offer-card",
-        custom_attrs={"data-offer-status": view.offer_status, "data-offer-id": view.offer_id},
+        custom_attrs={"data-offer-status": card.status, "data-offer-id": card.id},
         padding="12px 14px",
         border_radius="12px",
         border=f"1px solid {rx.color('amber', 7)}",

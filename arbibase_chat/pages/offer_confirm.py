@@ -18,7 +18,7 @@ import reflex as rx
 
 from arbibase_chat import aio, routes
 from arbibase_chat.pages.inbox import InboxState
-from arbibase_chat.pages.thread_deal import card_fields
+from arbibase_chat.pages.thread_deal import card_view
 from arbibase_chat.services import offers
 from arbibase_chat.services.errors import DomainError, Invalid, NotFound
 from arbibase_chat.session import SessionState, user_view
@@ -50,7 +50,7 @@ class OfferConfirmState(rx.State):
     # --- backend only -----------------------------------------------------------------------
 
     def _show(self, offer: offers.OfferPublic, zone: Any) -> None:
-        fields = card_fields(offer)
+        card = card_view(offer)
         self.found = True
         self.offer_id = str(offer.id)
         self.thread_id = str(offer.thread_id)
@@ -58,8 +58,8 @@ class OfferConfirmState(rx.State):
         self.headline = offer.headline
         self.status = offer.status
         self.made_by = offer.made_by_role
-        self.rows = fields["offer_rows"]
-        self.changes = fields["offer_changes"]
+        self.rows = card.rows
+        self.changes = card.changes
         self.expires = offer.expires_at.astimezone(zone).strftime("%b %-d, %Y %H:%M")
         self.allowed = self.action in offer.actions
 

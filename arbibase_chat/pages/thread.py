@@ -20,6 +20,7 @@ import reflex as rx
 
 from arbibase_chat import admission, aio, routes
 from arbibase_chat.components.message_bubble import MessageView
+from arbibase_chat.components.offer_card import OfferCardView
 from arbibase_chat.models import MessagePublic, ThreadPublic
 from arbibase_chat.pages import (
     thread_ai,
@@ -109,7 +110,7 @@ class ChatState(rx.State):
     _counterparty_id: str = ""
     _names: dict[str, str] = {}
     _last_typing_sent: float = 0.0
-    _cards: dict[str, dict[str, Any]] = {}  # message id -> its offer card's fields
+    _cards: dict[str, OfferCardView] = {}  # message id -> its offer card
     _terms: dict[str, dict[str, Any]] = {}  # offer id -> its terms (the counter form's start)
 
     @rx.var

@@ -17,6 +17,7 @@ import reflex as rx
 
 from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView
+from arbibase_chat.components.offer_card import OfferCardView
 from arbibase_chat.models import MessagePublic
 from arbibase_chat.services import deals, offer_pdf, offer_terms, offers, properties
 from arbibase_chat.services.errors import DomainError
@@ -31,8 +32,8 @@ STEP_DONE = {
 }
 
 
-def card_fields(offer: offers.OfferPublic) -> dict[str, Any]:
-    """What a MessageView needs to show one version as a card."""
+def card_view(offer: offers.OfferPublic) -> OfferCardView:
+    """One version as a card (the note is the message's: `decorate` adds it)."""
     rows = [
         [offer_terms.LABELS[key].capitalize(), offer_terms.show(key, offer.terms.get(key))]
         for key in offer_terms.KEYS
@@ -42,22 +43,22 @@ def card_fields(offer: offers.OfferPublic) -> dict[str, Any]:
     if offer.roi:
         for key, label, unit in offer_pdf.SHARED_FIGURES:
             numbers.append([label, offer_pdf.figure(offer.roi.get(key), unit)])
-    return {
-        "offer_id": str(offer.id),
-        "offer_version": offer.version,
-        "offer_status": offer.status,
-        "offer_headline": offer.headline,
-        "offer_by": offer.made_by_role,
-        "offer_rows": rows,
-        "offer_changes": [f"{c.label} {c.before} → {c.after}" for c in offer.changes],
-        "offer_actions": list(offer.actions),
-        "offer_expires_at": offer.expires_at.isoformat(),
-        "offer_reason": offer.reason or "",
-        "offer_numbers": numbers,
-    }
+    return OfferCardView(
+        id=str(offer.id),
+        version=offer.version,
+        status=offer.status,
+        headline=offer.headline,
+        by=offer.made_by_role,
+        rows=rows,
+        changes=[f"{c.label} {c.before} → {c.after}" for c in offer.changes],
+        actions=list(offer.actions),
+        expires_at=offer.expires_at.isoformat(),
+        reason=offer.reason or "",
+        numbers=numbers,
+    )
 
 
-def decorate(views: list[MessageView], cards: dict[str, dict[str, Any]]) -> list[MessageView]:
+def decorate(views: list[MessageView], cards: dict[str, OfferCardView]) -> list[MessageView]:
     """Offer messages get their card (by message id); others are returned as they are."""
     out = []
     for view in views:
@@ -67,12 +68,8 @@ def decorate(views: list[MessageView], cards: dict[str, dict[str, Any]]) -> list
             continue
         # The note the maker wrote; the text sent without one only repeats the headline.
         text = "".join(segment.text for segment in view.segments)
-        note = (
-            ""
-            if text == offers.default_body(card["offer_version"], card["offer_headline"])
-            else text
-        )
-        out.append(replace(view, **card, offer_note=note))
+        note = "" if text == offers.default_body(card.version, card.headline) else text
+        out.append(replace(view, offer=replace(card, note=note)))
     return out
 
 
@@ -92,7 +89,7 @@ async def load_offers(chat: ChatState, user_id: uuid.UUID) -> None:
         listed = await aio.call(offers.list_offers, user_id=user_id, thread_id=chat.open_id)
     except DomainError:
         listed = []
-    chat._cards = {str(o.message_id): card_fields(o) for o in listed if o.message_id}
+    chat._cards = {str(o.message_id): card_view(o) for o in listed if o.message_id}
     chat._terms = {str(o.id): dict(o.terms) for o in listed}
     latest = listed[-1] if listed else None
     headline = latest.headline if latest else ""
