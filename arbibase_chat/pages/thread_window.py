@@ -31,9 +31,10 @@ PAGE = 50  # messages per history page
 PARTS = ("history", "recent", "tail")
 #: For each part but the last, (most, keep): the part stays what the tab holds while at most
 #: `most` items follow it; past that it is split anew so that `keep` items follow it. A
-#: message then resends the tail (2-6 views), the recent part every 4 messages and the history
-#: every 24: about 15 views a message, against the whole window (up to 200) in one list.
-LEVELS = ((32, 8), (6, 2))
+#: message then resends the tail (2-8 views), the recent part every 7 messages and the history
+#: every 37: about 11 views a message with 200 in view, against 25 with two parts (bench/
+#: window.py measures the bytes).
+LEVELS = ((48, 12), (8, 2))
 #: The window is trimmed back to WINDOW only this many messages past it (so the history is
 #: not resent for a trim between its own resends).
 TRIM_AFTER = LEVELS[0][0]

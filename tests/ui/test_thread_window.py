@@ -113,13 +113,14 @@ def _parts(items, bounds):
 
 def test_the_tail_travels_apart_and_the_parts_before_it_stay_put() -> None:
     (most, keep), (recent_most, recent_keep) = LEVELS
-    items = [stored(s) for s in range(1, 41)]
+    first = 2 * most
+    items = [stored(s) for s in range(1, first + 1)]
     bounds = split_window(items, [[], []])
-    assert bounds == [40 - keep, 40 - recent_keep]
+    assert bounds == [first - keep, first - recent_keep]
     history, recent, tail = _parts(items, bounds)
     resent = {"history": 0, "recent": 0}
     # One message at a time: the tail always goes, the parts before it only now and then.
-    for seq in range(41, 41 + 4 * most):
+    for seq in range(first + 1, first + 1 + 4 * most):
         items = [*items, stored(seq)]
         bounds = split_window(items, [history, recent])
         new_history, new_recent, tail = _parts(items, bounds)
