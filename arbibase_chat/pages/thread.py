@@ -15,6 +15,7 @@ import contextlib
 import uuid
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
@@ -107,6 +108,9 @@ class ChatState(rx.State):
     upload_percent: int = 0
     uploading: bool = False
     _me: str = ""
+    # The reader's time zone (day labels), from the session when the thread is opened: a push
+    # then needs no SessionState, which with Redis is one more read and unpickle per update.
+    _zone_key: str = "UTC"
     _counterparty_id: str = ""
     _names: dict[str, str] = {}
     _last_typing_sent: float = 0.0
@@ -149,7 +153,7 @@ class ChatState(rx.State):
 
     async def _keep(self, window: MessageWindow) -> None:
         """Label the days and assign what changed (Reflex resends every assigned var)."""
-        window.label((await self.get_state(SessionState))._zone())
+        window.label(ZoneInfo(self._zone_key))
         self._show(window.items)
         if window.has_older != self.has_older:
             self.has_older = window.has_older
@@ -249,6 +253,7 @@ class ChatState(rx.State):
         if user_id is None:
             return rx.redirect(routes.LOGIN)
         self._me = str(user_id)
+        self._zone_key = (await self.get_state(SessionState))._zone().key
         try:
             thread = await aio.call(
                 inbox.get_thread, user_id=user_id, thread_id=self._route_thread_id()

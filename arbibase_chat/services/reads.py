@@ -71,6 +71,18 @@ _MOVE_CURSOR = (
     .where(col(P.thread_id) == bindparam("thread"), col(P.user_id) == bindparam("user"))
     .values(last_read_seq=bindparam("to_seq"), last_read_at=bindparam("read_at"))
 )
+# My own new message right after the last one I had read: one statement, no receipts. The
+# condition is checked on the locked row (Postgres re-checks an UPDATE's WHERE once it has
+# the lock; SQLite's writer is alone), so a concurrent mark-read can not slip between.
+_STEP_ONTO_OWN = (
+    update(P)
+    .where(
+        col(P.thread_id) == bindparam("thread"),
+        col(P.user_id) == bindparam("user"),
+        col(P.last_read_seq) == bindparam("to_seq") - 1,
+    )
+    .values(last_read_seq=bindparam("to_seq"), last_read_at=bindparam("read_at"))
+)
 _READER_THREAD = (
     select(col(T.id), col(T.last_seq), col(T.operator_id), col(T.owner_id))
     .join(P, col(P.thread_id) == col(T.id))
@@ -97,6 +109,11 @@ def advance_cursor(
     """
     conn = session.connection()
     keys = {"thread": thread.id, "user": user_id}
+    if own_message:
+        stepped = conn.execute(_STEP_ONTO_OWN, {**keys, "to_seq": to_seq, "read_at": utcnow()})
+        if stepped.rowcount == 1:
+            _expire_cursor(session, thread.id, user_id)
+            return to_seq
     # Read under the row lock, from the database (not an ORM copy that a concurrent
     # mark-read may have outdated while we waited for the lock).
     old = conn.execute(_CURSOR_FOR_UPDATE, keys).scalar()

@@ -187,6 +187,9 @@ def test_a_reply_announces_the_read_only_when_it_passes_the_other_sides_messages
     messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="a", db=db)
     messages.send_message(user_id=pair.operator.id, thread_id=pair.thread_id, body="b", db=db)
     assert [type(e).__name__ for e in published] == ["MessageCreated", "MessageCreated"]
+    # The sender's cursor stepped onto each of their own messages (reads._STEP_ONTO_OWN).
+    mine = inbox.get_thread(user_id=pair.operator.id, thread_id=pair.thread_id, db=db)
+    assert (mine.last_read_seq, mine.unread_count) == (2, 0)
     published.clear()
     messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="reply", db=db)
     read = [e for e in published if isinstance(e, events.ReadUpdated)]
