@@ -1,16 +1,18 @@
 """Sending in the open thread: text (pending → sent / failed, retry), files, typing.
 
 The bodies of ChatState's `send`, `retry` and `upload` handlers (pages/thread.py keeps the
-thin event surface). `send` and `retry` run as background tasks: the pending bubble goes out
-when the first `async with chat` block ends (no second browser round trip), and the tab's
-state is not locked while the database works, so live updates for the tab are not queued
-behind its own send. One tab's sends are stored in the order typed.
+thin event surface). `send` and `retry` run as background tasks: the tab's state is not
+locked while the database works, so live updates for the tab are not queued behind its own
+send. One tab's sends are stored in the order typed.
+
+A send that is stored and pushed back within PENDING_AFTER_SECONDS shows once, as sent: the
+"Sending…" bubble would be on screen for less than a frame of attention and costs the tab a
+whole state update (a third of a message's updates). Slower ones show it at that point.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 import uuid
@@ -23,6 +25,7 @@ import reflex as rx
 from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.db import utcnow
+from arbibase_chat.models import MessagePublic
 from arbibase_chat.realtime import views as live
 from arbibase_chat.services import attachments, messages
 from arbibase_chat.services.errors import DomainError, UpgradeRequired
@@ -37,6 +40,8 @@ TYPING_THROTTLE_SECONDS = 2.0
 # How long a send waits for the hub's push of its own message before showing it itself (the
 # push normally lands within milliseconds; a hub backlog under overload may take longer).
 OWN_PUSH_WAIT_SECONDS = 2.0
+# How long a send may take before its "Sending…" bubble shows.
+PENDING_AFTER_SECONDS = 0.1
 
 # One lock per tab while it stores a message: two typed in quick succession must not overtake
 # each other on the way to the database.
@@ -51,7 +56,7 @@ def _send_order(token: str) -> asyncio.Lock:
 
 
 async def send_text(chat: ChatState, form_data: Any) -> Any:
-    """Show the message at once as pending, store it, then show it sent (or failed)."""
+    """Store the message and show it sent (or failed); "Sending…" meanwhile if slow."""
     body = form_data.get("body") if isinstance(form_data, dict) else None
     if not isinstance(body, str) or not body.strip():
         return None
@@ -74,33 +79,21 @@ async def send_text(chat: ChatState, form_data: Any) -> Any:
         if not chat.open_id or chat.open_id != (route_id or chat.open_id):
             return rx.toast.error("This conversation could not be opened; nothing was sent.")
         window = chat._window()
-        if not window.holds(client_msg_id):
-            window.add_pending(
-                MessageView(
-                    id=f"pending-{client_msg_id}",
-                    seq=window.last_seq() + 1,
-                    mine=True,
-                    sender_name="You",
-                    segments=segments(body),
-                    created_at=utcnow().isoformat(),
-                    status="pending",
-                    client_msg_id=client_msg_id,
-                )
-            )
-        elif window.failed_body(client_msg_id) is not None:
-            window.set_status(client_msg_id, "pending")
-        else:
+        failed = window.failed_body(client_msg_id) is not None
+        if window.holds(client_msg_id) and not failed:
             # The browser sent this one again (assets/chat.js's "Not sent · Retry" for a send
             # it saw no answer to) and it is here already, pending or stored: one bubble, and
             # the tab gets the window again (the answer it missed may have been lost).
             chat._show(window.items, again=True)
             return None
-        await chat._keep(window)
+        if failed:
+            window.set_status(client_msg_id, "pending")
+            await chat._keep(window)
         # Storing the message ends my typing notice (the hub's); the next keystroke is a new
         # one and must go out at once, as assets/chat.js expects, not wait out the throttle.
         chat._last_typing_sent = 0.0
         target = _Target(chat.router.session.client_token, chat.open_id, chat._counterparty_id)
-    return await _store(chat, target, user_id, client_msg_id, body)
+    return await _store(chat, target, user_id, client_msg_id, body, show_pending=not failed)
 
 
 _SEND_ID = re.compile(r"[0-9a-f]{32}")
@@ -126,7 +119,7 @@ async def retry(chat: ChatState, client_msg_id: Any) -> Any:
         window.set_status(client_msg_id, "pending")
         await chat._keep(window)
         target = _Target(chat.router.session.client_token, chat.open_id, chat._counterparty_id)
-    return await _store(chat, target, user_id, client_msg_id, body)
+    return await _store(chat, target, user_id, client_msg_id, body, show_pending=False)
 
 
 @dataclass(frozen=True)
@@ -136,37 +129,51 @@ class _Target:
     counterparty: str
 
 
-async def _store(
-    chat: ChatState, target: _Target, user_id: uuid.UUID, client_msg_id: str, body: str
-) -> Any:
-    """Store a pending message outside the state lock; a retry reuses its client_msg_id, so
-    it never duplicates.
+def _bubble(seq: int, client_msg_id: str, body: str, status: str) -> MessageView:
+    """My message as its own bubble before the stored one replaces it."""
+    return MessageView(
+        id=f"pending-{client_msg_id}",
+        seq=seq,
+        mine=True,
+        sender_name="You",
+        segments=segments(body),
+        created_at=utcnow().isoformat(),
+        status=status,
+        client_msg_id=client_msg_id,
+    )
 
-    The bubble turns from pending to sent with the hub's push of the stored message (which
-    also carries the inbox row and, when the other side is reading, "Seen"): one state
-    update for all of it. Only when no hub push comes in time does the send show the stored
-    message itself."""
+
+async def _store(
+    chat: ChatState,
+    target: _Target,
+    user_id: uuid.UUID,
+    client_msg_id: str,
+    body: str,
+    *,
+    show_pending: bool,
+) -> Any:
+    """Store a message outside the state lock; a retry reuses its client_msg_id, so it never
+    duplicates.
+
+    The bubble shows as sent with the hub's push of the stored message (which also carries
+    the inbox row and, when the other side is reading, "Seen"): one state update for all of
+    it. `show_pending`: the tab has no bubble for it yet; one shows "Sending…" if that takes
+    longer than PENDING_AFTER_SECONDS. Only when no hub push comes in time does the send
+    show the stored message itself."""
     own = live.expect_own(target.token, client_msg_id)
+    work = asyncio.ensure_future(_store_and_wait(target, user_id, client_msg_id, body, own))
     try:
-        async with _send_order(target.token):
-            problem = None
-            try:
-                stored = await aio.sends.call(
-                    messages.send_message,
-                    user_id=user_id,
-                    thread_id=target.thread_id,
-                    body=body,
-                    client_msg_id=client_msg_id,
-                )
-            except DomainError as exc:
-                problem = exc.message
-            except Exception:
-                problem = "Could not send the message. Retry when you are back online."
-        pushed = False
-        if own is not None and problem is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(own, OWN_PUSH_WAIT_SECONDS)
-                pushed = True
+        if show_pending:
+            done, _ = await asyncio.wait({work}, timeout=PENDING_AFTER_SECONDS)
+            if not done:
+                async with chat:
+                    window = chat._window()
+                    # The push may have landed meanwhile: then it is there already.
+                    if chat.open_id == target.thread_id and not window.holds(client_msg_id):
+                        seq = window.last_seq() + 1
+                        window.add_pending(_bubble(seq, client_msg_id, body, "pending"))
+                        await chat._keep(window)
+        stored, problem, pushed = await work
     finally:
         if own is not None:
             live.drop_own(target.token, client_msg_id)
@@ -174,10 +181,13 @@ async def _store(
         async with chat:
             window = chat._window()
             if problem is not None:
+                if chat.open_id == target.thread_id and not window.holds(client_msg_id):
+                    seq = window.last_seq() + 1
+                    window.add_pending(_bubble(seq, client_msg_id, body, "failed"))
                 window.set_status(client_msg_id, "failed")
                 await chat._keep(window)
                 return rx.toast.error(problem)
-            if chat.open_id == target.thread_id:  # still the same thread on screen
+            if chat.open_id == target.thread_id and stored is not None:
                 await chat._merge_in_order(user_id, window, [stored])
                 await chat._keep(window)
     if target.counterparty:
@@ -185,6 +195,37 @@ async def _store(
             thread_id=uuid.UUID(target.thread_id), to_user=uuid.UUID(target.counterparty)
         )
     return None
+
+
+async def _store_and_wait(
+    target: _Target,
+    user_id: uuid.UUID,
+    client_msg_id: str,
+    body: str,
+    own: asyncio.Future[None] | None,
+) -> tuple[MessagePublic | None, str | None, bool]:
+    """(the stored message, the problem that kept it from being stored, whether the hub's
+    push of it reached the tab)."""
+    async with _send_order(target.token):
+        try:
+            stored = await aio.sends.call(
+                messages.send_message,
+                user_id=user_id,
+                thread_id=target.thread_id,
+                body=body,
+                client_msg_id=client_msg_id,
+            )
+        except DomainError as exc:
+            return None, exc.message, False
+        except Exception:
+            return None, "Could not send the message. Retry when you are back online.", False
+    if own is None:
+        return stored, None, False
+    try:
+        await asyncio.wait_for(own, OWN_PUSH_WAIT_SECONDS)
+    except TimeoutError:
+        return stored, None, False
+    return stored, None, True
 
 
 async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> Any:
