@@ -37,6 +37,15 @@ os.environ.setdefault("REFLEX_USE_GRANIAN", "false")
 # messages/s stored on SQLite, 77 -> 97 on Postgres, a third less CPU per message; a killed
 # worker's tabs still lose nothing.
 os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
+# A held state goes back to Redis when the hold ends, and must get there before its lock
+# expires: Reflex's defaults (lock 10 s, hold half of it) leave 5 s, and an event loop that
+# lagged longer (250 tabs hydrating on a slow 2-core machine) lost 170 tabs' states in a kill
+# run (bench/FAULTS.md, finding 7). A 20-s lock held 10 s leaves 10 s and writes each active
+# tab back half as often (the Redis state manager 22 -> 8 % of the worker's time, #14
+# session 10); a dead worker's tabs wait at most 20 s for their locks (caught up 18 s after a
+# kill, as with the defaults).
+os.environ.setdefault("REFLEX_REDIS_LOCK_EXPIRATION", "20000")
+os.environ.setdefault("REFLEX_OPLOCK_HOLD_TIME", "10000ms")
 
 _redis_url = os.environ.get("REDIS_URL") or None
 _state: dict[str, Any] = (
