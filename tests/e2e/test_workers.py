@@ -22,6 +22,7 @@ import psutil
 import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from reflex_base.config import get_config
 
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
@@ -33,6 +34,9 @@ from tests.pgcluster import PgCluster
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# A dead worker's tabs wait for the Redis locks it held to expire (rxconfig.py), then
+# reconnect, hydrate and send: the wait for a bubble after a kill allows for it.
+AFTER_KILL_MS = get_config().redis_lock_expiration + 30_000
 THREAD = "Bayview 3BR Townhouse"
 
 
@@ -226,7 +230,9 @@ def test_a_killed_worker_is_replaced_and_its_tabs_carry_on(
             text = f"after kill {round_} from {who} {tag}"
             send(page, text)
             sent.append(text)
-            expect(bubble(page, text)).to_have_attribute("data-status", "sent", timeout=30_000)
+            expect(bubble(page, text)).to_have_attribute(
+                "data-status", "sent", timeout=AFTER_KILL_MS
+            )
     # Every original worker is gone: each tab has reconnected at least once.
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in originals)
     for page in (alice, olivia):
