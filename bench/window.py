@@ -15,6 +15,7 @@ import argparse
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import reflex as rx
@@ -56,7 +57,7 @@ def main() -> None:
 def run(history: int, messages: int) -> tuple[float, float]:
     """(CPU seconds, JSON bytes) per message."""
     root = rx.State(_reflex_internal_init=True)  # type: ignore[call-arg]
-    chat = root.get_substate(ChatState.get_full_name().split(".")[1:])
+    chat = cast(ChatState, root.get_substate(ChatState.get_full_name().split(".")[1:]))
     zone = ZoneInfo("America/New_York")
     start = datetime.now(UTC) - timedelta(hours=2)
     seq = 0
