@@ -7,7 +7,9 @@ send. One tab's sends are stored in the order typed.
 
 A send that is stored and pushed back within PENDING_AFTER_SECONDS shows once, as sent: the
 "Sending…" bubble would be on screen for less than a frame of attention and costs the tab a
-whole state update (a third of a message's updates). Slower ones show it at that point.
+whole state update (a third of a message's updates). Slower ones show it at that point; a
+send that starts while others are storing in the worker (it will wait) shows it at once, in
+the update its event makes anyway, rather than in a second one.
 """
 
 from __future__ import annotations
@@ -86,14 +88,20 @@ async def send_text(chat: ChatState, form_data: Any) -> Any:
             # the tab gets the window again (the answer it missed may have been lost).
             chat._show(window.items, again=True)
             return None
+        shown = failed or aio.sends.in_flight > 0
         if failed:
             window.set_status(client_msg_id, "pending")
+        elif shown:
+            # Other sends are storing in this worker: this one will wait its turn, so its
+            # "Sending…" goes out now, with this update, not in a second one later.
+            window.add_pending(_bubble(window.last_seq() + 1, client_msg_id, body, "pending"))
+        if shown:
             await chat._keep(window)
         # Storing the message ends my typing notice (the hub's); the next keystroke is a new
         # one and must go out at once, as assets/chat.js expects, not wait out the throttle.
         chat._last_typing_sent = 0.0
         target = _Target(chat.router.session.client_token, chat.open_id, chat._counterparty_id)
-    return await _store(chat, target, user_id, client_msg_id, body, show_pending=not failed)
+    return await _store(chat, target, user_id, client_msg_id, body, show_pending=not shown)
 
 
 _SEND_ID = re.compile(r"[0-9a-f]{32}")

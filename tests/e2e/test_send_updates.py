@@ -3,7 +3,7 @@
 A send that is stored and pushed back quickly arrives once, as sent: no "Sending…" bubble
 and no state update for one. A send held up past PENDING_AFTER_SECONDS (here the database is
 write-locked by another connection) shows "Sending…" first, then the sent message in its
-place, once.
+place, once; one sent while another is storing shows "Sending…" at once.
 """
 
 from __future__ import annotations
@@ -109,11 +109,22 @@ async def test_a_slow_send_shows_sending_first_then_sent_in_its_place(
         await asyncio.sleep(PENDING_AFTER_SECONDS * 6)  # the database is still locked
         statuses: list[Any] = _statuses(tab, before, body)
         assert statuses == [["pending"]]
+        # A second send while the first is storing waits its turn: "Sending…" at once (with
+        # its event's own update), after the first.
+        second = f"queued {uuid.uuid4().hex[:6]}"
+        await _send(tab, second)
+        await asyncio.sleep(PENDING_AFTER_SECONDS * 3)
+        assert _statuses(tab, before, second)[:1] == [["pending"]]
         release.set()
         await tab.settle(quiet=0.6)
         statuses = _statuses(tab, before, body)
         assert statuses[0] == ["pending"] and statuses[-1] == ["sent"]
-        assert [v["status"] for v in tab.messages(state_name(ChatState))][-1:] == ["sent"]
+        assert _statuses(tab, before, second)[-1] == ["sent"]
+        texts = [
+            ("".join(s["text"] for s in v["segments"]), v["status"])
+            for v in tab.messages(state_name(ChatState))
+        ]
+        assert texts[-2:] == [(body, "sent"), (second, "sent")]
     finally:
         release.set()
         holder.join(10)
