@@ -490,6 +490,10 @@ async def test_every_worker_runs_the_dispatcher_in_its_lifespan(
         await _until(lambda: len(mail_env.envelopes) == 1)
         await asyncio.to_thread(_say, db, pair, "a later pass")
         await _until(lambda: len(mail_env.envelopes) == 2)
+        # A pass marks its row sent after the SMTP server's answer: wait for that too, or
+        # leaving the lifespan may cancel the pass in between (seen once in CI on a slow
+        # machine: the row still "sending").
+        await _until(lambda: [r.state for r in _rows(db)] == ["sent", "sent"])
     assert "email-dispatch" not in {t.get_name() for t in asyncio.all_tasks()}
     assert [r.state for r in _rows(db)] == ["sent", "sent"]
 
