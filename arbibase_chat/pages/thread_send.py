@@ -28,6 +28,7 @@ from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagePublic
+from arbibase_chat.pages.thread_window import MessageWindow
 from arbibase_chat.realtime import views as live
 from arbibase_chat.services import attachments, messages
 from arbibase_chat.services.errors import DomainError, UpgradeRequired
@@ -94,7 +95,7 @@ async def send_text(chat: ChatState, form_data: Any) -> Any:
         elif shown:
             # Other sends are storing in this worker: this one will wait its turn, so its
             # "Sending…" goes out now, with this update, not in a second one later.
-            window.add_pending(_bubble(window.last_seq() + 1, client_msg_id, body, "pending"))
+            window.add_pending(_bubble(window, client_msg_id, body, "pending"))
         if shown:
             await chat._keep(window)
         # Storing the message ends my typing notice (the hub's); the next keystroke is a new
@@ -137,11 +138,12 @@ class _Target:
     counterparty: str
 
 
-def _bubble(seq: int, client_msg_id: str, body: str, status: str) -> MessageView:
-    """My message as its own bubble before the stored one replaces it."""
+def _bubble(window: MessageWindow, client_msg_id: str, body: str, status: str) -> MessageView:
+    """My message as its own bubble (after the newest stored one) before the stored one
+    replaces it."""
     return MessageView(
         id=f"pending-{client_msg_id}",
-        seq=seq,
+        seq=window.last_seq() + 1,
         mine=True,
         sender_name="You",
         segments=segments(body),
@@ -178,8 +180,7 @@ async def _store(
                     window = chat._window()
                     # The push may have landed meanwhile: then it is there already.
                     if chat.open_id == target.thread_id and not window.holds(client_msg_id):
-                        seq = window.last_seq() + 1
-                        window.add_pending(_bubble(seq, client_msg_id, body, "pending"))
+                        window.add_pending(_bubble(window, client_msg_id, body, "pending"))
                         await chat._keep(window)
         stored, problem, pushed = await work
     finally:
@@ -190,8 +191,7 @@ async def _store(
             window = chat._window()
             if problem is not None:
                 if chat.open_id == target.thread_id and not window.holds(client_msg_id):
-                    seq = window.last_seq() + 1
-                    window.add_pending(_bubble(seq, client_msg_id, body, "failed"))
+                    window.add_pending(_bubble(window, client_msg_id, body, "failed"))
                 window.set_status(client_msg_id, "failed")
                 await chat._keep(window)
                 return rx.toast.error(problem)

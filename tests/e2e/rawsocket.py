@@ -163,3 +163,16 @@ class RawTab:
                 if isinstance(event, dict) and event.get("name") == "_redirect":
                     found.append(str((event.get("payload") or {}).get("path")))
         return found
+
+
+async def thread_tab(base_url: str, email: str, password: str, thread_id: Any) -> RawTab:
+    """A tab signed in through /api/auth/login, connected and settled on /threads/<id>."""
+    import httpx
+
+    token = httpx.post(
+        f"{base_url}/api/auth/login", json={"email": email, "password": password}
+    ).json()["access_token"]
+    tab = RawTab(base_url, path=f"/threads/{thread_id}", access_token=token)
+    await tab.connect()
+    await tab.settle(quiet=0.4)
+    return tab

@@ -13,14 +13,13 @@ import asyncio
 import json
 import uuid
 
-import httpx
 import pytest
 
 from arbibase_chat.aio import BUSY
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.services import messages
 from tests import factories
-from tests.e2e.rawsocket import RawTab, state_name
+from tests.e2e.rawsocket import state_name, thread_tab
 from tests.factories import Pair
 
 pytestmark = [pytest.mark.browser]  # a live server (the e2e group)
@@ -39,13 +38,7 @@ async def test_a_burst_past_the_bound_is_refused_at_the_socket(
 
     engine = dbmod.get_engine(e2e_database_url)
     pair = Pair(engine)
-    token = httpx.post(
-        f"{live_server}/api/auth/login",
-        json={"email": pair.operator.email, "password": factories.PASSWORD},
-    ).json()["access_token"]
-    tab = RawTab(live_server, path=f"/threads/{pair.thread_id}", access_token=token)
-    await tab.connect()
-    await tab.settle(quiet=0.4)
+    tab = await thread_tab(live_server, pair.operator.email, factories.PASSWORD, pair.thread_id)
     chat = state_name(ChatState)
     tag = uuid.uuid4().hex[:6]
     try:

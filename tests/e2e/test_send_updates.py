@@ -14,14 +14,13 @@ import threading
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 
 from arbibase_chat.pages.thread import ChatState
 from arbibase_chat.pages.thread_send import PENDING_AFTER_SECONDS
 from arbibase_chat.pages.thread_window import PARTS
 from tests import factories
-from tests.e2e.rawsocket import FIELD, RawTab, state_name
+from tests.e2e.rawsocket import FIELD, RawTab, state_name, thread_tab
 from tests.factories import Pair
 
 pytestmark = [pytest.mark.browser]  # a live server (the e2e group)
@@ -47,14 +46,7 @@ def _statuses(tab: RawTab, since: int, body: str) -> list[list[str]]:
 
 
 async def _tab(live_server: str, pair: Pair) -> RawTab:
-    token = httpx.post(
-        f"{live_server}/api/auth/login",
-        json={"email": pair.operator.email, "password": factories.PASSWORD},
-    ).json()["access_token"]
-    tab = RawTab(live_server, path=f"/threads/{pair.thread_id}", access_token=token)
-    await tab.connect()
-    await tab.settle(quiet=0.4)
-    return tab
+    return await thread_tab(live_server, pair.operator.email, factories.PASSWORD, pair.thread_id)
 
 
 async def _send(tab: RawTab, body: str) -> None:
