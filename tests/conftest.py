@@ -15,12 +15,20 @@ from pathlib import Path
 
 import pytest
 
-# Before anything reads settings: keep tests away from the developer's var/ files.
+# Before anything reads settings: keep tests away from the developer's var/ files. Each test
+# process (pytest-xdist worker) gets its own: a worker inherits the environment the controller
+# set here, so values inside the controller's directory are replaced, not kept.
 _TMP = Path(tempfile.mkdtemp(prefix="arbibase-tests-"))
+_INHERITED_TMP = os.environ.get("ARBIBASE_TESTS_TMP")
+os.environ["ARBIBASE_TESTS_TMP"] = str(_TMP)
 os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'default.db'}")
-os.environ.setdefault("ATTACHMENTS_DIR", str(_TMP / "attachments"))
-os.environ.setdefault("MAIL_DIR", str(_TMP / "mail"))
+for _key, _value in (
+    ("DATABASE_URL", f"sqlite:///{_TMP / 'default.db'}"),
+    ("ATTACHMENTS_DIR", str(_TMP / "attachments")),
+    ("MAIL_DIR", str(_TMP / "mail")),
+):
+    if _key not in os.environ or (_INHERITED_TMP and _INHERITED_TMP in os.environ[_key]):
+        os.environ[_key] = _value
 
 import psycopg  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
@@ -53,6 +61,13 @@ TABLES = (
     "properties",
     "users",
 )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from tests.scheduling import FileRunsInOrder
+
+    return FileRunsInOrder(config, log)
 
 
 def unavailable(what: str, why: object) -> None:

@@ -41,7 +41,12 @@ CHROMIUM_ARGS = [
 ARTIFACTS_DIR = PROJECT_ROOT / "test-artifacts"
 #: The e2e server builds its frontend in its own directory, so a `make run` using `.web` at the
 #: same time is not disturbed (and stays warm). Override with ARBIBASE_E2E_WEB_DIR.
-E2E_WEB_DIR = Path(os.environ.get("ARBIBASE_E2E_WEB_DIR", PROJECT_ROOT / ".web-e2e"))
+#: Each test process (pytest-xdist worker "gw0", "gw1", …) builds into a directory of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+E2E_WEB_DIR = Path(
+    str(os.environ.get("ARBIBASE_E2E_WEB_DIR", PROJECT_ROOT / ".web-e2e"))
+    + (f"-{WORKER}" if WORKER else "")
+)
 
 
 def _require_services() -> bool:
@@ -90,7 +95,8 @@ def live_server(
     env = server_env(_e2e_db_url, workdir, E2E_WEB_DIR, live_server_env)
     if shutil.which("bun", path=env["PATH"]) is None:
         _missing("bun is not on PATH (run the tests through `make test`)")
-    server = LiveServer(env=env, log_path=artifacts_dir / "e2e-server.log")
+    log_name = f"e2e-server-{WORKER}.log" if WORKER else "e2e-server.log"
+    server = LiveServer(env=env, log_path=artifacts_dir / log_name)
     server.start()
     try:
         ready = server.wait_ready()

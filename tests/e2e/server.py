@@ -8,6 +8,7 @@ processes, and killing only the top process leaves them running.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
@@ -24,6 +25,7 @@ from typing import IO
 import psutil
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BUILD_LOCK = PROJECT_ROOT / ".e2e-build.lock"
 
 #: Environment for every Reflex process we start: no telemetry, no version probe, the bun on
 #: PATH (the Makefile makes sure it is there), and no registry latency probe.
@@ -78,12 +80,17 @@ class LiveServer:
     started_at: float = 0.0
     ready_after: float | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
+    _build_lock: IO[str] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        # A build rewrites reflex.lock/ in the project: one server builds at a time, across
+        # test processes too; the lock is held until the server answers (or fails).
+        self._build_lock = BUILD_LOCK.open("a")
+        fcntl.flock(self._build_lock, fcntl.LOCK_EX)
         reflex = Path(sys.executable).with_name("reflex")
         cmd = [
             str(reflex) if reflex.exists() else sys.executable,
@@ -124,6 +131,18 @@ class LiveServer:
     def wait_ready(self, timeout: float = 300.0) -> float:
         """Wait until `/ping` and `/` answer 200; returns seconds since start."""
         assert self.proc is not None, "start() first"
+        try:
+            return self._wait_ready(timeout)
+        finally:
+            self._release_build_lock()
+
+    def _release_build_lock(self) -> None:
+        lock, self._build_lock = self._build_lock, None
+        if lock is not None:
+            lock.close()  # closing the file drops its flock
+
+    def _wait_ready(self, timeout: float) -> float:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             code = self.proc.poll()
@@ -143,6 +162,7 @@ class LiveServer:
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop the whole process group (bun, gunicorn, workers), SIGKILL after `grace` s."""
+        self._release_build_lock()
         proc, self.proc = self.proc, None
         if proc is not None:
             pgid = proc.pid  # session leader: its pid is the group id
