@@ -83,10 +83,14 @@ _STEP_ONTO_OWN = (
     )
     .values(last_read_seq=bindparam("to_seq"), last_read_at=bindparam("read_at"))
 )
-_READER_THREAD = (
-    select(col(T.id), col(T.last_seq), col(T.operator_id), col(T.owner_id))
+# mark_read's first statement: the thread and the reader's cursor, the cursor's row locked
+# (one round trip for what advance_cursor would otherwise read apart). Postgres returns the
+# locked row's newest version when it had to wait for a concurrent mark-read.
+_READER_CURSOR = (
+    select(col(T.id), col(T.last_seq), col(T.operator_id), col(T.owner_id), col(P.last_read_seq))
     .join(P, col(P.thread_id) == col(T.id))
     .where(col(T.id) == bindparam("thread"), col(P.user_id) == bindparam("user"))
+    .with_for_update(of=P)
 )
 
 
@@ -98,6 +102,7 @@ def advance_cursor(
     user_id: uuid.UUID,
     to_seq: int,
     own_message: bool = False,
+    locked_cursor: int | None = None,
 ) -> int:
     """Move `user_id`'s cursor forward to `to_seq` (never back); returns the cursor.
 
@@ -106,6 +111,7 @@ def advance_cursor(
 
     The messages passed over get the reader in `seen_by` (the seed's column), each once:
     the row lock on the cursor makes the ranges of concurrent mark-reads disjoint.
+    `locked_cursor`: the cursor as the caller read it under that lock, in this transaction.
     """
     conn = session.connection()
     keys = {"thread": thread.id, "user": user_id}
@@ -116,17 +122,20 @@ def advance_cursor(
             return to_seq
     # Read under the row lock, from the database (not an ORM copy that a concurrent
     # mark-read may have outdated while we waited for the lock).
-    old = conn.execute(_CURSOR_FOR_UPDATE, keys).scalar()
+    old = locked_cursor
+    if old is None:
+        old = conn.execute(_CURSOR_FOR_UPDATE, keys).scalar()
     if old is None:
         raise NotFound("Thread not found")
     if to_seq <= old:
         return old
-    conn.execute(_MOVE_CURSOR, {**keys, "to_seq": to_seq, "read_at": utcnow()})
-    _expire_cursor(session, thread.id, user_id)
+    move = {**keys, "to_seq": to_seq, "read_at": utcnow()}
     # Stepping onto my own new message passes nothing of the other side's: no receipts.
     if own_message and old == to_seq - 1:
+        conn.execute(_MOVE_CURSOR, move)
+        _expire_cursor(session, thread.id, user_id)
         return to_seq
-    conn.execute(
+    receipts = (
         update(M)
         .where(
             col(M.thread_id) == thread.id,
@@ -136,6 +145,13 @@ def advance_cursor(
         )
         .values(seen_by=_append_seen_by(session, user_id))
     )
+    if conn.dialect.name == "postgresql":
+        # The cursor's move rides along as a data-modifying CTE: one round trip for both.
+        conn.execute(receipts.add_cte(_MOVE_CURSOR.cte("moved")), move)
+    else:
+        conn.execute(_MOVE_CURSOR, move)
+        conn.execute(receipts)
+    _expire_cursor(session, thread.id, user_id)
     outbox.append(
         ReadUpdated(
             thread_id=thread.id,
@@ -165,8 +181,7 @@ def mark_read(
     """Move my read cursor forward to a message (default: the newest). Never moves back."""
     tid = validation.as_uuid(thread_id, field="thread_id")
     with transaction(db, as_user=user_id) as (session, outbox):
-        thread = session.connection().execute(_READER_THREAD, {"thread": tid, "user": user_id})
-        row = thread.first()
+        row = session.connection().execute(_READER_CURSOR, {"thread": tid, "user": user_id}).first()
         if row is None:
             raise NotFound(_access.THREAD_NOT_FOUND)
         target = row.last_seq
@@ -178,7 +193,14 @@ def mark_read(
             if seq is None:
                 raise NotFound("Message not found in this thread")
             target = seq
-        cursor = advance_cursor(session, outbox, thread=row, user_id=user_id, to_seq=target)
+        cursor = advance_cursor(
+            session,
+            outbox,
+            thread=row,
+            user_id=user_id,
+            to_seq=target,
+            locked_cursor=row.last_read_seq,
+        )
         return ReadState(
             thread_id=row.id,
             user_id=user_id,
