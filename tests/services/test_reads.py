@@ -118,3 +118,40 @@ def test_mark_read_unknown_message(db):
         reads.mark_read(
             user_id=pair.owner.id, thread_id=pair.thread_id, up_to_message_id=foreign.id, db=db
         )
+
+
+def test_mark_read_is_one_statement_to_read_and_lock_and_at_most_two_to_move(db):
+    """The cursor is read with its thread, locked, in one statement; the move and the receipts
+    are one more on Postgres (a data-modifying CTE), two on SQLite (bench/README, target 7)."""
+    from sqlalchemy import event
+
+    pair = Pair(db)
+    _send(pair, pair.operator, 3)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        # Not queries: SQLite's BEGIN IMMEDIATE, Postgres' role and claims for RLS.
+        if verb != "BEGIN" and "set_config" not in statement:
+            statements.append(verb)
+
+    event.listen(db, "before_cursor_execute", count)
+    try:
+        moved = reads.mark_read(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+        moves = list(statements)
+        statements.clear()
+        again = reads.mark_read(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    finally:
+        event.remove(db, "before_cursor_execute", count)
+    assert (moved.last_read_seq, again.last_read_seq) == (3, 3)
+    if db.dialect.name == "postgresql":
+        assert moves == ["SELECT", "WITH"]
+    else:
+        assert moves == ["SELECT", "UPDATE", "UPDATE"]
+    assert statements == ["SELECT"]  # nothing to move: read, and done
+    # The receipts went where the move said: every message of the other side, once.
+    seen = [
+        m.seen_by
+        for m in messages.list_messages(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+    ]
+    assert seen == [[pair.owner.id]] * 3
