@@ -43,6 +43,8 @@ ARTIFACTS_DIR = PROJECT_ROOT / "test-artifacts"
 #: same time is not disturbed (and stays warm). Override with ARBIBASE_E2E_WEB_DIR.
 #: Each test process (pytest-xdist worker "gw0", "gw1", …) builds into a directory of its own.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+#: The shared live server's log (tests read what the server printed: e-mails, log redaction).
+SERVER_LOG_NAME = f"e2e-server-{WORKER}.log" if WORKER else "e2e-server.log"
 E2E_WEB_DIR = Path(
     str(os.environ.get("ARBIBASE_E2E_WEB_DIR", PROJECT_ROOT / ".web-e2e"))
     + (f"-{WORKER}" if WORKER else "")
@@ -95,8 +97,7 @@ def live_server(
     env = server_env(_e2e_db_url, workdir, E2E_WEB_DIR, live_server_env)
     if shutil.which("bun", path=env["PATH"]) is None:
         _missing("bun is not on PATH (run the tests through `make test`)")
-    log_name = f"e2e-server-{WORKER}.log" if WORKER else "e2e-server.log"
-    server = LiveServer(env=env, log_path=artifacts_dir / log_name)
+    server = LiveServer(env=env, log_path=artifacts_dir / SERVER_LOG_NAME)
     server.start()
     try:
         ready = server.wait_ready()
@@ -104,6 +105,12 @@ def live_server(
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server_log(live_server: str, artifacts_dir: Path) -> Path:
+    """Where `live_server` writes its output (this test process's own file)."""
+    return artifacts_dir / SERVER_LOG_NAME
 
 
 @pytest.fixture(scope="session")

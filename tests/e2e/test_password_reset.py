@@ -64,7 +64,7 @@ def _request_link(page: Page, base: str, email: str) -> None:
 
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_forgot_then_reset_then_log_in_with_the_new_password(
-    live_server: str, e2e_database_url: str, browser: Browser, artifacts_dir: Path, size: str
+    live_server: str, e2e_database_url: str, browser: Browser, live_server_log: Path, size: str
 ) -> None:
     email = f"reset-{uuid.uuid4().hex[:10]}@example.com"
     accounts.sign_up(
@@ -80,7 +80,7 @@ def test_forgot_then_reset_then_log_in_with_the_new_password(
     page = _page(browser, size)
     _request_link(page, live_server, email)
     _no_horizontal_overflow(page)
-    link = _link_from_log(artifacts_dir / "e2e-server.log", email)
+    link = _link_from_log(live_server_log, email)
     # The link names PUBLIC_URL; the page is the same on the test server.
     path = link[link.index("/reset?token=") :]
 
@@ -120,13 +120,13 @@ def test_forgot_then_reset_then_log_in_with_the_new_password(
 
 
 def test_an_unknown_address_gets_the_same_page(
-    live_server: str, browser: Browser, artifacts_dir: Path
+    live_server: str, browser: Browser, live_server_log: Path
 ) -> None:
     email = f"ghost-{uuid.uuid4().hex[:10]}@example.com"
     page = _page(browser, "desktop")
     _request_link(page, live_server, email)
     page.wait_for_timeout(500)
-    assert email not in (artifacts_dir / "e2e-server.log").read_text(errors="replace")
+    assert email not in live_server_log.read_text(errors="replace")
     page.context.close()
 
 

@@ -537,7 +537,7 @@ async def test_oversized_frames_and_sends_are_refused(scene: Scene) -> None:
     await again.close()
 
 
-async def test_secrets_never_reach_the_server_log(scene: Scene, artifacts_dir: Any) -> None:
+async def test_secrets_never_reach_the_server_log(scene: Scene, live_server_log: Any) -> None:
     """Finding 10: an unknown handler makes Reflex log the event (payload and headers)."""
     password = f"pw-{uuid.uuid4().hex}"
     tab = await _tab(scene, token=scene.stranger_token)
@@ -548,7 +548,7 @@ async def test_secrets_never_reach_the_server_log(scene: Scene, artifacts_dir: A
     finally:
         await tab.close()
     await asyncio.sleep(0.5)
-    log = (artifacts_dir / "e2e-server.log").read_text(errors="replace")
+    log = live_server_log.read_text(errors="replace")
     assert "no_such_handler" in log  # the failure itself is logged...
     assert password not in log  # ...without the payload's secret
     assert scene.stranger_token not in log
