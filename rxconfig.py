@@ -28,6 +28,15 @@ os.environ.setdefault("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(128 * 1024))
 # ~50 KB there against ~180 KB, and gunicorn's arbiter respawns a worker that dies (granian's
 # whole server stops). Workers: WEB_CONCURRENCY (gunicorn's own setting; 1 by default).
 os.environ.setdefault("REFLEX_USE_GRANIAN", "false")
+# Its worker class, unless GUNICORN_CMD_ARGS names one: Reflex's uvicorn (h11) worker without
+# websocket compression, which would cost each open tab ~43 KB (arbibase_chat/server_worker.py).
+_gunicorn_args = os.environ.get("GUNICORN_CMD_ARGS", "")
+if not any(a in _gunicorn_args.split() for a in ("-k", "--worker-class")) and (
+    "--worker-class=" not in _gunicorn_args
+):
+    os.environ["GUNICORN_CMD_ARGS"] = (
+        f"--worker-class arbibase_chat.server_worker.SocketWorker {_gunicorn_args}".strip()
+    )
 
 # With Redis (several workers), a worker keeps a tab's state and its Redis lock between
 # events ("opportunistic locking") instead of reading, locking and writing the state in Redis

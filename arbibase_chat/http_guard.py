@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
+from starlette.routing import Mount
 
 from arbibase_chat import aio
 from arbibase_chat.config import ACCESS_TOKEN_COOKIE, get_settings
@@ -86,6 +87,18 @@ def content_security_policy(script_hashes: list[str], extra_img_src: str = "") -
     )
 
 
+def mounted_at(app: Any, path: str) -> ASGIApp | None:
+    """The app Starlette mounts at `path` inside `app` (through mounts at ""), or None."""
+    for route in getattr(app, "routes", ()):
+        if not isinstance(route, Mount):
+            continue
+        if route.path == path:
+            return route.app
+        if route.path == "" and (found := mounted_at(route.app, path)) is not None:
+            return found
+    return None
+
+
 class _TooLarge(Exception):
     """An upload body passed the limit while it was being read."""
 
@@ -113,6 +126,7 @@ class HttpGuard:
             o.rstrip("/").lower()
             for o in (settings.cors_origins if cors_origins is None else cors_origins)
         }
+        self._socket: tuple[ASGIApp | None] | None = None  # found on the first socket
         # Supabase mode: thumbnails and downloads redirect to signed Storage URLs.
         self.img_src = settings.supabase_url.rstrip("/") if settings.supabase_url else ""
 
@@ -128,6 +142,16 @@ class HttpGuard:
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1008})
             return
+        if kind == "websocket" and path.startswith(EVENT_PATH):
+            socket_app = self._socket_app()
+            if socket_app is not None:
+                # Straight to Reflex's socket app, as its mount would route it: the layers
+                # between (FastAPI's and Reflex's Starlette middleware, two mounts) have
+                # nothing to do for a websocket, but each would stay suspended in memory for
+                # as long as the tab is open (bench/README.md, issue #14 target 5).
+                root_path = scope.get("root_path", "")
+                await socket_app({**scope, "root_path": root_path + EVENT_PATH}, receive, send)
+                return
         if kind != "http":
             await self.app(scope, receive, send)
             return
@@ -139,6 +163,11 @@ class HttpGuard:
             await self._limited_upload(scope, receive, send)
             return
         await self.app(scope, receive, self._with_headers(send))
+
+    def _socket_app(self) -> ASGIApp | None:
+        if self._socket is None:
+            self._socket = (mounted_at(self.app, EVENT_PATH),)
+        return self._socket[0]
 
     # --- origins ---------------------------------------------------------------------------
 

@@ -415,6 +415,7 @@ class Tab:
         jwt: str,
         thread_id: uuid.UUID,
         http: Any,
+        deflate: bool = True,
     ) -> None:
         import socketio  # type: ignore[import-untyped]
 
@@ -433,7 +434,12 @@ class Tab:
         self.hydrated = asyncio.Event()
         self.on_partner: Callable[[Tab, int, float], None] | None = None
         self.sio = socketio.AsyncClient(
-            reconnection=False, handle_sigint=False, http_session=http, request_timeout=30
+            reconnection=False,
+            handle_sigint=False,
+            http_session=http,
+            request_timeout=30,
+            # A browser offers permessage-deflate on every websocket (Chrome, Firefox, Safari).
+            websocket_extra_options={"compress": 15} if deflate else {},
         )
         self.sio.on("event", self._on_event, namespace=NAMESPACE)
         self.sent_count = 0
@@ -1233,6 +1239,7 @@ async def run_one(
                 jwt=jwts[i],
                 thread_id=pop.thread_of(i),
                 http=http,
+                deflate=args.deflate,
             )
             for i in range(n)
         ]
@@ -1571,6 +1578,13 @@ def main(argv: list[str] | None = None) -> int:
         "--pg-admin-url, dropped at the end; live updates then travel by LISTEN/NOTIFY)",
     )
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--deflate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="tabs offer websocket compression, as browsers do (yes; before 2026-12-06 the "
+        "bench's tabs did not)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the worker under load")
     parser.add_argument("--quick", action="store_true", help="N=20, 5 s of load (< 60 s)")
     args = parser.parse_args(argv)
@@ -1615,7 +1629,8 @@ def main(argv: list[str] | None = None) -> int:
             f"plan      N = {' '.join(f'{n:,}' for n in args.sessions)}; idle x{args.idle_messages}; "
             f"steady {args.steady_rate:g} msg/s x {args.steady_seconds:g} s; load {args.rate:g} "
             f"msg/s per session x {args.seconds:g} s, drain <= {args.drain:g} s; history "
-            f"{args.history}/thread{'  (--quick)' if q else ''}"
+            f"{args.history}/thread; tabs offer permessage-deflate: "
+            f"{'yes' if args.deflate else 'no'}{'  (--quick)' if q else ''}"
         )
         for n in args.sessions:
             same_n: list[RunResult] = []

@@ -147,6 +147,22 @@ async def test_websocket_refuses_other_origins(live_server: str) -> None:
     await ok.close()
 
 
+async def test_the_socket_declines_compression_and_works(live_server: str) -> None:
+    """A browser offers permessage-deflate; accepted, it would hold a zlib pair per open tab
+    on the server (arbibase_chat/server_worker.py). The socket answers without it."""
+    import aiohttp
+
+    url = live_server + "/_event/?EIO=4&transport=websocket"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(url, compress=15, timeout=aiohttp.ClientWSTimeout(ws_receive=10)) as ws,
+    ):
+        assert "sec-websocket-extensions" not in {k.lower() for k in ws._response.headers}
+        assert ws.compress == 0
+        opened = await ws.receive_str(timeout=10)  # engine.io's open packet
+        assert opened.startswith("0{") and '"sid"' in opened
+
+
 def test_pages_carry_the_browser_protections(live_server: str) -> None:
     for path in ("/login/", "/inbox/"):
         for encoding in ("identity", "gzip"):
