@@ -10,6 +10,7 @@ Reflex's default in-process/disk state manager.
 """
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,7 @@ os.environ.setdefault("REFLEX_USE_GRANIAN", "false")
 # Its worker class, unless GUNICORN_CMD_ARGS names one: Reflex's uvicorn (h11) worker without
 # websocket compression, which would cost each open tab ~43 KB (arbibase_chat/server_worker.py).
 _gunicorn_args = os.environ.get("GUNICORN_CMD_ARGS", "")
-if not any(a in _gunicorn_args.split() for a in ("-k", "--worker-class")) and (
-    "--worker-class=" not in _gunicorn_args
-):
+if not re.search(r"(?:^|\s)(?:-k|--worker-class)", _gunicorn_args):
     os.environ["GUNICORN_CMD_ARGS"] = (
         f"--worker-class arbibase_chat.server_worker.SocketWorker {_gunicorn_args}".strip()
     )

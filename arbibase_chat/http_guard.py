@@ -18,6 +18,7 @@ What Reflex itself leaves open, closed in one place:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -126,7 +127,6 @@ class HttpGuard:
             o.rstrip("/").lower()
             for o in (settings.cors_origins if cors_origins is None else cors_origins)
         }
-        self._socket: tuple[ASGIApp | None] | None = None  # found on the first socket
         # Supabase mode: thumbnails and downloads redirect to signed Storage URLs.
         self.img_src = settings.supabase_url.rstrip("/") if settings.supabase_url else ""
 
@@ -143,7 +143,7 @@ class HttpGuard:
             await send({"type": "websocket.close", "code": 1008})
             return
         if kind == "websocket" and path.startswith(EVENT_PATH):
-            socket_app = self._socket_app()
+            socket_app = self._socket_app
             if socket_app is not None:
                 # Straight to Reflex's socket app, as its mount would route it: the layers
                 # between (FastAPI's and Reflex's Starlette middleware, two mounts) have
@@ -164,10 +164,10 @@ class HttpGuard:
             return
         await self.app(scope, receive, self._with_headers(send))
 
+    @functools.cached_property
     def _socket_app(self) -> ASGIApp | None:
-        if self._socket is None:
-            self._socket = (mounted_at(self.app, EVENT_PATH),)
-        return self._socket[0]
+        """Reflex's socket app, found on the first socket (the routes exist by then)."""
+        return mounted_at(self.app, EVENT_PATH)
 
     # --- origins ---------------------------------------------------------------------------
 
