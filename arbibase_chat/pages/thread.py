@@ -106,7 +106,11 @@ class ChatState(rx.State):
     typing_name: str = ""
     tab_visible: bool = True
     upload_percent: int = 0
-    uploading: bool = False
+    uploading: bool = False  # the browser is sending a file's bytes (its progress events)
+    # The server is storing and posting a file: from the upload handler's start to its end.
+    # Reflex's browser side drops a second pick while a request is in flight, so the
+    # paperclip is disabled until then (pages/thread_send.py upload_files).
+    upload_in_flight: bool = False
     _me: str = ""
     # The reader's time zone (day labels), from the session when the thread is opened: a push
     # then needs no SessionState, which with Redis is one more read and unpickle per update.
@@ -339,7 +343,8 @@ class ChatState(rx.State):
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
-        return await thread_send.upload_files(self, files)
+        async for update in thread_send.upload_files(self, files):
+            yield update
 
     # --- my own messages: edit, delete (pages/thread_edit.py) -------------------------------
 

@@ -19,6 +19,7 @@ import re
 import time
 import uuid
 import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -236,12 +237,19 @@ async def _store_and_wait(
     return stored, None, True
 
 
-async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> Any:
+async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> AsyncIterator[Any]:
     """Store each file (type sniffed, size and image bounds checked by the service) and post
-    it as a message of its own."""
+    it as a message of its own.
+
+    The first update marks the upload in flight before any file is stored: the thumbnail can
+    reach the tab by the hub's push before this request ends, and Reflex's browser side
+    silently drops a file picked while the request is still open."""
     user_id = await chat._user()
     if user_id is None:
-        return rx.redirect(routes.LOGIN)
+        yield rx.redirect(routes.LOGIN)
+        return
+    chat.upload_in_flight = True
+    yield None
     problems = []
     window = chat._window()
     try:
@@ -272,11 +280,10 @@ async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> Any:
                 continue
             await chat._merge_in_order(user_id, window, [message])
     finally:
-        chat.uploading, chat.upload_percent = False, 0
+        chat.uploading, chat.upload_percent, chat.upload_in_flight = False, 0, False
     await chat._keep(window)
     if problems:
-        return rx.toast.error(" ".join(problems), duration=8000)
-    return None
+        yield rx.toast.error(" ".join(problems), duration=8000)
 
 
 async def typing(chat: ChatState, value: Any) -> None:

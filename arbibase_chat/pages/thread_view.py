@@ -524,7 +524,9 @@ def _composer() -> rx.Component:
 
 
 def _attach_button() -> rx.Component:
-    """The paperclip: picks a file and uploads it at once."""
+    """The paperclip: picks a file and uploads it at once. Busy while a file is on its way:
+    the browser would drop a second pick until the first request ends."""
+    busy = ChatState.uploading | ChatState.upload_in_flight
     return rx.upload.root(
         rx.icon_button(
             rx.icon("paperclip", size=18),
@@ -533,8 +535,10 @@ def _attach_button() -> rx.Component:
             type="button",
             aria_label="Attach a file",
             id="attach-button",
+            disabled=busy,
         ),
         id=UPLOAD_ID,
+        disabled=busy,
         multiple=False,
         max_size=get_settings().max_attachment_bytes,
         no_drag=True,
@@ -610,7 +614,7 @@ def _reply_box() -> rx.Component:
         ),
         rx.form(
             rx.cond(
-                ChatState.uploading,
+                ChatState.uploading | ChatState.upload_in_flight,
                 rx.hstack(
                     rx.text("Uploading…", size="1"),
                     rx.progress(value=ChatState.upload_percent, max=100, flex="1"),

@@ -33,6 +33,7 @@ def test_upload_download_and_refusals(live_server: str, browser: Browser) -> Non
     expect(alice.locator("#message-list .attachment-thumb").last).to_be_visible()
 
     # A lease PDF: a chip with its name and size, downloadable by the other participant.
+    expect(alice.locator("#attach-button")).to_be_enabled()  # the photo's request has ended
     alice.set_input_files(
         FILE_INPUT,
         files=[_file("lease draft.pdf", "application/pdf", files.pdf())],
@@ -56,6 +57,7 @@ def test_upload_download_and_refusals(live_server: str, browser: Browser) -> Non
 
     # HTML dressed up as a PDF is refused with a clear message, and nothing is posted.
     before = alice.locator("#message-list .message").count()
+    expect(alice.locator("#attach-button")).to_be_enabled()
     alice.set_input_files(
         FILE_INPUT,
         files=[_file("invoice.pdf", "application/pdf", b"<html><script>alert(1)</script></html>")],

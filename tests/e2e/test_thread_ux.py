@@ -9,6 +9,7 @@ demo data other tests read untouched.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -233,6 +234,8 @@ def test_thread_ending_in_images_opens_at_the_bottom(
     sender = _page(browser, live_server, pair.operator.email, viewport=DESKTOP)
     _open(sender, live_server, pair)
     for i in range(3):
+        # As a person would: the next pick once the paperclip is free again.
+        expect(sender.locator("#attach-button")).to_be_enabled(timeout=30_000)
         _upload(sender, f"photo-{i}.png", "image/png", files.image("PNG", size=(1200, 900)))
         expect(sender.locator(".attachment-thumb"), "sender").to_have_count(i + 1, timeout=30_000)
     sender.context.close()
@@ -263,6 +266,37 @@ def test_thread_ending_in_images_opens_at_the_bottom(
     assert box is not None and box["height"] == 180, box
     page.screenshot(path=str(artifacts_dir / f"thread-images-{size}.png"))
     page.context.close()
+
+
+def test_the_paperclip_is_busy_until_the_server_has_stored_the_file(
+    live_server: str, browser: Browser, pair: factories.Pair, e2e_database_url: str
+) -> None:
+    """Reflex's browser side drops a file picked while the previous upload's request is open
+    ("Upload already in progress"), and the thumbnail can arrive by the hub's push before that
+    request ends: the paperclip stays disabled from the pick until the server is done."""
+    sender = _page(browser, live_server, pair.operator.email, viewport=DESKTOP)
+    _open(sender, live_server, pair)
+    paperclip = sender.locator("#attach-button")
+    expect(paperclip).to_be_enabled()
+    # Hold the database's write lock: the server receives the file but cannot store it yet.
+    lock = sqlite3.connect(e2e_database_url.removeprefix("sqlite:///"), isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        _upload(sender, "photo-a.png", "image/png", files.image("PNG", size=(600, 400)))
+        expect(paperclip).to_be_disabled()
+        expect(sender.locator("#upload-progress")).to_be_visible()
+        time.sleep(1.0)  # still held: still busy, not only for the first instant
+        expect(paperclip).to_be_disabled()
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    expect(sender.locator(".attachment-thumb")).to_have_count(1, timeout=30_000)
+    expect(paperclip).to_be_enabled()
+    expect(sender.locator("#upload-progress")).to_be_hidden()
+    # Free again means free: a pick at once is stored, not dropped.
+    _upload(sender, "photo-b.png", "image/png", files.image("PNG", size=(600, 400)))
+    expect(sender.locator(".attachment-thumb")).to_have_count(2, timeout=30_000)
+    sender.context.close()
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))
