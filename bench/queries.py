@@ -592,7 +592,12 @@ class Sizes:
 
 
 def run_backend(
-    backend: str, sizes: Sizes, ds: Dataset, tmp: str, out: Callable[[str], None]
+    backend: str,
+    sizes: Sizes,
+    ds: Dataset,
+    tmp: str,
+    out: Callable[[str], None],
+    keep: bool = False,
 ) -> tuple[list[Result], list[str]]:
     results: list[Result] = []
     verdicts: list[str] = []
@@ -637,6 +642,9 @@ def run_backend(
     finally:
         if backend == "sqlite":
             dbmod.dispose_engine(url)
+        elif keep:
+            dbmod.dispose_engine(url)
+            out(f"kept for EXPLAIN (drop it when done): {url}")
         else:
             drop_pg_database(url)
     return results, verdicts
@@ -1132,6 +1140,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="1,000 threads / 50,000 messages / 10,000-message thread, 100 runs",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the Postgres database afterwards (its URL is printed) to study its plans",
+    )
     args = parser.parse_args(argv)
     q = args.quick
     sizes = Sizes(
@@ -1178,7 +1191,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({time.perf_counter() - t0:.1f} s)"
         )
         for backend in backends:
-            got, checks = run_backend(backend, sizes, ds, tmp, out)
+            got, checks = run_backend(backend, sizes, ds, tmp, out, keep=args.keep)
             results += got
             verdicts += checks
     finally:
