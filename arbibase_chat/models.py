@@ -179,7 +179,9 @@ class Participant(SQLModel, table=True):
     """Membership plus read cursor: one row per (thread, participant).
 
     `last_read_seq` is the cursor (unread = thread.last_seq - last_read_seq, O(1)).
-    `last_message_at` mirrors the thread's so the inbox is one index range scan per user.
+    `last_message_at` mirrors the thread's so the inbox is one index range scan per user, and
+    `last_seq` so the navbar total reads participant rows alone (both copied by a trigger when
+    the thread's number moves, alembic 0015).
     """
 
     __tablename__ = "messaging_participants"
@@ -198,6 +200,7 @@ class Participant(SQLModel, table=True):
     last_read_seq: int = 0
     last_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_message_at: datetime = _ts()
+    last_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # Per-participant mute (services/mutes.py): until then no notification, sound or e-mail,
     # and the thread is out of the navbar total. MUTED_FOREVER is "until I unmute".
     muted_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -9,7 +9,7 @@ ANALYZE. The timed phase calls the services with `db=get_engine(url)`, i.e. the 
 engine settings. Everything is removed at the end (also on Ctrl-C / SIGTERM).
 
 The seeded data keeps the services' invariants: per-thread seq 1..n, thread.last_seq = n,
-participants.last_message_at = thread.last_message_at, read cursors below last_seq (so unread
+participants.last_message_at / last_seq = the thread's, read cursors below last_seq (so unread
 counts are non-zero), `seen_by` consistent with the cursors. One "hub" user is in every thread
 (operator in half, owner in the other half); one thread holds `--big-thread` messages.
 
@@ -297,6 +297,7 @@ def participant_rows(ds: Dataset) -> list[dict[str, Any]]:
                     "last_read_seq": cursor,
                     "last_read_at": t.at(cursor) + dt.timedelta(seconds=3) if cursor else None,
                     "last_message_at": t.last_at,
+                    "last_seq": t.n,
                 }
             )
     return rows

@@ -132,11 +132,6 @@ _NEXT_SEQ = (
     .returning(col(T.last_seq))
 )
 _NEXT_SEQ_REVIVING = _NEXT_SEQ.values(status="active")
-_TOUCH_PARTICIPANTS = (
-    update(P)
-    .where(col(P.thread_id) == bindparam("thread"))
-    .values(last_message_at=bindparam("at"), archived_at=None)
-)
 _MESSAGES = MessagingMessage.__table__  # type: ignore[attr-defined]
 # (column key, model attribute): `meta` is stored in the column "metadata".
 _MESSAGE_FIELDS = [
@@ -263,8 +258,9 @@ def append_in(
     # (A thread archived before 0011, or by a direct client, becomes active again.)
     next_seq = _NEXT_SEQ_REVIVING if thread.status == "archived" else _NEXT_SEQ
     seq = conn.execute(next_seq, {"thread": thread.id, "at": now}).scalar_one()
-    # A new message brings the thread back into both inboxes (archive is per participant).
-    conn.execute(_TOUCH_PARTICIPANTS, {"thread": thread.id, "at": now})
+    # Both participant rows follow the thread's number in the database (alembic 0015): their
+    # copies of last_seq and last_message_at, and a new message brings the thread back into
+    # both inboxes (archive is per participant).
     message = M(
         thread_id=thread.id,
         seq=seq,

@@ -211,11 +211,10 @@ def mark_read(
 
 def unread_total(*, user_id: uuid.UUID, db: Engine | None = None) -> int:
     """The navbar total: unread messages of my threads, muted ones left out (services/mutes.py)."""
-    query = (
-        select(func.coalesce(func.sum(UNREAD), 0))
-        .select_from(P)
-        .join(T, col(T.id) == col(P.thread_id))
-        .where(_access.is_mine(user_id), mutes.not_muted(utcnow()))
+    # My participant rows alone: each carries its thread's last_seq (alembic 0015). A join
+    # with the threads was 10,000 key probes for a user in 10,000 threads under RLS.
+    query = select(func.coalesce(func.sum(col(P.last_seq) - col(P.last_read_seq)), 0)).where(
+        _access.is_mine(user_id), mutes.not_muted(utcnow())
     )
     with reading(db, as_user=user_id) as session:
         return int(session.scalar(query) or 0)

@@ -241,6 +241,18 @@ ATTACKS = [
     ),
     pytest.param(
         "op_a",
+        upd("messaging_participants", "last_seq = 0", "thread_id = :t_a and user_id = :op_a"),
+        DENIED,
+        id="hide-my-unread-from-my-total",
+    ),
+    pytest.param(
+        "op_a",
+        upd("messaging_participants", "last_seq = 99", "thread_id = :t_a and user_id = :own_a"),
+        DENIED,
+        id="inflate-the-other-sides-unread-total",
+    ),
+    pytest.param(
+        "op_a",
         upd("messaging_participants", "user_id = :op_b", "thread_id = :t_a and user_id = :op_a"),
         DENIED,
         id="hand-my-membership-to-someone",

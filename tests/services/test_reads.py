@@ -1,7 +1,11 @@
 import threading
 
 import pytest
+from sqlmodel import col, select
 
+from arbibase_chat import db as dbmod
+from arbibase_chat.models import MessagingThread as T
+from arbibase_chat.models import Participant as P
 from arbibase_chat.services import events, inbox, messages, reads, threads
 from arbibase_chat.services.errors import NotFound
 from tests import factories
@@ -80,6 +84,31 @@ def test_unread_total_and_per_property_summary(db):
     reads.mark_read(user_id=operator.id, thread_id=tids[1], db=db)
     assert reads.unread_total(user_id=operator.id, db=db) == 2
     assert reads.unread_by_property(user_id=factories.user(db).id, db=db) == []
+
+
+def test_both_participant_rows_carry_the_threads_last_seq(db):
+    """The navbar total sums participant rows alone (alembic 0015): each row's copy of the
+    thread's number must follow every send, by either side, and the reviving of an archive."""
+    pair = Pair(db)
+
+    def copies() -> tuple[int, set[int]]:
+        with dbmod.read_session(db) as session:
+            last = session.scalar(select(col(T.last_seq)).where(col(T.id) == pair.thread_id))
+            rows = session.scalars(
+                select(col(P.last_seq)).where(col(P.thread_id) == pair.thread_id)
+            ).all()
+        return int(last or 0), set(rows)
+
+    assert copies() == (0, {0})
+    _send(pair, pair.owner, 2)
+    assert copies() == (2, {2})
+    threads.update_thread(
+        user_id=pair.operator.id, thread_id=pair.thread_id, status="archived", db=db
+    )
+    _send(pair, pair.operator, 1)
+    assert copies() == (3, {3})
+    assert reads.unread_total(user_id=pair.owner.id, db=db) == 1
+    assert reads.unread_total(user_id=pair.operator.id, db=db) == 0
 
 
 def test_concurrent_mark_reads_keep_seen_by_single_and_counts_exact(db):

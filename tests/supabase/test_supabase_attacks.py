@@ -503,6 +503,12 @@ ATTACKS = [
         id="participant-update-inbox-order",
     ),
     pytest.param(
+        "op1",
+        upd("messaging_participants", "last_seq = 0", "thread_id = %(t1)s and user_id = %(op1)s"),
+        DENIED,
+        id="participant-update-my-unread-total",
+    ),
+    pytest.param(
         "stranger",
         upd(
             "messaging_participants",
