@@ -16,6 +16,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col
 
 from arbibase_chat import links
@@ -392,23 +394,40 @@ def list_messages(
     if before is not None and after is not None:
         raise Invalid("Give before or after, not both", field="before")
     tid = validation.as_uuid(thread_id, field="thread_id")
+    anchor = None
+    query = _access.thread_messages(user_id, tid)
+    newest_first = True
+    if before is not None:
+        anchor = validation.as_uuid(before, field="before")
+        query = query.where(col(M.seq) < _anchor_seq(tid, anchor))
+    elif after is not None:
+        anchor = validation.as_uuid(after, field="after")
+        query = query.where(col(M.seq) > _anchor_seq(tid, anchor))
+        newest_first = False
+    order = col(M.seq).desc() if newest_first else col(M.seq).asc()
     with reading(db, as_user=user_id) as session:
-        thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
-        query = select(M).where(col(M.thread_id) == thread.id)
-        newest_first = True
-        if before is not None:
-            anchor = validation.as_uuid(before, field="before")
-            query = query.where(col(M.seq) < _seq_of(session, thread.id, anchor))
-        elif after is not None:
-            anchor = validation.as_uuid(after, field="after")
-            query = query.where(col(M.seq) > _seq_of(session, thread.id, anchor))
-            newest_first = False
-        order = col(M.seq).desc() if newest_first else col(M.seq).asc()
+        # One statement for a page (the access check and the anchor ride in it).
         rows = list(session.scalars(query.order_by(order).limit(size)))
+        if not rows:
+            # None: an empty page, or a thread or an anchor that is not the caller's. The
+            # checks tell which, with their own 404s.
+            thread, _ = _access.participant_thread(session, user_id=user_id, thread_id=tid)
+            if anchor is not None:
+                _seq_of(session, thread.id, anchor)
         files = attachments_of(session, [m.id for m in rows if m.attachment_url])
     if newest_first:
         rows.reverse()
     return [to_public(m, files.get(m.id)) for m in rows]
+
+
+def _anchor_seq(thread_id: uuid.UUID, message_id: uuid.UUID) -> ScalarSelect[int]:
+    """The number of the anchor message in this thread (NULL, so no rows, when it is not)."""
+    anchor = aliased(M)
+    return (
+        select(col(anchor.seq))
+        .where(col(anchor.id) == message_id, col(anchor.thread_id) == thread_id)
+        .scalar_subquery()
+    )
 
 
 def _seq_of(session: Session, thread_id: uuid.UUID, message_id: uuid.UUID) -> int:

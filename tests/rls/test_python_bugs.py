@@ -1,5 +1,5 @@
-"""A bug in the Python authorization, simulated: the participant check and the inbox filter
-forget the user. On SQLite (no RLS) the bug leaks another pair's thread, which proves it is a
+"""A bug in the Python authorization, simulated: the participant check, the history's
+participant join and the inbox filter forget the user. On SQLite (no RLS) the bug leaks another pair's thread, which proves it is a
 real bug; on PostgreSQL the database still shows op_a nothing of it and refuses every write.
 """
 
@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 from arbibase_chat import db as dbmod
 from arbibase_chat import migrations
-from arbibase_chat.models import MessagingThread, Participant
+from arbibase_chat.models import MessagingMessage, MessagingThread, Participant
 from arbibase_chat.services import (
     _access,
     attachments,
@@ -48,6 +48,11 @@ def _forgetful_check(
     return thread, member
 
 
+def _forgetful_messages(user_id: uuid.UUID, thread_id: uuid.UUID) -> Any:
+    """The bug: the thread's messages, whoever asks."""
+    return select(MessagingMessage).where(col(MessagingMessage.thread_id) == thread_id)
+
+
 def _forgetful_inbox(user_id: uuid.UUID) -> Any:
     """The bug: every participant row, not only the caller's."""
     return select(
@@ -65,6 +70,7 @@ def buggy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Every service reaches threads through services/_access.py: one place to break.
     monkeypatch.setattr(_access, "participant_thread", _forgetful_check)
     monkeypatch.setattr(_access, "my_participations", _forgetful_inbox)
+    monkeypatch.setattr(_access, "thread_messages", _forgetful_messages)
     yield
 
 

@@ -163,6 +163,54 @@ def test_history_pages_both_ways_with_equal_timestamps(db):
         read(after="not-a-uuid")
 
 
+def test_a_history_page_is_one_statement_and_a_stranger_still_gets_404(db):
+    """The access check and the anchor ride in the page's own statement (bench/README,
+    session 12: a round trip and an ORM load less); an empty answer asks the checks, so a
+    stranger, another thread's anchor and an unknown one still get their 404s."""
+    from sqlalchemy import event
+
+    pair, other = Pair(db), Pair(db)
+    sent = [
+        messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body=f"m{i}", db=db)
+        for i in range(3)
+    ]
+    elsewhere = messages.send_message(
+        user_id=other.owner.id, thread_id=other.thread_id, body="x", db=db
+    )
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith("BEGIN") and "set_config" not in statement:
+            statements.append(statement.lstrip().split(None, 1)[0].upper())
+
+    def page(user, **kw):
+        statements.clear()
+        return [
+            m.body
+            for m in messages.list_messages(
+                user_id=user, thread_id=pair.thread_id, limit=2, db=db, **kw
+            )
+        ]
+
+    event.listen(db, "before_cursor_execute", count)
+    try:
+        assert page(pair.operator.id) == ["m1", "m2"]
+        assert statements == ["SELECT"]
+        assert page(pair.operator.id, before=sent[1].id) == ["m0"]
+        assert statements == ["SELECT"]
+        assert page(pair.operator.id, before=sent[0].id) == []  # the start: checked, then empty
+        for stranger in (other.operator.id, uuid.uuid4()):
+            with pytest.raises(NotFound):
+                page(stranger)
+            with pytest.raises(NotFound):
+                page(stranger, before=sent[2].id)
+        for anchor in (elsewhere.id, uuid.uuid4()):
+            with pytest.raises(NotFound):
+                page(pair.operator.id, after=anchor)
+    finally:
+        event.remove(db, "before_cursor_execute", count)
+
+
 def test_events_are_not_published_when_the_transaction_fails(db, published, monkeypatch):
     pair = Pair(db)
     published.clear()
