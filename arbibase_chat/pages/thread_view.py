@@ -616,7 +616,7 @@ def _reply_box() -> rx.Component:
             rx.cond(
                 ChatState.uploading | ChatState.upload_in_flight,
                 rx.hstack(
-                    rx.text("Uploading…", size="1"),
+                    rx.text(rx.cond(ChatState.uploading, "Uploading…", "Saving…"), size="1"),
                     rx.progress(value=ChatState.upload_percent, max=100, flex="1"),
                     width="100%",
                     align="center",

@@ -269,7 +269,11 @@ def test_thread_ending_in_images_opens_at_the_bottom(
 
 
 def test_the_paperclip_is_busy_until_the_server_has_stored_the_file(
-    live_server: str, browser: Browser, pair: factories.Pair, e2e_database_url: str
+    live_server: str,
+    browser: Browser,
+    pair: factories.Pair,
+    e2e_database_url: str,
+    artifacts_dir: Path,
 ) -> None:
     """Reflex's browser side drops a file picked while the previous upload's request is open
     ("Upload already in progress"), and the thumbnail can arrive by the hub's push before that
@@ -287,6 +291,7 @@ def test_the_paperclip_is_busy_until_the_server_has_stored_the_file(
         expect(sender.locator("#upload-progress")).to_be_visible()
         time.sleep(1.0)  # still held: still busy, not only for the first instant
         expect(paperclip).to_be_disabled()
+        sender.screenshot(path=str(artifacts_dir / "thread-uploading-desktop.png"))
     finally:
         lock.execute("ROLLBACK")
         lock.close()

@@ -41,9 +41,8 @@ def test_a_read_session_cannot_write(db: Engine) -> None:
     assert name == pair.operator.display_name
 
 
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)  # prepared statements: psycopg's
 def test_a_read_path_run_often_is_prepared_on_its_connection(db: Engine) -> None:
-    if db.dialect.name != "postgresql":
-        pytest.skip("prepared statements are psycopg's")
     pair = factories.Pair(db)
     # One connection, so every run below meets the same psycopg prepared-statement cache.
     one = create_engine(db.url, pool_size=1, max_overflow=0)
