@@ -170,6 +170,9 @@ def test_thread_ending_in_images_screens(
     sender.goto(f"{live_server}/threads/{pair.thread_id}")
     for i in range(2):
         payload = files.image("PNG", size=(1200, 900))
+        # As a person would: the next pick once the paperclip is free again (the previous
+        # upload's request has ended; Reflex drops a pick made before).
+        expect(sender.locator("#attach-button")).to_be_enabled(timeout=30_000)
         sender.set_input_files(
             "#attachment-upload input[type=file]",
             files=[FilePayload(name=f"photo-{i}.png", mimeType="image/png", buffer=payload)],
