@@ -377,8 +377,7 @@ class ChatState(rx.State):
     @rx.event
     def upload_progress(self, progress: dict[str, Any]):
         fraction = progress.get("progress", 0) if isinstance(progress, dict) else 0
-        # Once the server has the file (upload_in_flight), a late report cannot move it back.
-        if isinstance(fraction, int | float) and not self.upload_in_flight:
+        if isinstance(fraction, int | float):
             self.upload_percent = max(0, min(100, int(fraction * 100)))
             self.uploading = fraction < 1
 

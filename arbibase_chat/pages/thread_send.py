@@ -248,8 +248,7 @@ async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> AsyncIter
     if user_id is None:
         yield rx.redirect(routes.LOGIN)
         return
-    # The bytes are all here: the bar is full while the server stores them ("Saving…").
-    chat.upload_in_flight, chat.upload_percent = True, 100
+    chat.upload_in_flight = True
     yield None
     problems = []
     window = chat._window()

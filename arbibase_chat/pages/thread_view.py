@@ -617,7 +617,14 @@ def _reply_box() -> rx.Component:
                 ChatState.uploading | ChatState.upload_in_flight,
                 rx.hstack(
                     rx.text(rx.cond(ChatState.uploading, "Uploading…", "Saving…"), size="1"),
-                    rx.progress(value=ChatState.upload_percent, max=100, flex="1"),
+                    # Full while the server stores the file ("Saving…"). The percent moves by
+                    # the socket's progress reports, the handler's updates come by the upload's
+                    # own request: the bar never goes back, whichever arrives first.
+                    rx.progress(
+                        value=rx.cond(ChatState.upload_in_flight, 100, ChatState.upload_percent),
+                        max=100,
+                        flex="1",
+                    ),
                     width="100%",
                     align="center",
                     id="upload-progress",
