@@ -523,10 +523,13 @@ def _composer() -> rx.Component:
     return rx.cond(needs_verification(), verify_banner(), _reply_box())
 
 
+# A file on its way: its bytes (the browser's progress reports) or its storing (the server).
+_UPLOAD_BUSY = ChatState.uploading | ChatState.upload_in_flight
+
+
 def _attach_button() -> rx.Component:
     """The paperclip: picks a file and uploads it at once. Busy while a file is on its way:
     the browser would drop a second pick until the first request ends."""
-    busy = ChatState.uploading | ChatState.upload_in_flight
     return rx.upload.root(
         rx.icon_button(
             rx.icon("paperclip", size=18),
@@ -535,10 +538,10 @@ def _attach_button() -> rx.Component:
             type="button",
             aria_label="Attach a file",
             id="attach-button",
-            disabled=busy,
+            disabled=_UPLOAD_BUSY,
         ),
         id=UPLOAD_ID,
-        disabled=busy,
+        disabled=_UPLOAD_BUSY,
         multiple=False,
         max_size=get_settings().max_attachment_bytes,
         no_drag=True,
@@ -614,7 +617,7 @@ def _reply_box() -> rx.Component:
         ),
         rx.form(
             rx.cond(
-                ChatState.uploading | ChatState.upload_in_flight,
+                _UPLOAD_BUSY,
                 rx.hstack(
                     rx.text(rx.cond(ChatState.uploading, "Uploading…", "Saving…"), size="1"),
                     # Full while the server stores the file ("Saving…"). The percent moves by

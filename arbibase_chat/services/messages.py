@@ -12,12 +12,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col
 
 from arbibase_chat import links
@@ -399,10 +398,10 @@ def list_messages(
     newest_first = True
     if before is not None:
         anchor = validation.as_uuid(before, field="before")
-        query = query.where(col(M.seq) < _anchor_seq(tid, anchor))
+        query = query.where(col(M.seq) < _anchor_seq(tid, anchor).scalar_subquery())
     elif after is not None:
         anchor = validation.as_uuid(after, field="after")
-        query = query.where(col(M.seq) > _anchor_seq(tid, anchor))
+        query = query.where(col(M.seq) > _anchor_seq(tid, anchor).scalar_subquery())
         newest_first = False
     order = col(M.seq).desc() if newest_first else col(M.seq).asc()
     with reading(db, as_user=user_id) as session:
@@ -420,20 +419,17 @@ def list_messages(
     return [to_public(m, files.get(m.id)) for m in rows]
 
 
-def _anchor_seq(thread_id: uuid.UUID, message_id: uuid.UUID) -> ScalarSelect[int]:
-    """The number of the anchor message in this thread (NULL, so no rows, when it is not)."""
+def _anchor_seq(thread_id: uuid.UUID, message_id: uuid.UUID) -> Select[int]:
+    """The number of the anchor message in this thread (no row when it is not). Its own alias
+    of the table, so that inside a page's query it is not correlated with the page's rows."""
     anchor = aliased(M)
-    return (
-        select(col(anchor.seq))
-        .where(col(anchor.id) == message_id, col(anchor.thread_id) == thread_id)
-        .scalar_subquery()
+    return select(col(anchor.seq)).where(
+        col(anchor.id) == message_id, col(anchor.thread_id) == thread_id
     )
 
 
 def _seq_of(session: Session, thread_id: uuid.UUID, message_id: uuid.UUID) -> int:
-    seq = session.scalar(
-        select(col(M.seq)).where(col(M.id) == message_id, col(M.thread_id) == thread_id)
-    )
+    seq = session.scalar(_anchor_seq(thread_id, message_id))
     if seq is None:
         raise NotFound("Message not found in this thread")
     return seq
