@@ -108,8 +108,7 @@ class ChatState(rx.State):
     upload_percent: int = 0
     uploading: bool = False  # the browser is sending a file's bytes (its progress events)
     # The server is storing and posting a file: from the upload handler's start to its end.
-    # Reflex's browser side drops a second pick while a request is in flight, so the
-    # paperclip is disabled until then (pages/thread_send.py upload_files).
+    # The paperclip is busy until then, one file at a time (pages/thread_send.py).
     upload_in_flight: bool = False
     _me: str = ""
     # The reader's time zone (day labels), from the session when the thread is opened: a push

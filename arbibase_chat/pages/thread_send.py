@@ -241,9 +241,8 @@ async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> AsyncIter
     """Store each file (type sniffed, size and image bounds checked by the service) and post
     it as a message of its own.
 
-    The first update marks the upload in flight before any file is stored: the thumbnail can
-    reach the tab by the hub's push before this request ends, and Reflex's browser side
-    silently drops a file picked while the request is still open."""
+    The first update marks the upload in flight before any file is stored: the paperclip
+    shows it busy ("Saving…") until the file is posted (pages/thread_view.py)."""
     user_id = await chat._user()
     if user_id is None:
         yield rx.redirect(routes.LOGIN)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import reflex as rx
 
@@ -526,10 +526,15 @@ def _composer() -> rx.Component:
 # A file on its way: its bytes (the browser's progress reports) or its storing (the server).
 _UPLOAD_BUSY = ChatState.uploading | ChatState.upload_in_flight
 
+# Each pick uploads under an id of its own. Reflex's browser side drops a pick while a request
+# under the same id is open, and an upload's last update (the paperclip free again) reaches
+# the page before its request ends. The picked files travel with the event, not by this id.
+_EACH_PICKS_UPLOAD_ID = cast(str, rx.Var(f'("{UPLOAD_ID}-" + Date.now())').to(str))
+
 
 def _attach_button() -> rx.Component:
-    """The paperclip: picks a file and uploads it at once. Busy while a file is on its way:
-    the browser would drop a second pick until the first request ends."""
+    """The paperclip: picks a file and uploads it at once; busy, with a progress bar, while
+    a file is on its way."""
     return rx.upload.root(
         rx.icon_button(
             rx.icon("paperclip", size=18),
@@ -546,7 +551,9 @@ def _attach_button() -> rx.Component:
         max_size=get_settings().max_attachment_bytes,
         no_drag=True,
         on_drop=ChatState.upload(
-            rx.upload_files(upload_id=UPLOAD_ID, on_upload_progress=ChatState.upload_progress)
+            rx.upload_files(
+                upload_id=_EACH_PICKS_UPLOAD_ID, on_upload_progress=ChatState.upload_progress
+            )
         ),
         on_drop_rejected=rx.toast.error("That file is larger than the limit."),
         border="none",
