@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -71,6 +73,31 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _quiet(dbapi_connection: Any) -> bool:
+    """An idle psycopg connection with nothing to read is alive as far as a ping could tell:
+    a server that restarts or ends the session sends its FATAL and closes the socket, which
+    makes it readable. Nothing else arrives unasked on the pool's connections (none LISTENs:
+    realtime/pg_listener.py has its own)."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return False
+    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    return not readable
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # pool_pre_ping's safety without its round trip on every transaction (one of a read's
+        # five): ping only a connection whose socket has something to say; a dead one is
+        # replaced by the pool (DisconnectionError: it reconnects and checks out again).
+        if _quiet(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
+
+
 def get_engine(url: str | None = None) -> Engine:
     url = url or get_settings().database_url
     with _engines_lock:
@@ -109,9 +136,13 @@ def _create(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(
-        url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_deserializer=load_json
+    psycopg = make_url(url).get_driver_name() == "psycopg"
+    engine = create_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=not psycopg, json_deserializer=load_json
     )
+    if psycopg:
+        _configure_postgres(engine)
+    return engine
 
 
 def dispose_engine(url: str) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
@@ -239,11 +240,11 @@ def list_threads(
         query = query.where(*thread_filters)
     if cursor:
         when, after_id = decode_cursor(cursor)
+        # A row comparison, not `a < x OR (a = x AND b < y)`: Postgres' generic plan of the
+        # OR form read all the user's older rows (a BitmapOr, 10,000 at the bench's size) and
+        # sorted them; the row form is one backward range scan of the index that stops at 51.
         query = query.where(
-            or_(
-                col(P.last_message_at) < when,
-                and_(col(P.last_message_at) == when, col(P.thread_id) < after_id),
-            )
+            tuple_(col(P.last_message_at), col(P.thread_id)) < tuple_(when, after_id)
         )
     rows_query = _inbox_rows(query.limit(size + 1).subquery("page"))
     with reading(db, as_user=user_id) as session:

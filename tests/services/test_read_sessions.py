@@ -9,7 +9,9 @@ afresh (under RLS a plan that hashed all 10,000 threads of the bench's user: 7 m
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select, text, update
@@ -67,3 +69,40 @@ def test_reading_as_a_user_still_reads_after_the_change(db: Engine) -> None:
     assert [t.id for t in inbox.list_threads(user_id=pair.owner.id, db=db).items] == [
         pair.thread_id
     ]
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)  # the pool's liveness check
+def test_a_pooled_connection_is_pinged_only_when_its_server_has_hung_up(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No `SELECT 1` before every transaction (pool_pre_ping's round trip, one of a read's
+    five), yet a connection the server ended (a restart, pg_terminate_backend) is replaced
+    before a request meets it."""
+    engine = dbmod._create(db.url.render_as_string(hide_password=False))
+    pings: list[Any] = []
+    real_ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        pings.append(dbapi_connection)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    try:
+        with engine.connect() as conn:  # the pool's first connection, then back to the pool
+            first_pid = conn.execute(text("select pg_backend_pid()")).scalar_one()
+        for _ in range(3):
+            with dbmod.read_session(engine) as session:
+                assert session.execute(text("select pg_backend_pid()")).scalar_one() == first_pid
+        assert pings == [], "a healthy connection was pinged"
+        with db.connect() as admin:
+            admin.execute(text("select pg_terminate_backend(:pid)"), {"pid": first_pid})
+            admin.commit()
+        for _ in range(50):  # the FATAL and the close reach the client's socket
+            if not dbmod._quiet(engine.pool._pool.queue[0].dbapi_connection):  # type: ignore[attr-defined]
+                break
+            time.sleep(0.02)
+        with dbmod.read_session(engine) as session:
+            pid = session.execute(text("select pg_backend_pid()")).scalar_one()
+        assert pid != first_pid and len(pings) == 1
+    finally:
+        engine.dispose()
