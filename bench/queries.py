@@ -603,7 +603,8 @@ def run_backend(
     results: list[Result] = []
     verdicts: list[str] = []
     if backend == "sqlite":
-        url = f"sqlite:///{os.path.join(tmp, 'bench.db')}"
+        where = tempfile.mkdtemp(prefix="arbibase_bench_") if keep else tmp
+        url = f"sqlite:///{os.path.join(where, 'bench.db')}"
     else:
         url = create_pg_database()
     out(f"\n=== {backend}: {url}")
@@ -643,6 +644,8 @@ def run_backend(
     finally:
         if backend == "sqlite":
             dbmod.dispose_engine(url)
+            if keep:
+                out(f"kept for EXPLAIN (delete it when done): {url}")
         elif keep:
             dbmod.dispose_engine(url)
             out(f"kept for EXPLAIN (drop it when done): {url}")
@@ -1144,7 +1147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep",
         action="store_true",
-        help="keep the Postgres database afterwards (its URL is printed) to study its plans",
+        help="keep the database afterwards (its URL is printed) to study its plans",
     )
     args = parser.parse_args(argv)
     q = args.quick

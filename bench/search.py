@@ -153,7 +153,7 @@ def _report(out: Callable[[str], None], r: Result) -> None:
 
 def _plan(engine: Engine, query: str, user: uuid.UUID) -> str:
     """EXPLAIN ANALYZE of the search's statements as they ran: as the user, after the same
-    SET LOCAL planner switches the service issued before each."""
+    planner settings (`set_config(..., true)`) the service issued before each."""
     with captured(engine) as statements:
         search.search_messages(user_id=user, query=query, db=engine)
     lines: list[str] = []
@@ -161,7 +161,7 @@ def _plan(engine: Engine, query: str, user: uuid.UUID) -> str:
         if get_settings().db_rls:
             conn.exec_driver_sql(ACT_AS, (claims(user),))
         for stmt, params in statements:
-            if stmt.startswith("SET LOCAL"):
+            if stmt.startswith("select set_config("):
                 conn.exec_driver_sql(stmt)
             elif any(k in stmt for k in ("search_vector", "sum(", "message_search")):
                 rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + stmt, params).all()

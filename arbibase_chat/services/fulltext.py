@@ -118,4 +118,10 @@ def prefer_the_index(session: Session) -> None:
     query (`'lea':*`) is a fixed guess, on which it reads the whole table rather than the GIN
     index (the inbox's search: ~0.7 s at 50,000 messages under load)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL enable_seqscan = off"))
+        # And custom plans only: a prepared statement's generic plan does not know the words.
+        session.execute(
+            text(
+                "select set_config('enable_seqscan', 'off', true),"
+                " set_config('plan_cache_mode', 'force_custom_plan', true)"
+            )
+        )
