@@ -110,6 +110,10 @@ class ChatState(rx.State):
     # The server is storing and posting a file: from the upload handler's start to its end.
     # The paperclip is busy until then, one file at a time (pages/thread_send.py).
     upload_in_flight: bool = False
+    # Uploads whose handler has finished, and progress reports at 100 % seen: which upload a
+    # late report belongs to (pages/thread_send.py upload_progress).
+    _uploads_done: int = 0
+    _progress_ends: int = 0
     _me: str = ""
     # The reader's time zone (day labels), from the session when the thread is opened: a push
     # then needs no SessionState, which with Redis is one more read and unpickle per update.
@@ -375,10 +379,7 @@ class ChatState(rx.State):
 
     @rx.event
     def upload_progress(self, progress: dict[str, Any]):
-        fraction = progress.get("progress", 0) if isinstance(progress, dict) else 0
-        if isinstance(fraction, int | float):
-            self.upload_percent = max(0, min(100, int(fraction * 100)))
-            self.uploading = fraction < 1
+        thread_send.upload_progress(self, progress)
 
     @rx.event
     async def composer_changed(self, value: str):

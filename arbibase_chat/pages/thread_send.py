@@ -243,46 +243,70 @@ async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> AsyncIter
 
     The first update marks the upload in flight before any file is stored: the paperclip
     shows it busy ("Saving…") until the file is posted (pages/thread_view.py)."""
-    user_id = await chat._user()
-    if user_id is None:
-        yield rx.redirect(routes.LOGIN)
-        return
-    chat.upload_in_flight = True
-    yield None
-    problems = []
-    window = chat._window()
     try:
-        for upload in files:
-            try:
-                stored = await aio.call(
-                    attachments.store_attachment,
-                    user_id=user_id,
-                    thread_id=chat.open_id,
-                    filename=upload.name or upload.filename or "file",
-                    source=upload.file,
-                )
-                message = await aio.call(
-                    messages.send_message,
-                    user_id=user_id,
-                    thread_id=chat.open_id,
-                    body="",
-                    attachment_id=stored.id,
-                    client_msg_id=f"upload-{stored.id}",
-                )
-            except UpgradeRequired as exc:
-                # The plan changed since the page loaded: the button follows it now.
-                await chat._load_plan(user_id)
-                problems.append(exc.message)
-                break
-            except DomainError as exc:
-                problems.append(f"{upload.name or 'File'}: {exc.message}")
-                continue
-            await chat._merge_in_order(user_id, window, [message])
+        user_id = await chat._user()
+        if user_id is None:
+            yield rx.redirect(routes.LOGIN)
+            return
+        chat.upload_in_flight = True
+        yield None
+        problems = []
+        window = chat._window()
+        try:
+            for upload in files:
+                try:
+                    stored = await aio.call(
+                        attachments.store_attachment,
+                        user_id=user_id,
+                        thread_id=chat.open_id,
+                        filename=upload.name or upload.filename or "file",
+                        source=upload.file,
+                    )
+                    message = await aio.call(
+                        messages.send_message,
+                        user_id=user_id,
+                        thread_id=chat.open_id,
+                        body="",
+                        attachment_id=stored.id,
+                        client_msg_id=f"upload-{stored.id}",
+                    )
+                except UpgradeRequired as exc:
+                    # The plan changed since the page loaded: the button follows it now.
+                    await chat._load_plan(user_id)
+                    problems.append(exc.message)
+                    break
+                except DomainError as exc:
+                    problems.append(f"{upload.name or 'File'}: {exc.message}")
+                    continue
+                await chat._merge_in_order(user_id, window, [message])
+        finally:
+            chat.uploading, chat.upload_percent, chat.upload_in_flight = False, 0, False
+        await chat._keep(window)
+        if problems:
+            yield rx.toast.error(" ".join(problems), duration=8000)
     finally:
-        chat.uploading, chat.upload_percent, chat.upload_in_flight = False, 0, False
-    await chat._keep(window)
-    if problems:
-        yield rx.toast.error(" ".join(problems), duration=8000)
+        chat._uploads_done += 1
+
+
+def upload_progress(chat: ChatState, progress: Any) -> None:
+    """A progress report of the tab's upload (Reflex's browser side, over the socket).
+
+    Reports can reach the server after their upload's own request has ended: they wait in
+    the tab's event queue behind any event still unanswered, while the request's updates do
+    not. Applied then they showed the bar again at a lower value (seen in CI). Each upload's
+    reports end with exactly one at 100 % (the browser's last upload progress event) and
+    come in order, so the n-th such end closes the n-th upload: a report whose upload's
+    handler has already finished is dropped."""
+    fraction = progress.get("progress", 0) if isinstance(progress, dict) else 0
+    if not isinstance(fraction, int | float):
+        return
+    upload_number = chat._progress_ends + 1
+    if fraction >= 1:
+        chat._progress_ends += 1
+    if upload_number <= chat._uploads_done:
+        return
+    chat.upload_percent = max(0, min(100, int(fraction * 100)))
+    chat.uploading = fraction < 1
 
 
 async def typing(chat: ChatState, value: Any) -> None:

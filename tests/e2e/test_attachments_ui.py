@@ -113,5 +113,5 @@ def test_a_slow_upload_shows_its_progress_then_the_file(live_server: str, browse
     seen = alice.evaluate("() => window.__progress")
     partial = {v for v in seen if 0 < v < 100}
     assert len(partial) >= 2, f"the bar never showed intermediate progress: {seen}"
-    assert all(a <= b for a, b in pairwise(seen)), seen  # never goes back
+    assert all(a <= b for a, b in pairwise(seen)), f"went back: {seen}"  # never goes back
     alice.context.close()

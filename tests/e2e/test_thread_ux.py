@@ -9,14 +9,16 @@ demo data other tests read untouched.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, FloatRect, Page, Route, expect
+from playwright.sync_api import Browser, FilePayload, FloatRect, Page, Route, WebSocketRoute, expect
 
 from arbibase_chat import db as dbmod
 from arbibase_chat.seed import DEMO_PASSWORD
@@ -347,6 +349,80 @@ def test_a_pick_while_the_last_uploads_request_is_still_open_is_not_lost(
     sender.evaluate("() => window.__releaseUploadEnds()")
     expect(sender.locator("#upload-progress")).to_be_hidden()
     expect(sender.locator("#attach-button")).to_be_enabled()
+    sender.context.close()
+
+
+class _HeldProgress:
+    """The tab's upload progress reports wait on their way to the server until released: what
+    a busy server does to them (they queue in the tab behind the first one unanswered)."""
+
+    PROGRESS = re.compile(r'chat_state\.upload_progress"')
+
+    def __init__(self) -> None:
+        self.holding = True
+        self.held: list[str] = []
+        self._server: WebSocketRoute | None = None
+
+    def __call__(self, ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        self._server = server
+
+        def from_page(message: str | bytes) -> None:
+            if self.holding and isinstance(message, str) and self.PROGRESS.search(message):
+                self.held.append(message)
+                return
+            server.send(message)
+
+        ws.on_message(from_page)
+        server.on_message(ws.send)
+
+    def release(self) -> None:
+        self.holding = False
+        assert self._server is not None
+        for message in self.held:
+            self._server.send(message)
+
+
+def test_progress_reports_that_arrive_after_the_upload_do_not_bring_the_bar_back(
+    live_server: str, browser: Browser, pair: factories.Pair
+) -> None:
+    """CI saw the bar go back: the upload's own request had ended (its last update hid the
+    row) while the tab's progress reports were still queued; applied then, they showed the
+    row again at a lower value. A report whose upload has ended is dropped now."""
+    tap = _HeldProgress()
+    sender = _page(browser, live_server, pair.operator.email, viewport=DESKTOP)
+    sender.route_web_socket(re.compile(r"/_event"), tap)
+    _open(sender, live_server, pair)
+    cdp = sender.context.new_cdp_session(sender)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 1 << 20},
+    )
+    sender.evaluate(
+        """() => {
+            window.__progress = [];
+            new MutationObserver(() => {
+                const bar = document.querySelector('#upload-progress [role=progressbar]');
+                const v = bar && (bar.getAttribute('aria-valuenow') ?? bar.dataset.value);
+                if (v != null) window.__progress.push(Number(v));
+            }).observe(document.body, {subtree: true, childList: true, attributes: true});
+        }"""
+    )
+    _upload(
+        sender,
+        "plan.pdf",
+        "application/pdf",
+        files.pdf().replace(b"%%EOF\n", (b"%" + b"x" * 78 + b"\n") * 26_000 + b"%%EOF\n"),
+    )
+    chip = sender.locator("#message-list .attachment-chip", has_text="plan.pdf")
+    expect(chip).to_be_visible(timeout=30_000)  # the upload's own request has ended
+    assert len(tap.held) >= 2, tap.held
+    tap.release()
+    expect(sender.locator("#upload-progress")).to_be_hidden()
+    expect(sender.locator("#attach-button")).to_be_enabled()
+    seen = sender.evaluate("() => window.__progress")
+    assert seen and all(a <= b for a, b in pairwise(seen)), f"went back: {seen}"
     sender.context.close()
 
 
