@@ -27,6 +27,14 @@ def pdf() -> bytes:
     )
 
 
+def big_pdf(size: int) -> bytes:
+    """A valid PDF padded with a comment block to about `size` bytes (a scanned lease)."""
+    head = pdf()
+    filler = b"%" + b"x" * 78 + b"\n"
+    body = filler * ((size - len(head)) // len(filler))
+    return head.replace(b"%%EOF\n", body + b"%%EOF\n")
+
+
 def _ooxml(part: str) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:

@@ -116,12 +116,19 @@ def matching(dialect: str, terms: list[str], *fields: Any) -> Select[Any]:
 def prefer_the_index(session: Session) -> None:
     """PostgreSQL: no sequential scan in this transaction. The planner's estimate for a prefix
     query (`'lea':*`) is a fixed guess, on which it reads the whole table rather than the GIN
-    index (the inbox's search: ~0.7 s at 50,000 messages under load)."""
+    index (the inbox's search: ~0.7 s at 50,000 messages under load). And custom plans only:
+    a prepared statement's generic plan does not know the words."""
     if session.get_bind().dialect.name == "postgresql":
-        # And custom plans only: a prepared statement's generic plan does not know the words.
-        session.execute(
-            text(
-                "select set_config('enable_seqscan', 'off', true),"
-                " set_config('plan_cache_mode', 'force_custom_plan', true)"
-            )
-        )
+        planner(session, enable_seqscan=False, plan_cache_mode="force_custom_plan")
+
+
+def planner(session: Session, **settings: bool | str) -> None:
+    """PostgreSQL planner settings for the rest of the transaction, in one round trip."""
+
+    def value(setting: bool | str) -> str:
+        return setting if isinstance(setting, str) else "on" if setting else "off"
+
+    assignments = ", ".join(  # fixed names and values from the code, never input
+        f"set_config('{name}', '{value(setting)}', true)" for name, setting in settings.items()
+    )
+    session.execute(text(f"select {assignments}"))

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -98,18 +98,6 @@ def _walk(
     return walk
 
 
-def _planner(session: Session, **switches: bool | str) -> None:
-    """Planner settings for the rest of the transaction, all in one round trip."""
-
-    def value(setting: bool | str) -> str:
-        return setting if isinstance(setting, str) else "on" if setting else "off"
-
-    settings = ", ".join(  # fixed names and values, never input
-        f"set_config('{name}', '{value(setting)}', true)" for name, setting in switches.items()
-    )
-    session.execute(text(f"select {settings}"))
-
-
 def _my_volume(session: Session, user_id: uuid.UUID) -> int:
     """How many messages my threads hold, counted up to SMALL_USER + 1 threads' worth."""
     mine = _mine(user_id).limit(SMALL_USER + 1).subquery("mine")
@@ -137,13 +125,13 @@ def _pg_candidates(
     # Custom plans only: psycopg prepares a statement at its 5th run on a connection, and
     # Postgres' generic plan of these (the words unknown) walked far more rows: 115 ms
     # instead of 7 for "my newest 3,000 messages" (bench/README.md, session 13).
-    _planner(session, jit=False, plan_cache_mode="force_custom_plan")
+    fulltext.planner(session, jit=False, plan_cache_mode="force_custom_plan")
     walk = _walk("postgresql", terms, user_id, before)
     newest = walk.order_by(col(M.created_at).desc()).limit(CANDIDATES)
     if _my_volume(session, user_id) <= SMALL_USER:
-        _planner(session, enable_seqscan=False, enable_bitmapscan=False)
+        fulltext.planner(session, enable_seqscan=False, enable_bitmapscan=False)
         rows = list(session.execute(walk).all())
-        _planner(session, enable_seqscan=True, enable_bitmapscan=True)
+        fulltext.planner(session, enable_seqscan=True, enable_bitmapscan=True)
         rows.sort(key=lambda r: r.created_at, reverse=True)
         return rows[:CANDIDATES]
     recent = _recent_matches(session, terms, user_id, before)
@@ -166,23 +154,23 @@ def _pg_candidates(
             .cte("probe")
             .prefix_with("MATERIALIZED")
         )
-        _planner(session, enable_seqscan=False)
+        fulltext.planner(session, enable_seqscan=False)
         count = session.scalar(select(func.count()).select_from(probe))
         wanted = walk.where(col(M.id).in_(select(probe.c.id)))
     # Counted in the database: a common word's PROBE rows never travel to Python.
     if (count or 0) <= PROBE:
         found = session.execute(wanted).all()
-        _planner(session, enable_seqscan=True)
+        fulltext.planner(session, enable_seqscan=True)
         return sorted(found, key=lambda r: r.created_at, reverse=True)[:CANDIDATES]
-    _planner(session, enable_seqscan=True)
+    fulltext.planner(session, enable_seqscan=True)
     return _newest(session, newest)
 
 
 def _newest(session: Session, newest: Select[Any]) -> list[Any]:
     """The walk back on `created_at` (a common word: CANDIDATES match soon)."""
-    _planner(session, enable_seqscan=False, enable_bitmapscan=False)
+    fulltext.planner(session, enable_seqscan=False, enable_bitmapscan=False)
     rows = list(session.execute(newest).all())
-    _planner(session, enable_seqscan=True, enable_bitmapscan=True)
+    fulltext.planner(session, enable_seqscan=True, enable_bitmapscan=True)
     return rows
 
 
@@ -203,9 +191,9 @@ def _recent_matches(
         .order_by(recent.c.created_at.desc())
         .limit(CANDIDATES)
     )
-    _planner(session, enable_seqscan=False, enable_bitmapscan=False)
+    fulltext.planner(session, enable_seqscan=False, enable_bitmapscan=False)
     rows = list(session.execute(query).all())
-    _planner(session, enable_seqscan=True, enable_bitmapscan=True)
+    fulltext.planner(session, enable_seqscan=True, enable_bitmapscan=True)
     return rows
 
 

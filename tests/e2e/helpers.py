@@ -45,3 +45,34 @@ def send(page: Page, text: str) -> None:
 
 def bubble(page: Page, text: str):
     return page.locator("#message-list .message", has_text=text)
+
+
+def slow_uplink(page: Page, bytes_per_second: int = 1 << 20) -> None:
+    """Chromium's own network throttling (as DevTools does it) on the page's uploads: a big
+    file then takes seconds, long enough to watch a progress bar move."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
+
+
+def record_upload_progress(page: Page) -> None:
+    """The page records every value the composer's upload bar shows in `window.__progress`
+    (polling from the test could miss them)."""
+    page.evaluate(
+        """() => {
+            window.__progress = [];
+            new MutationObserver(() => {
+                const bar = document.querySelector('#upload-progress [role=progressbar]');
+                const v = bar && (bar.getAttribute('aria-valuenow') ?? bar.dataset.value);
+                if (v != null) window.__progress.push(Number(v));
+            }).observe(document.body, {subtree: true, childList: true, attributes: true});
+        }"""
+    )

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, FilePayload, expect
 
 from tests import files
-from tests.e2e.helpers import open_thread, signed_in_page
+from tests.e2e.helpers import open_thread, record_upload_progress, signed_in_page, slow_uplink
 
 pytestmark = [pytest.mark.browser]
 
@@ -68,43 +68,15 @@ def test_upload_download_and_refusals(live_server: str, browser: Browser) -> Non
         page.context.close()
 
 
-def _big_pdf(size: int) -> bytes:
-    """A valid PDF padded with a comment block to `size` bytes (a scanned lease is this big)."""
-    head = files.pdf()
-    filler = b"%" + b"x" * 78 + b"\n"
-    body = filler * ((size - len(head)) // len(filler))
-    return head.replace(b"%%EOF\n", body + b"%%EOF\n")
-
-
 def test_a_slow_upload_shows_its_progress_then_the_file(live_server: str, browser: Browser) -> None:
     alice = signed_in_page(browser, live_server, "alice@demo.arbibase.test")
     open_thread(alice, "Bayview 3BR Townhouse")
-    # A slow uplink (Chromium's own network throttling, as DevTools does it): 3 MB at
-    # 1 MB/s takes about three seconds, long enough to watch the bar move.
-    cdp = alice.context.new_cdp_session(alice)
-    cdp.send("Network.enable")
-    cdp.send(
-        "Network.emulateNetworkConditions",
-        {
-            "offline": False,
-            "latency": 0,
-            "downloadThroughput": -1,
-            "uploadThroughput": 1024 * 1024,
-        },
-    )
-    # The page records every value the bar shows (polling from here could miss them).
-    alice.evaluate(
-        """() => {
-            window.__progress = [];
-            new MutationObserver(() => {
-                const bar = document.querySelector('#upload-progress [role=progressbar]');
-                const v = bar && (bar.getAttribute('aria-valuenow') ?? bar.dataset.value);
-                if (v != null) window.__progress.push(Number(v));
-            }).observe(document.body, {subtree: true, childList: true, attributes: true});
-        }"""
-    )
+    # 3 MB at 1 MB/s takes about three seconds.
+    slow_uplink(alice)
+    record_upload_progress(alice)
     alice.set_input_files(
-        FILE_INPUT, files=[_file("scanned lease.pdf", "application/pdf", _big_pdf(3 * 1024 * 1024))]
+        FILE_INPUT,
+        files=[_file("scanned lease.pdf", "application/pdf", files.big_pdf(3 * 1024 * 1024))],
     )
     expect(alice.locator("#upload-progress")).to_be_visible()
     chip = alice.locator("#message-list .attachment-chip", has_text="scanned lease.pdf").last

@@ -24,7 +24,13 @@ from arbibase_chat import db as dbmod
 from arbibase_chat.seed import DEMO_PASSWORD
 from arbibase_chat.services import accounts, inbox, messages, threads
 from tests import factories, files
-from tests.e2e.helpers import log_in, open_thread, signed_in_page
+from tests.e2e.helpers import (
+    log_in,
+    open_thread,
+    record_upload_progress,
+    signed_in_page,
+    slow_uplink,
+)
 from tests.e2e.server import LiveServer
 from tests.e2e.test_reconnect import restartable  # noqa: F401 (a fixture)
 
@@ -393,28 +399,9 @@ def test_progress_reports_that_arrive_after_the_upload_do_not_bring_the_bar_back
     sender = _page(browser, live_server, pair.operator.email, viewport=DESKTOP)
     sender.route_web_socket(re.compile(r"/_event"), tap)
     _open(sender, live_server, pair)
-    cdp = sender.context.new_cdp_session(sender)
-    cdp.send("Network.enable")
-    cdp.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 1 << 20},
-    )
-    sender.evaluate(
-        """() => {
-            window.__progress = [];
-            new MutationObserver(() => {
-                const bar = document.querySelector('#upload-progress [role=progressbar]');
-                const v = bar && (bar.getAttribute('aria-valuenow') ?? bar.dataset.value);
-                if (v != null) window.__progress.push(Number(v));
-            }).observe(document.body, {subtree: true, childList: true, attributes: true});
-        }"""
-    )
-    _upload(
-        sender,
-        "plan.pdf",
-        "application/pdf",
-        files.pdf().replace(b"%%EOF\n", (b"%" + b"x" * 78 + b"\n") * 26_000 + b"%%EOF\n"),
-    )
+    slow_uplink(sender)
+    record_upload_progress(sender)
+    _upload(sender, "plan.pdf", "application/pdf", files.big_pdf(2 << 20))
     chip = sender.locator("#message-list .attachment-chip", has_text="plan.pdf")
     expect(chip).to_be_visible(timeout=30_000)  # the upload's own request has ended
     assert len(tap.held) >= 2, tap.held
