@@ -261,6 +261,10 @@ class ChatState(rx.State):
             return rx.redirect(routes.LOGIN)
         self._me = str(user_id)
         self._zone_key = (await self.get_state(SessionState))._zone().key
+        token = self.router.session.client_token
+        # Registered before the reads: the hub then keeps the row read here (what it routes
+        # meanwhile it reads for itself).
+        live.register(token, user_id)
         try:
             thread = await aio.call(
                 inbox.get_thread, user_id=user_id, thread_id=self._route_thread_id()
@@ -269,6 +273,7 @@ class ChatState(rx.State):
             self.not_found, self.open_id = True, ""
             self._show([])
             return None
+        live.read_thread(user_id, thread)
         self.not_found = False
         self._apply_header(thread)
         revisit = self.open_id == str(thread.id) and bool(self._on_screen())
@@ -281,8 +286,6 @@ class ChatState(rx.State):
         thread_ai.reset(self, is_operator=thread.my_role == "operator", revisit=revisit)
         await self._load_plan(user_id)
         await thread_deal.load_offers(self, user_id)
-        token = self.router.session.client_token
-        live.register(token, user_id)
         live.show_thread(token, thread.id)
         live.set_visible(token, self.tab_visible)
         (await self.get_state(InboxState)).selected_id = self.open_id

@@ -161,6 +161,33 @@ class Hub:
                 self._rows.forget_user(session.user_id)
                 self._total_read_at.pop(session.user_id, None)
 
+    def learn(
+        self,
+        user_id: uuid.UUID,
+        *,
+        rows: Sequence[ThreadPublic] = (),
+        total: int | None = None,
+        read_at: tuple[float, float] | None = None,
+    ) -> None:
+        """What a page of `user_id` just read, after registering its tab: the rows it shows
+        and the unread total (read at `read_at`: monotonic, wall clock, taken once the read
+        returned). Kept only where the hub holds nothing yet, so the first event for them
+        needs no read of its own (measured: two `get_thread`s and an `unread_total`, about
+        half of an idle delivery's 11-15 ms on SQLite).
+
+        Safe for the same reasons as the hub's own reads: rows fold forward only (an event
+        the page's read already saw folds to the same row), and a total is folded only
+        with a row held; one read before an event that is still queued is flagged by
+        `_maybe_counted` and read again."""
+        if not self._by_user.get(user_id):
+            return  # no tab of theirs here: nothing would keep these current
+        for row in rows:
+            if self._rows.row(user_id, row.id) is None:
+                self._rows.put(user_id, row)
+        if total is not None and read_at is not None and self._rows.total(user_id) is None:
+            self._rows.set_total(user_id, total)
+            self._total_read_at[user_id] = read_at
+
     def tokens_of(self, user_id: uuid.UUID) -> list[str]:
         return list(self._by_user.get(user_id, ()))
 

@@ -20,9 +20,12 @@ through the functions below, which forward to the worker's hub once it is attach
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
+from arbibase_chat.models import ThreadPublic
 from arbibase_chat.realtime.updates import Update
 
 
@@ -42,6 +45,15 @@ class Presence(Protocol):
     def forget(self, token: str) -> None: ...
 
     def set_visible(self, token: str, visible: bool) -> None: ...
+
+    def learn(
+        self,
+        user_id: uuid.UUID,
+        *,
+        rows: Sequence[ThreadPublic] = (),
+        total: int | None = None,
+        read_at: tuple[float, float] | None = None,
+    ) -> None: ...
 
     def delivers_to(self, token: str) -> bool: ...
 
@@ -95,6 +107,25 @@ def set_visible(token: str, visible: bool) -> None:
     as they arrive (the hub marks them read before pushing)."""
     if _presence is not None:
         _presence.set_visible(token, visible)
+
+
+def read_thread(user_id: uuid.UUID, row: ThreadPublic) -> None:
+    """A page of a registered tab of `user_id` just read this inbox row: the hub keeps it
+    if it holds none (the first message in that thread then needs no read)."""
+    if _presence is not None:
+        _presence.learn(user_id, rows=(row,))
+
+
+def read_total(user_id: uuid.UUID, total: int, read_at: tuple[float, float]) -> None:
+    """A page of a registered tab of `user_id` read their unread total; `read_at` =
+    `read_clock()` taken right after the read returned."""
+    if _presence is not None:
+        _presence.learn(user_id, total=total, read_at=read_at)
+
+
+def read_clock() -> tuple[float, float]:
+    """Now, as `read_total` wants it (monotonic, wall clock)."""
+    return time.monotonic(), time.time()
 
 
 def expect_own(token: str, client_msg_id: str) -> asyncio.Future[None] | None:
