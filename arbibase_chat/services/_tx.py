@@ -97,6 +97,7 @@ def transaction(
         if as_user is not None:
             act_as(session, as_user)
         yield session, outbox
+        domain_events.committing(outbox)
     domain_events.publish(outbox)
 
 

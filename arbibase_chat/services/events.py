@@ -3,6 +3,11 @@
 One small interface: `subscribe(handler)` and the services' `publish(events)`. The realtime
 hub subscribes once per worker and forwards to connected sessions. Handlers run in the thread
 that committed, so they must be quick and thread-safe (e.g. `loop.call_soon_threadsafe`).
+
+`subscribe_committing(handler)` sees the same events just before the COMMIT is sent: for
+what must be in place when the commit's own NOTIFY arrives (it can arrive on the listener's
+connection before the committing thread is back from COMMIT). Such a handler must not act
+on an event as if it happened: the transaction may still roll back.
 """
 
 from __future__ import annotations
@@ -79,26 +84,48 @@ def account_updated(user_id: uuid.UUID) -> AccountUpdated:
 Handler = Callable[[DomainEvent], None]
 
 _handlers: list[Handler] = []
+_committing_handlers: list[Handler] = []
 _lock = threading.Lock()
 
 
 def subscribe(handler: Handler) -> Callable[[], None]:
-    """Register a handler; returns a function that unregisters it."""
+    """Register a handler of committed events; returns a function that unregisters it."""
+    return _add(_handlers, handler)
+
+
+def subscribe_committing(handler: Handler) -> Callable[[], None]:
+    """Register a handler of events about to be committed (see the module's docstring)."""
+    return _add(_committing_handlers, handler)
+
+
+def _add(handlers: list[Handler], handler: Handler) -> Callable[[], None]:
     with _lock:
-        _handlers.append(handler)
+        handlers.append(handler)
 
     def unsubscribe() -> None:
         with _lock:
-            if handler in _handlers:
-                _handlers.remove(handler)
+            if handler in handlers:
+                handlers.remove(handler)
 
     return unsubscribe
 
 
 def publish(events: Iterable[DomainEvent]) -> None:
     """Hand committed events to every subscriber. A failing one is logged: the write happened."""
+    _run(_handlers, events)
+
+
+def committing(events: Iterable[DomainEvent]) -> None:
+    """Hand the events of a transaction about to commit to the `subscribe_committing`
+    handlers. A failing one is logged: the commit goes ahead."""
+    _run(_committing_handlers, events)
+
+
+def _run(registered: list[Handler], events: Iterable[DomainEvent]) -> None:
     with _lock:
-        handlers = list(_handlers)
+        handlers = list(registered)
+    if not handlers:
+        return
     for event in events:
         for handler in handlers:
             try:

@@ -340,6 +340,51 @@ async def test_a_message_committed_here_is_not_read_back_when_its_notice_comes(
         task.cancel()
 
 
+async def test_a_notice_that_beats_its_commit_back_still_needs_no_read(
+    pg_db: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    """The NOTIFY of a commit can reach the listener before the committing thread is back
+    from COMMIT (seen in 2 of 3 idle sends): the message is kept for it before the commit."""
+    import threading
+
+    from arbibase_chat.services import _tx
+
+    pair = Pair(pg_db)
+    read_back: list[uuid.UUID] = []
+
+    def counted_get_message(**kw: Any) -> Any:
+        read_back.append(kw["message_id"])
+        return messages.get_message(**kw)
+
+    monkeypatch.setattr(hub_module, "messages", SimpleNamespace(get_message=counted_get_message))
+    back_from_commit = threading.Event()
+    real_publish = _tx.domain_events.publish
+
+    def publish_late(outbox: Any) -> None:
+        assert back_from_commit.wait(10), "the notice never came"
+        real_publish(outbox)
+
+    monkeypatch.setattr(_tx.domain_events, "publish", publish_late)
+    async with listening_hub(pg_db) as (hub, rec, _):
+        hub.register("owner-tab", pair.owner.id)
+        sending = asyncio.ensure_future(
+            aio.call(
+                messages.send_message,
+                user_id=pair.operator.id,
+                thread_id=pair.thread_id,
+                body="fast notice",
+                db=pg_db,
+            )
+        )
+        await rec.wait_for(1)  # routed while the sender's thread is still held
+        back_from_commit.set()
+        sent = await sending
+        await hub.drained()
+        assert _messages(rec.to("owner-tab")) == ["fast notice"]
+        assert read_back == []
+        assert sent.body == "fast notice"
+
+
 async def test_listener_reconnects_and_sessions_catch_up(pg_db: Engine):
     pair = Pair(pg_db)
     async with listening_hub(pg_db) as (hub, rec, listener):

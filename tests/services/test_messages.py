@@ -229,6 +229,41 @@ def test_events_are_not_published_when_the_transaction_fails(db, published, monk
     )
 
 
+def test_committing_handlers_see_the_events_before_the_commit_and_never_after_a_failure(
+    db, published, monkeypatch
+):
+    pair = Pair(db)
+    published.clear()
+    seen: list[tuple[events.DomainEvent, int]] = []
+
+    def committing(event: events.DomainEvent) -> None:
+        # Another connection cannot see the message yet: the COMMIT has not been sent.
+        count = inbox.get_thread(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
+        seen.append((event, count.message_count))
+
+    unsubscribe = events.subscribe_committing(committing)
+    try:
+        sent = messages.send_message(
+            user_id=pair.operator.id, thread_id=pair.thread_id, body="x", db=db
+        )
+        assert [(type(e).__name__, n) for e, n in seen] == [("MessageCreated", 0)]
+        assert seen[0][0] == published[0]  # the same event, then published once committed
+        assert isinstance(seen[0][0], events.MessageCreated) and seen[0][0].message == sent
+        seen.clear()
+
+        def explode(*args, **kwargs):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(messages, "to_public", explode)  # fails inside the transaction
+        with pytest.raises(RuntimeError):
+            messages.send_message(
+                user_id=pair.operator.id, thread_id=pair.thread_id, body="y", db=db
+            )
+        assert seen == []
+    finally:
+        unsubscribe()
+
+
 def test_a_reply_announces_the_read_only_when_it_passes_the_other_sides_messages(db, published):
     pair = Pair(db)
     published.clear()
