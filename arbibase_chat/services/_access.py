@@ -50,6 +50,31 @@ def participant_thread(
     return row[0], row[1]
 
 
+def participant_thread_with(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    thread_id: uuid.UUID,
+    columns: tuple[ColumnElement[Any], ...],
+    params: dict[str, Any],
+    for_update: bool = False,
+) -> tuple[MessagingThread, tuple[Any, ...]]:
+    """`participant_thread`'s check, with more `columns` (correlated to the thread, binding
+    `params`) read in the same statement: one round trip where the caller's checks would
+    each have made their own (the send's hot path)."""
+    query = (
+        select(T, *columns)
+        .join(P, col(P.thread_id) == col(T.id))
+        .where(col(T.id) == thread_id, is_mine(user_id))
+    )
+    if for_update:
+        query = query.with_for_update(of=T)
+    row = session.execute(query, params).first()
+    if row is None:
+        raise NotFound(THREAD_NOT_FOUND)
+    return row[0], tuple(row[1:])
+
+
 def thread_messages(user_id: uuid.UUID, thread_id: uuid.UUID) -> Select[MessagingMessage]:
     """The messages of one of the caller's threads, as one statement (joined to the caller's
     participant row). No rows does not say why: ask `participant_thread` for the 404."""

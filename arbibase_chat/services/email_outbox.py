@@ -53,12 +53,15 @@ def enqueue_in(
     sender_id: uuid.UUID,
     seq: int,
     now: datetime,
+    operator_tier: str | None = None,
 ) -> None:
     """Inside the message's transaction: owe the other party an e-mail about message `seq`.
 
     Nothing when the thread's plan has no e-mail fallback. Under RLS the sender may only insert
-    a fresh pending row for the other participant (alembic 0010): the columns written here."""
-    if "email_fallback" not in policy.tier_features(policy.operator_tier(session, thread)):
+    a fresh pending row for the other participant (alembic 0010): the columns written here.
+    `operator_tier`: the thread's operator's tier if the caller read it already."""
+    tier = operator_tier or policy.operator_tier(session, thread)
+    if "email_fallback" not in policy.tier_features(tier):
         return
     due = now + timedelta(seconds=get_settings().email_notify_delay_seconds)
     dialect = session.get_bind().dialect.name

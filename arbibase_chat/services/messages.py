@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, exists, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -142,6 +142,30 @@ _INSERT_MESSAGE = insert(_MESSAGES)
 
 
 @dataclass(frozen=True)
+class SendFacts:
+    """What a send's checks ask besides the thread, read with it (`_SEND_FACTS`)."""
+
+    already_stored: bool  # the sender stored this client_msg_id in the thread before
+    verified: bool  # the sender's account
+    operator_tier: str  # the thread's operator's
+
+
+# Read along with the locked thread, in its statement: a send then makes three round trips
+# fewer than asking each apart (the retry probe, the sender's verified flag, the tier).
+_SEND_FACTS = (
+    exists()
+    .where(
+        col(M.thread_id) == col(T.id),
+        col(M.sender_id) == bindparam("me"),
+        col(M.client_msg_id) == bindparam("client_msg_id"),
+    )
+    .label("already_stored"),
+    policy.VERIFIED.label("verified"),
+    policy.OPERATOR_TIER.label("operator_tier"),
+)
+
+
+@dataclass(frozen=True)
 class Draft:
     """A message as validated (`validate_draft`), before it has a thread, a number or an id."""
 
@@ -210,6 +234,7 @@ def append_in(
     thread: MessagingThread,
     draft: Draft,
     announce: bool = False,
+    facts: SendFacts | None = None,
 ) -> MessagePublic:
     """Inside the caller's transaction: append `draft` to `thread` as `user_id`.
 
@@ -221,11 +246,13 @@ def append_in(
     `announce=True`: a system message (`system_draft`) telling of something that happened
     (an offer expired, a deal stage was set): no closed-thread or policy check (the caller
     made its own), and the sender's read cursor stays where it was — they have not seen it.
+
+    `facts`: what the checks below ask, if the caller read it with the thread (the send).
     """
     if announce:
         if draft.kind != "system":
             raise ValueError("only system messages are announced")
-    elif draft.client_msg_id is not None:
+    elif draft.client_msg_id is not None and (facts is None or facts.already_stored):
         first = _find_retry(
             session, thread_id=thread.id, sender_id=user_id, client_msg_id=draft.client_msg_id
         )
@@ -234,7 +261,13 @@ def append_in(
     if not announce:
         if thread.status == "closed":
             raise Invalid("This thread is closed; reopen it to send messages", field="status")
-        policy.require_in_thread(session, user_id=user_id, thread=thread, action="send")
+        policy.require_in_thread(
+            session,
+            user_id=user_id,
+            thread=thread,
+            action="send",
+            verified=facts.verified if facts is not None else None,
+        )
         # File sharing follows the operator's plan. An offer's own PDF is part of the offer
         # (every plan); an uploaded file could only be uploaded under the same rule.
         if draft.attachment_url is not None or (
@@ -276,7 +309,14 @@ def append_in(
     )
     conn.execute(_INSERT_MESSAGE, {key: getattr(message, name) for key, name in _MESSAGE_FIELDS})
     # The e-mail this message may owe the other party, in the same transaction (Premium).
-    email_outbox.enqueue_in(session, thread=thread, sender_id=user_id, seq=seq, now=now)
+    email_outbox.enqueue_in(
+        session,
+        thread=thread,
+        sender_id=user_id,
+        seq=seq,
+        now=now,
+        operator_tier=facts.operator_tier if facts is not None else None,
+    )
     if attachment is not None:
         attachment.message_id = message.id
         session.add(attachment)
@@ -347,10 +387,20 @@ def send_message(
     tid = validation.as_uuid(thread_id, field="thread_id")
     try:
         with transaction(db, as_user=user_id) as (session, outbox):
-            thread, _ = _access.participant_thread(
-                session, user_id=user_id, thread_id=tid, for_update=True
+            thread, (stored, verified, tier) = _access.participant_thread_with(
+                session,
+                user_id=user_id,
+                thread_id=tid,
+                columns=_SEND_FACTS,
+                params={"me": user_id, "client_msg_id": retry_key},
+                for_update=True,
             )
-            result = append_in(session, outbox, user_id=user_id, thread=thread, draft=draft)
+            facts = SendFacts(
+                already_stored=bool(stored), verified=bool(verified), operator_tier=tier or "beta"
+            )
+            result = append_in(
+                session, outbox, user_id=user_id, thread=thread, draft=draft, facts=facts
+            )
         return result
     except IntegrityError:
         # Two sends of the same client_msg_id raced: the loser returns the winner's row.

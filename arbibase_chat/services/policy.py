@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from arbibase_chat.config import TIER_FEATURE_NAMES, get_settings
@@ -110,14 +110,21 @@ def require_account(session: Session, *, user_id: uuid.UUID, action: AccountActi
 
 
 def require_in_thread(
-    session: Session, *, user_id: uuid.UUID, thread: MessagingThread, action: ThreadAction
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    thread: MessagingThread,
+    action: ThreadAction,
+    verified: bool | None = None,
 ) -> None:
-    """For a participant (already checked) of `thread`: raise VerifyOwnership unless allowed."""
+    """For a participant (already checked) of `thread`: raise VerifyOwnership unless allowed.
+    `verified`: the user's flag if the caller read it already (`VERIFIED`), else read here."""
     _known(action)
     is_owner = user_id == thread.owner_id
     if may(action, is_owner=is_owner, verified=False):
         return  # no need to look the account up
-    verified = bool(session.scalar(select(col(User.verified)).where(col(User.id) == user_id)))
+    if verified is None:
+        verified = bool(session.scalar(select(col(User.verified)).where(col(User.id) == user_id)))
     if not may(action, is_owner=is_owner, verified=verified):
         raise VerifyOwnership(VERIFIED_OWNER[action])
 
@@ -175,6 +182,14 @@ def upgrade_message(feature: str, *, is_operator: bool) -> str:
 def operator_tier(session: Session, thread: MessagingThread) -> str:
     tier = session.scalar(select(col(User.tier)).where(col(User.id) == thread.operator_id))
     return tier or "beta"
+
+
+# The same two facts as columns, to read along with the thread (`_access.participant_thread_with`):
+# the operator's tier, correlated to the thread, and the `me` parameter's verified flag.
+OPERATOR_TIER = (
+    select(col(User.tier)).where(col(User.id) == col(MessagingThread.operator_id)).scalar_subquery()
+)
+VERIFIED = select(col(User.verified)).where(col(User.id) == bindparam("me")).scalar_subquery()
 
 
 def require_feature(
