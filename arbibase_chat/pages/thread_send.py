@@ -29,6 +29,7 @@ from arbibase_chat import aio, routes
 from arbibase_chat.components.message_bubble import MessageView
 from arbibase_chat.db import utcnow
 from arbibase_chat.models import MessagePublic
+from arbibase_chat.pages import upload_progress as upload_progress_reports
 from arbibase_chat.pages.thread_window import MessageWindow
 from arbibase_chat.realtime import views as live
 from arbibase_chat.services import attachments, messages
@@ -289,23 +290,11 @@ async def upload_files(chat: ChatState, files: list[rx.UploadFile]) -> AsyncIter
 
 
 def upload_progress(chat: ChatState, progress: Any) -> None:
-    """A progress report of the tab's upload (Reflex's browser side, over the socket).
-
-    Reports can reach the server after their upload's own request has ended: they wait in
-    the tab's event queue behind any event still unanswered, while the request's updates do
-    not. Applied then they showed the bar again at a lower value (seen in CI). Each upload's
-    reports end with exactly one at 100 % (the browser's last upload progress event) and
-    come in order, so the n-th such end closes the n-th upload: a report whose upload's
-    handler has already finished is dropped."""
-    fraction = progress.get("progress", 0) if isinstance(progress, dict) else 0
-    if not isinstance(fraction, int | float):
+    """A progress report of the tab's upload; late ones are dropped (pages/upload_progress.py)."""
+    fraction = upload_progress_reports.current_fraction(chat, progress)
+    if fraction is None:
         return
-    upload_number = chat._progress_ends + 1
-    if fraction >= 1:
-        chat._progress_ends += 1
-    if upload_number <= chat._uploads_done:
-        return
-    chat.upload_percent = max(0, min(100, int(fraction * 100)))
+    chat.upload_percent = int(fraction * 100)
     chat.uploading = fraction < 1
 
 

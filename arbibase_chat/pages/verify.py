@@ -19,6 +19,7 @@ import reflex as rx
 
 from arbibase_chat import aio, routes
 from arbibase_chat.models import ClaimPublic
+from arbibase_chat.pages import upload_progress as upload_progress_reports
 from arbibase_chat.realtime import views as live
 from arbibase_chat.realtime.updates import AccountChanged, Update
 from arbibase_chat.services import verification
@@ -55,6 +56,9 @@ class VerifyState(rx.State):
     upload_percent: int = 0
     error: str = ""
     _owner_id: str = ""
+    # Which upload a late progress report belongs to (pages/upload_progress.py).
+    _uploads_done: int = 0
+    _progress_ends: int = 0
 
     # --- helpers (backend only) -------------------------------------------------------------
 
@@ -136,14 +140,20 @@ class VerifyState(rx.State):
 
     @rx.event
     def upload_progress(self, progress: dict[str, Any]):
-        fraction = progress.get("progress", 0) if isinstance(progress, dict) else 0
-        if isinstance(fraction, int | float):
-            self.upload_percent = max(0, min(100, int(fraction * 100)))
+        fraction = upload_progress_reports.current_fraction(self, progress)
+        if fraction is not None:
+            self.upload_percent = int(fraction * 100)
             self.submitting = fraction < 1
 
     @rx.event
     async def submit(self, files: list[rx.UploadFile]):
         """The proof (one file) and the note: stored through the service's checks."""
+        try:
+            return await self._submit(files)
+        finally:
+            self._uploads_done += 1
+
+    async def _submit(self, files: list[rx.UploadFile]) -> Any:
         session = await self._session()
         user_id = await session._current_user_id()
         if user_id is None:

@@ -130,6 +130,34 @@ async def test_submit_goes_through_the_service(app_db):
     assert verification.my_claim(user_id=owner.id, db=app_db) == mine
 
 
+async def test_progress_reports_after_the_submit_do_not_bring_the_bar_back(app_db):
+    """Reports wait in the tab's queue behind unanswered events; the upload's own request
+    does not, so its handler can end before its last reports arrive (pages/upload_progress.py)."""
+    owner = factories.user(app_db, "owner", verified=False)
+    session, verify, _staff = _tab()
+    session.access_token = tokens.issue_access_token(user_id=owner.id)
+
+    class Upload:
+        name = "deed.pdf"
+        filename = "deed.pdf"
+        file = io.BytesIO(files.pdf())
+
+    await _call(verify, "upload_progress", {"progress": 0.4})
+    assert verify.submitting and verify.upload_percent == 40
+    await _call(verify, "submit", [Upload()])
+    assert verify.claim_status == "pending"
+    assert not verify.submitting and verify.upload_percent == 0
+    for late in (0.7, 1.0):
+        await _call(verify, "upload_progress", {"progress": late})
+        assert not verify.submitting and verify.upload_percent == 0
+    # The next upload's reports show again; what is not a report changes nothing.
+    await _call(verify, "upload_progress", {"progress": 0.2})
+    assert verify.submitting and verify.upload_percent == 20
+    for junk in ("x", {"progress": "half"}, {"progress": True}, None):
+        await _call(verify, "upload_progress", junk)
+    assert verify.submitting and verify.upload_percent == 20
+
+
 async def test_the_staff_page_loads_nothing_for_others_and_decides_for_staff(app_db):
     owner = factories.user(app_db, "owner", verified=False, name="Oscar Owner")
     claim = _claim(app_db, owner.id)
