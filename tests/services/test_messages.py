@@ -211,6 +211,54 @@ def test_a_history_page_is_one_statement_and_a_stranger_still_gets_404(db):
         event.remove(db, "before_cursor_execute", count)
 
 
+def test_a_send_reads_what_its_checks_ask_with_the_locked_thread(db):
+    """The retry probe, the sender's verified flag and the operator's tier ride on the
+    thread's locked read (bench/README.md, issue #14 session 14): a first send is that read,
+    the number, the row and the sender's cursor; a retry finds the first message."""
+    from sqlalchemy import event
+
+    pair = Pair(db)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        # Not queries: SQLite's BEGIN IMMEDIATE, Postgres' role and claims for RLS.
+        if verb != "BEGIN" and "set_config" not in statement:
+            statements.append(verb)
+
+    event.listen(db, "before_cursor_execute", count)
+    try:
+        first = messages.send_message(
+            user_id=pair.operator.id,
+            thread_id=pair.thread_id,
+            body="hi",
+            client_msg_id="a" * 32,
+            db=db,
+        )
+        sends = list(statements)
+        statements.clear()
+        again = messages.send_message(
+            user_id=pair.operator.id,
+            thread_id=pair.thread_id,
+            body="hi",
+            client_msg_id="a" * 32,
+            db=db,
+        )
+    finally:
+        event.remove(db, "before_cursor_execute", count)
+    assert sends == ["SELECT", "UPDATE", "INSERT", "UPDATE"]
+    assert again == first and statements[0] == "SELECT" and "INSERT" not in statements
+    # An owner's send asks for their verified flag in the same read.
+    statements.clear()
+    event.listen(db, "before_cursor_execute", count)
+    try:
+        messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="re", db=db)
+    finally:
+        event.remove(db, "before_cursor_execute", count)
+    assert statements[:3] == ["SELECT", "UPDATE", "INSERT"]
+    assert statements.count("SELECT") == 2  # the locked read, then the cursor's (a reply)
+
+
 def test_events_are_not_published_when_the_transaction_fails(db, published, monkeypatch):
     pair = Pair(db)
     published.clear()
