@@ -128,7 +128,7 @@ class InboxState(rx.State):
             inbox.list_threads, user_id=user_id, limit=PAGE_SIZE, **self._filters()
         )
         self.unread_total = await aio.call(reads.unread_total, user_id=user_id)
-        live.read_total(user_id, self.unread_total, live.read_clock())
+        live.read_total(user_id, self.unread_total)
         self.my_tags = await aio.call(inbox.my_tags, user_id=user_id)
         self.rows = [ThreadRow.from_thread(t) for t in page.items]
         self._next_cursor = page.next_cursor
@@ -141,7 +141,7 @@ class InboxState(rx.State):
         live.register(self.router.session.client_token, user_id)
         with contextlib.suppress(DomainError):
             self.unread_total = await aio.call(reads.unread_total, user_id=user_id)
-            live.read_total(user_id, self.unread_total, live.read_clock())
+            live.read_total(user_id, self.unread_total)
 
     async def _live_resync(self, user_id: uuid.UUID) -> str | None:
         """Events may have been missed: fetch the list (if shown) and the badge again."""

@@ -116,15 +116,15 @@ def read_thread(user_id: uuid.UUID, row: ThreadPublic) -> None:
         _presence.learn(user_id, rows=(row,))
 
 
-def read_total(user_id: uuid.UUID, total: int, read_at: tuple[float, float]) -> None:
-    """A page of a registered tab of `user_id` read their unread total; `read_at` =
-    `read_clock()` taken right after the read returned."""
+def read_total(user_id: uuid.UUID, total: int) -> None:
+    """A page of a registered tab of `user_id` has just read their unread total (call right
+    after the read returned: it is stamped now)."""
     if _presence is not None:
-        _presence.learn(user_id, total=total, read_at=read_at)
+        _presence.learn(user_id, total=total, read_at=read_clock())
 
 
 def read_clock() -> tuple[float, float]:
-    """Now, as `read_total` wants it (monotonic, wall clock)."""
+    """Now, as `Hub.learn` takes a read's time (monotonic, wall clock)."""
     return time.monotonic(), time.time()
 
 

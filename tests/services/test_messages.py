@@ -8,6 +8,7 @@ from arbibase_chat.models import MessagingMessage
 from arbibase_chat.services import events, inbox, messages, threads
 from arbibase_chat.services.errors import Forbidden, Invalid, NotFound
 from tests.factories import Pair
+from tests.services.statements import statement_verbs
 
 
 @pytest.fixture
@@ -215,19 +216,8 @@ def test_a_send_reads_what_its_checks_ask_with_the_locked_thread(db):
     """The retry probe, the sender's verified flag and the operator's tier ride on the
     thread's locked read (bench/README.md, issue #14 session 14): a first send is that read,
     the number, the row and the sender's cursor; a retry finds the first message."""
-    from sqlalchemy import event
-
     pair = Pair(db)
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        verb = statement.lstrip().split(None, 1)[0].upper()
-        # Not queries: SQLite's BEGIN IMMEDIATE, Postgres' role and claims for RLS.
-        if verb != "BEGIN" and "set_config" not in statement:
-            statements.append(verb)
-
-    event.listen(db, "before_cursor_execute", count)
-    try:
+    with statement_verbs(db) as statements:
         first = messages.send_message(
             user_id=pair.operator.id,
             thread_id=pair.thread_id,
@@ -244,17 +234,11 @@ def test_a_send_reads_what_its_checks_ask_with_the_locked_thread(db):
             client_msg_id="a" * 32,
             db=db,
         )
-    finally:
-        event.remove(db, "before_cursor_execute", count)
     assert sends == ["SELECT", "UPDATE", "INSERT", "UPDATE"]
     assert again == first and statements[0] == "SELECT" and "INSERT" not in statements
     # An owner's send asks for their verified flag in the same read.
-    statements.clear()
-    event.listen(db, "before_cursor_execute", count)
-    try:
+    with statement_verbs(db) as statements:
         messages.send_message(user_id=pair.owner.id, thread_id=pair.thread_id, body="re", db=db)
-    finally:
-        event.remove(db, "before_cursor_execute", count)
     assert statements[:3] == ["SELECT", "UPDATE", "INSERT"]
     assert statements.count("SELECT") == 2  # the locked read, then the cursor's (a reply)
 

@@ -10,6 +10,7 @@ from arbibase_chat.services import events, inbox, messages, reads, threads
 from arbibase_chat.services.errors import NotFound
 from tests import factories
 from tests.factories import Pair
+from tests.services.statements import statement_verbs
 
 
 def _send(pair, who, n, prefix="m"):
@@ -152,26 +153,13 @@ def test_mark_read_unknown_message(db):
 def test_mark_read_is_one_statement_to_read_and_lock_and_at_most_two_to_move(db):
     """The cursor is read with its thread, locked, in one statement; the move and the receipts
     are one more on Postgres (a data-modifying CTE), two on SQLite (bench/README, target 7)."""
-    from sqlalchemy import event
-
     pair = Pair(db)
     _send(pair, pair.operator, 3)
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        verb = statement.lstrip().split(None, 1)[0].upper()
-        # Not queries: SQLite's BEGIN IMMEDIATE, Postgres' role and claims for RLS.
-        if verb != "BEGIN" and "set_config" not in statement:
-            statements.append(verb)
-
-    event.listen(db, "before_cursor_execute", count)
-    try:
+    with statement_verbs(db) as statements:
         moved = reads.mark_read(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
         moves = list(statements)
         statements.clear()
         again = reads.mark_read(user_id=pair.owner.id, thread_id=pair.thread_id, db=db)
-    finally:
-        event.remove(db, "before_cursor_execute", count)
     assert (moved.last_read_seq, again.last_read_seq) == (3, 3)
     if db.dialect.name == "postgresql":
         assert moves == ["SELECT", "WITH"]

@@ -9,6 +9,7 @@ import io
 import time
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -43,6 +44,11 @@ def _tab() -> tuple[SessionState, VerifyState, StaffState]:
         return root.get_substate(cls.get_full_name().split(".")[1:])
 
     return sub(SessionState), sub(VerifyState), sub(StaffState)
+
+
+def _upload() -> Any:
+    """What Reflex hands an upload handler for one picked file (a deed PDF)."""
+    return SimpleNamespace(name="deed.pdf", filename="deed.pdf", file=io.BytesIO(files.pdf()))
 
 
 async def _call(state: rx.State, handler: str, *args: Any) -> Any:
@@ -110,19 +116,14 @@ async def test_submit_goes_through_the_service(app_db):
     session, verify, _staff = _tab()
     session.access_token = tokens.issue_access_token(user_id=operator.id)
 
-    class Upload:
-        name = "deed.pdf"
-        filename = "deed.pdf"
-        file = io.BytesIO(files.pdf())
-
-    await _call(verify, "submit", [Upload()])
+    await _call(verify, "submit", [_upload()])
     assert verify.error == "only owner accounts verify ownership of their properties"
     assert verify.claim_status == ""
     owner = factories.user(app_db, "owner", verified=False)
     session.access_token = tokens.issue_access_token(user_id=owner.id)
     assert await session._current_user_id() == owner.id  # the tab's views reset for them
     await _call(verify, "note_changed", "Deed, page 1")
-    await _call(verify, "submit", [Upload()])
+    await _call(verify, "submit", [_upload()])
     assert verify.claim_status == "pending" and verify.note == "" and verify.error == ""
     mine = verification.my_claim(user_id=owner.id, db=app_db)
     assert mine is not None and mine.note == "Deed, page 1"
@@ -137,14 +138,9 @@ async def test_progress_reports_after_the_submit_do_not_bring_the_bar_back(app_d
     session, verify, _staff = _tab()
     session.access_token = tokens.issue_access_token(user_id=owner.id)
 
-    class Upload:
-        name = "deed.pdf"
-        filename = "deed.pdf"
-        file = io.BytesIO(files.pdf())
-
     await _call(verify, "upload_progress", {"progress": 0.4})
     assert verify.submitting and verify.upload_percent == 40
-    await _call(verify, "submit", [Upload()])
+    await _call(verify, "submit", [_upload()])
     assert verify.claim_status == "pending"
     assert not verify.submitting and verify.upload_percent == 0
     for late in (0.7, 1.0):
