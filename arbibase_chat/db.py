@@ -138,6 +138,12 @@ class WriterQueue:
         self._file = None
         self._mine = threading.local()
 
+    def close(self) -> None:
+        """Let go of the lock file (the engine is being disposed of)."""
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+
     @contextmanager
     def turn(self) -> Iterator[None]:
         """Hold the turn for one write transaction (blocks: call it off the event loop)."""
@@ -227,7 +233,9 @@ def dispose_engine(url: str) -> None:
     with _engines_lock:
         engine = _engines.pop(url, None)
     if engine is not None:
-        _writer_queues.pop(engine, None)
+        queue = _writer_queues.pop(engine, None)
+        if queue is not None:
+            queue.close()
         engine.dispose()
 
 

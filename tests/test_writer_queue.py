@@ -138,3 +138,15 @@ def test_a_write_inside_a_write_of_the_same_thread_does_not_wait_for_itself(url:
     with dbmod.write_session(engine) as session:
         session.execute(text("insert into entries values ('after')"))
     assert _entries(engine) == ["after"]
+
+
+def test_disposing_of_the_engine_lets_go_of_the_lock_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'disposed.db'}"
+    engine = dbmod.get_engine(url)
+    with dbmod.write_session(engine) as session:
+        session.execute(text("select 1"))
+    queue = dbmod._writer_queues[engine]
+    assert queue._file is not None
+    dbmod.dispose_engine(url)
+    assert engine not in dbmod._writer_queues
+    assert queue._file is None  # closed: tests dispose of hundreds of engines
