@@ -134,7 +134,8 @@ def test_a_write_inside_a_write_of_the_same_thread_does_not_wait_for_itself(url:
     engine = dbmod.get_engine(url)
     queue = dbmod._writer_queues[engine]
     with queue.turn(), queue.turn():  # returns at once: no deadlock on its own turn
-        pass
+        assert queue._mine.held  # and the outer turn is still this thread's
+    assert not queue._mine.held
     with dbmod.write_session(engine) as session:
         session.execute(text("insert into entries values ('after')"))
     assert _entries(engine) == ["after"]
