@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from dotenv import load_dotenv
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,11 @@ DEFAULT_TIER_FEATURES: dict[str, tuple[str, ...]] = {
     "pro": ("text", "offers", "attachments"),
     "premium": ("text", "offers", "attachments", "ai_suggestions", "email_fallback"),
 }
+
+
+# Sends in flight on one machine when MAX_SENDS_IN_FLIGHT is unset (Settings splits them over
+# its workers): about half a second of what 2 cores store (bench/README.md, #14 session 7).
+SENDS_IN_FLIGHT_PER_MACHINE = 32
 
 
 class Settings(BaseSettings):
@@ -110,7 +115,14 @@ class Settings(BaseSettings):
     password_hashing_threads: int = Field(default=1, ge=0)
     # Message sends one worker runs at once (UI and API); past it a send is refused at once
     # as busy (nothing stored) instead of queueing behind an overloaded worker. 0: no bound.
-    max_sends_in_flight: int = Field(default=32, ge=0)
+    # Unset: SENDS_IN_FLIGHT_PER_MACHINE split over the machine's WEB_CONCURRENCY workers (32
+    # for one, 16 each for two). The workers share the machine's cores and database: a
+    # second worker adds little capacity, so 32 each only doubled the queue (two workers at
+    # 10x capacity: p99 1.17 s and 7.8 % undelivered with 32 each, 0.50 s and 3.0 % with 16;
+    # bench/README.md, #14 session 16).
+    max_sends_in_flight: int = Field(default=SENDS_IN_FLIGHT_PER_MACHINE, ge=0)
+    # gunicorn's own setting (worker processes); read here only for the bound above.
+    web_concurrency: int = Field(default=1, ge=1)
     # AI reply suggestions for Premium operators (services/ai_replies.py). AI_BASE_URL unset
     # (the default): drafts from templates, no network. Set: any OpenAI-compatible
     # chat-completions endpoint (Ollama `http://127.0.0.1:11434/v1`, vLLM, a hosted API);
@@ -177,6 +189,12 @@ class Settings(BaseSettings):
     # Replies per sender address (token bucket): a burst, then one every 6 s.
     inbound_rate_burst: int = Field(default=10, ge=0)
     inbound_rate_per_second: float = Field(default=1 / 6, gt=0)
+
+    @model_validator(mode="after")
+    def _split_sends_bound(self) -> Settings:
+        if "max_sends_in_flight" not in self.model_fields_set:
+            self.max_sends_in_flight = max(1, SENDS_IN_FLIGHT_PER_MACHINE // self.web_concurrency)
+        return self
 
     @field_validator("cors_origins", mode="before")
     @classmethod
